@@ -1,0 +1,43 @@
+namespace Vmm.Abstractions;
+
+/// <summary>Counted events; each has a modelled cost in nanoseconds in the cost table.</summary>
+public enum CostKind
+{
+    PageFault,
+    PageWalk,
+    TlbHit,
+    TlbMiss,
+    TlbShootdown,
+    EptFault,
+    EptWalk,
+    Gup,
+    LineRead,
+    LineWrite,
+    MacCompute,
+    LineReinit,
+    CacheFlush,
+    Conversion,
+    Signal,
+    MemoryFailure,
+    RmapWalk,
+    Unmap,
+    ThpSplit,
+    ThpSplitFailed,
+    ThpCollapse,
+    FrameAlloc,
+    FrameFree,
+    PageCopy,
+    MachineCheck,
+    Hypercall,
+    VmExit,
+    DmaTransfer,
+}
+
+/// <summary>The run's cost ledger: counters and modelled time. Add is allocation-free.</summary>
+public interface ICostLedger
+{
+    void Add(CostKind kind, long count = 1);
+    long Count(CostKind kind);
+    /// <summary>Modelled time of everything counted so far, in nanoseconds.</summary>
+    double ModelledNanoseconds { get; }
+}

@@ -1,0 +1,64 @@
+namespace Vmm.Abstractions;
+
+/// <summary>try_to_unmap flags (mm/rmap.c), reduced to what the policies need.</summary>
+[Flags]
+public enum UnmapFlags
+{
+    None = 0,
+    /// <summary>Replace each PTE with a hwpoison swap entry (TTU_HWPOISON; the v5.x default when PG_hwp).</summary>
+    HwPoison = 1 << 0,
+    /// <summary>TTU_SPLIT_HUGE_PMD: split a PMD mapping first instead of refusing.</summary>
+    SplitHugePmd = 1 << 1,
+}
+
+/// <summary>
+/// The kernel services a policy or strategy may call: frame metadata, rmap-driven unmapping, THP
+/// mechanisms, EPT maintenance, the memory controller and the ledger. Implemented by the core.
+/// </summary>
+public interface IHostKernel
+{
+    KernelVersion Version { get; }
+    ICostLedger Ledger { get; }
+    IMemoryController Memory { get; }
+    /// <summary>pid of the VMM process (the one that owns the memslots).</summary>
+    int VmmPid { get; }
+
+    VmInfo GetVm(VmId vm);
+    IReadOnlyList<VmInfo> Vms { get; }
+
+    FrameFlags GetFlags(Pfn pfn);
+    void SetFlags(Pfn pfn, FrameFlags flags);
+    void ClearFlags(Pfn pfn, FrameFlags flags);
+    VmId GetOwner(Pfn pfn);
+    void SetOwner(Pfn pfn, VmId owner);
+    int RefCount(Pfn pfn);
+    /// <summary>Number of host page-table entries (present, PROT_NONE or hwpoison) that map the frame.</summary>
+    int MapCount(Pfn pfn);
+    /// <summary>get_page / put_page. A put that drops the last reference frees the frame (through the policy's OnFree).</summary>
+    void GetPage(Pfn pfn);
+    void PutPage(Pfn pfn);
+
+    /// <summary>try_to_unmap: walks the rmap and changes every host mapping of the frame; returns how many changed.</summary>
+    int TryToUnmap(Pfn pfn, UnmapFlags flags);
+
+    /// <summary>Host process mappings of the frame as (pid, hva) pairs, from the rmap.</summary>
+    IReadOnlyList<(int Pid, Hva Hva)> Mappings(Pfn pfn);
+
+    /// <summary>The frame backing a guest page in the VMM's page tables or the backing file, if any.</summary>
+    Pfn FrameOf(VmId vm, Gfn gfn);
+
+    /// <summary>Drops the VM's EPT entry for a gfn (kvm_zap_gfn_range); counted as a shootdown.</summary>
+    void ZapEpt(VmId vm, Gfn gfn);
+
+    /// <summary>True when the VMM maps this hva with a 2 MiB leaf.</summary>
+    bool IsHugeMapped(int pid, Hva hva);
+
+    /// <summary>split_huge_pmd: replaces one process's 2 MiB leaf with 512 4 KiB entries.</summary>
+    bool SplitHugePmd(int pid, Hva hva);
+
+    /// <summary>split_huge_page: breaks the compound page into base pages; fails when pinned.</summary>
+    bool SplitHugePage(Pfn pfn);
+
+    /// <summary>Logs a warning into the run's output (pr_warn).</summary>
+    void Warn(string message);
+}

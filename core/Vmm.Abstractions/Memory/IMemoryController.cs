@@ -1,0 +1,73 @@
+namespace Vmm.Abstractions;
+
+[Flags]
+public enum AccessFlags : byte
+{
+    None = 0,
+    /// <summary>A non-temporal store (MOVNTI), relevant to the TDX partial-write erratum.</summary>
+    NonTemporal = 1,
+    /// <summary>The mapping is uncached.</summary>
+    Uncached = 2,
+}
+
+/// <summary>One access by a requester to bytes within a single frame.</summary>
+public readonly record struct LineAccess(Pfn Pfn, int Offset, KeyId Key, Requester Requester, AccessFlags Flags = AccessFlags.None);
+
+public enum MemStatus : byte
+{
+    Ok,
+    /// <summary>A poisoned line was loaded: a machine check follows.</summary>
+    PoisonConsumed,
+    /// <summary>A TD read failed its integrity check: the line is now poisoned and the TD is fatal.</summary>
+    IntegrityFailure,
+    /// <summary>The access was blocked by an ownership check (SEV-SNP RMP fault).</summary>
+    AccessFault,
+}
+
+/// <summary>Result of a controller access: status and, when not ok, the frame line (0..63) that failed.</summary>
+public readonly record struct MemResult(MemStatus Status, int Line)
+{
+    public static readonly MemResult Ok = new(MemStatus.Ok, -1);
+    public bool IsOk => Status == MemStatus.Ok;
+}
+
+/// <summary>What a controller may use of the machine.</summary>
+public interface IMemoryControllerHost
+{
+    IPhysicalMemory Memory { get; }
+    ICostLedger Ledger { get; }
+}
+
+/// <summary>
+/// The memory controller: every load, store, DMA and re-initialisation of a line goes through it with the
+/// requester and the KeyID in the physical address (semantics.md table H). Hot path: allocation-free.
+/// </summary>
+public interface IMemoryController
+{
+    void Attach(IMemoryControllerHost host);
+
+    /// <summary>Reads <paramref name="destination"/>.Length bytes at access.Offset; the range stays within the frame.</summary>
+    MemResult Read(in LineAccess access, Span<byte> destination);
+
+    /// <summary>Writes the bytes at access.Offset; the range stays within the frame.</summary>
+    MemResult Write(in LineAccess access, ReadOnlySpan<byte> source);
+
+    /// <summary>H10: re-initialise every line of the frame for a new owner with full-line writes of zeros; clears poison.</summary>
+    void Reinitialize(Pfn pfn, KeyId newKey);
+
+    /// <summary>A real uncorrectable error: poison one line (0..63).</summary>
+    void PoisonLine(Pfn pfn, int line);
+
+    /// <summary>A silent DRAM bit flip in one line (bit 0..511).</summary>
+    void FlipBit(Pfn pfn, int line, int bit);
+
+    bool IsLinePoisoned(Pfn pfn, int line);
+
+    int PoisonedLineCount(Pfn pfn);
+
+    /// <summary>The frame went back to the allocator: drop any per-line state kept for it.</summary>
+    void OnFrameFreed(Pfn pfn);
+
+    /// <summary>The private KeyID for a protected VM, or <see cref="KeyId.Shared"/> when the controller has none.</summary>
+    KeyId AssignPrivateKey(VmId vm);
+}

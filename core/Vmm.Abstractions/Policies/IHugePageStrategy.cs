@@ -1,0 +1,16 @@
+namespace Vmm.Abstractions;
+
+/// <summary>
+/// What happens to a 2 MiB mapping when part of it becomes private, poisoned or shared (semantics.md
+/// table T). Policies call it; it uses the kernel's THP mechanisms (split_huge_pmd, split_huge_page).
+/// </summary>
+public interface IHugePageStrategy
+{
+    void Attach(IHostKernel kernel) { }
+
+    /// <summary>Whether the VMM may map this VM's memory with 2 MiB leaves.</summary>
+    bool AllowHugeMapping(VmInfo vm);
+
+    /// <summary>The 4 KiB frame at <paramref name="hva"/> inside a 2 MiB VMM mapping is about to become private or poisoned; true when the caller may go on.</summary>
+    bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn);
+}

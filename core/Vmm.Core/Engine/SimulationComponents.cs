@@ -1,0 +1,14 @@
+using Vmm.Abstractions;
+using Vmm.Core.Costs;
+
+namespace Vmm.Core.Engine;
+
+/// <summary>The components one run uses, resolved by name, plus the bound core options.</summary>
+public sealed record SimulationComponents(
+    IMemoryController Memory,
+    IPoisonPolicy Policy,
+    IFaultDelivery Faults,
+    IPageTableFactory PageTables,
+    IHugePageStrategy? Thp,
+    KernelOptions Kernel,
+    CostOptions Costs);

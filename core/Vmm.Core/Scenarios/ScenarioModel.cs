@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Vmm.Abstractions;
+
+namespace Vmm.Core.Scenarios;
+
+/// <summary>Where something stands in a scenario file (1-based line and column; 0 when unknown).</summary>
+public readonly record struct SourceLocation(string File, long Line, long Column)
+{
+    public override string ToString() => Line > 0 ? $"{File}:{Line}:{Column}" : File;
+}
+
+/// <summary>A parsed scenario file (scenario-format.md, version 1).</summary>
+public sealed class Scenario
+{
+    public required string File { get; init; }
+    public required string Name { get; init; }
+    public string? Description { get; init; }
+    public KernelVersion Kernel { get; init; } = KernelVersion.Default;
+    /// <summary>Component names by kind, as written (defaults are filled in by the runner).</summary>
+    public Dictionary<ComponentKind, string> Components { get; init; } = [];
+    /// <summary>`options` as "section.option" → value, with where each key stands.</summary>
+    public Dictionary<string, (JsonElement Value, SourceLocation Location)> Options { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>`host.memory` in bytes, or null for the default (the VMs' memory plus headroom).</summary>
+    public ulong? HostMemory { get; init; }
+    public List<VmSpec> Vms { get; init; } = [];
+    public List<StepSpec> Steps { get; init; } = [];
+}
+
+public sealed record VmSpec(string Name, ulong Memory, bool Protected, BackingKind Backing, bool Thp, SourceLocation Location);
+
+/// <summary>One step: an op with its typed arguments and an optional expectation. Absent arguments are null.</summary>
+public sealed class StepSpec
+{
+    public required int Index { get; init; }
+    public required string Op { get; init; }
+    public SourceLocation Location { get; init; }
+    public string? Vm { get; init; }
+    public ulong? Gpa { get; init; }
+    public ulong? Hva { get; init; }
+    public ulong? Pfn { get; init; }
+    public ulong? Offset { get; init; }
+    public ulong? Len { get; init; }
+    public ulong? Size { get; init; }
+    public int? Pages { get; init; }
+    public byte[]? Data { get; init; }
+    public bool? Shared { get; init; }
+    /// <summary>`to`: "private" or "shared".</summary>
+    public string? To { get; init; }
+    public bool? Private { get; init; }
+    public GupFlags Flags { get; init; }
+    /// <summary>`advice` as written: HWPOISON, SOFT_OFFLINE, DONTNEED, HUGEPAGE, NOHUGEPAGE.</summary>
+    public string? Advice { get; init; }
+    /// <summary>`mode` as written: PUNCH_HOLE, KEEP_SIZE.</summary>
+    public IReadOnlyList<string> Mode { get; init; } = [];
+    public bool? Consumed { get; init; }
+    public int? Bit { get; init; }
+    public Expectation? Expect { get; init; }
+}
+
+/// <summary>
+/// An `expect` value: the outcome kind plus only the fields the author named; unnamed fields are not compared.
+/// </summary>
+public sealed class Expectation
+{
+    public required OutcomeKind Kind { get; init; }
+    public byte[]? Data { get; init; }
+    public long? Count { get; init; }
+    public SigBusCode? SigBusCode { get; init; }
+    public int? Lsb { get; init; }
+    public Errno? Errno { get; init; }
+    public string? ExitReason { get; init; }
+    public IReadOnlyList<string>? ExitFlags { get; init; }
+    public ulong? ExitGpa { get; init; }
+    public ulong? ExitSize { get; init; }
+    public string? Signal { get; init; }
+    /// <summary>For `state`: field → expected JSON value (hwpoison, private, hostMapped, hwpoisonEntry, huge, owner, lines).</summary>
+    public IReadOnlyDictionary<string, JsonElement>? State { get; init; }
+    /// <summary>The expectation exactly as written, for reports.</summary>
+    public required JsonElement Json { get; init; }
+}
