@@ -14,6 +14,7 @@ public enum Errno
 {
     EPERM = 1,
     ENOENT = 2,
+    ESRCH = 3,
     EINTR = 4,
     EIO = 5,
     ENXIO = 6,
@@ -25,6 +26,7 @@ public enum Errno
     EEXIST = 17,
     ENODEV = 19,
     EINVAL = 22,
+    ESPIPE = 29,
     ENOSPC = 28,
     ENOSYS = 38,
     EOPNOTSUPP = 95,

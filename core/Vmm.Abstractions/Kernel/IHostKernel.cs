@@ -9,6 +9,8 @@ public enum UnmapFlags
     HwPoison = 1 << 0,
     /// <summary>TTU_SPLIT_HUGE_PMD: split a PMD mapping first instead of refusing.</summary>
     SplitHugePmd = 1 << 1,
+    /// <summary>With <see cref="HwPoison"/>: the hwpoison entry keeps the mapping's page reference (RFC v2); zap drops it.</summary>
+    KeepReference = 1 << 2,
 }
 
 /// <summary>
@@ -58,6 +60,9 @@ public interface IHostKernel
 
     /// <summary>split_huge_page: breaks the compound page into base pages; fails when pinned.</summary>
     bool SplitHugePage(Pfn pfn);
+
+    /// <summary>mprotect of a VM's memslot mapping in the VMM: PROT_NONE (true) or read/write (false); existing entries change too.</summary>
+    void SetVmmMemoryProtNone(VmId vm, bool protNone);
 
     /// <summary>Logs a warning into the run's output (pr_warn).</summary>
     void Warn(string message);

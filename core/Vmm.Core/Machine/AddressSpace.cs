@@ -1,0 +1,133 @@
+using Vmm.Abstractions;
+
+namespace Vmm.Core.Machine;
+
+internal enum VmaKind
+{
+    Anon,
+    Shmem,
+    Hugetlb,
+    File,
+}
+
+/// <summary>A vm_area_struct: [Start, End) of one mapping in a host process.</summary>
+internal sealed class Vma
+{
+    public required ulong Start { get; set; }
+    public required ulong End { get; set; }
+    public required VmaKind Kind { get; init; }
+    public BackingFile? File { get; init; }
+    /// <summary>vm_pgoff: the file page index at <see cref="Start"/>.</summary>
+    public ulong PgOff { get; set; }
+    public bool Writable { get; init; } = true;
+    /// <summary>MAP_SHARED (shmem, hugetlbfs and file mappings of guest memory are shared).</summary>
+    public bool Shared { get; init; }
+    /// <summary>PROT_NONE (the 2020 VM_KVM_PROTECTED series).</summary>
+    public bool ProtNone { get; set; }
+    /// <summary>VM_HUGEPAGE (MADV_HUGEPAGE, or THP "always" for a VM with thp: true).</summary>
+    public bool HugePage { get; set; }
+    /// <summary>VM_NOHUGEPAGE.</summary>
+    public bool NoHugePage { get; set; }
+    /// <summary>The VM whose memslot this mapping backs, if any.</summary>
+    public VmId Vm { get; init; } = VmId.None;
+
+    public bool Contains(ulong va) => va >= Start && va < End;
+    public ulong FileIndex(ulong va) => PgOff + ((va - Start) >> PageGeometry.PageShift);
+
+    public Vma CloneRange(ulong start, ulong end) => new()
+    {
+        Start = start,
+        End = end,
+        Kind = Kind,
+        File = File,
+        PgOff = PgOff + ((start - Start) >> PageGeometry.PageShift),
+        Writable = Writable,
+        Shared = Shared,
+        ProtNone = ProtNone,
+        HugePage = HugePage,
+        NoHugePage = NoHugePage,
+        Vm = Vm,
+    };
+}
+
+/// <summary>A host process: its VMAs, its page tables and its TLB (an mm_struct with one task).</summary>
+internal sealed class Process
+{
+    public Process(int pid, string name, IPageTable pageTable)
+    {
+        Pid = pid;
+        Name = name;
+        PageTable = pageTable;
+    }
+
+    public int Pid { get; }
+    public string Name { get; }
+    public IPageTable PageTable { get; }
+    public Tlb Tlb { get; } = new();
+    public List<Vma> Vmas { get; } = [];
+    public bool Alive { get; set; } = true;
+    /// <summary>Next free address for a new mapping (grows upward, 1 GiB-aligned).</summary>
+    public ulong MmapCursor { get; set; } = 0x7f00_0000_0000UL;
+
+    public Vma? FindVma(ulong va)
+    {
+        foreach (var vma in Vmas)
+            if (vma.Contains(va)) return vma;
+        return null;
+    }
+
+    public ulong ReserveRange(ulong bytes)
+    {
+        const ulong align = 1UL << 30;
+        var start = MmapCursor;
+        MmapCursor = (start + bytes + align - 1) & ~(align - 1);
+        return start;
+    }
+
+    public void AddVma(Vma vma)
+    {
+        var at = Vmas.FindIndex(v => v.Start > vma.Start);
+        if (at < 0) Vmas.Add(vma);
+        else Vmas.Insert(at, vma);
+    }
+}
+
+/// <summary>
+/// A file whose pages the VMM can map: shmem/memfd, hugetlbfs, a regular file, or a guest_memfd.
+/// Its page cache maps page index → pfn sparsely (hugetlbfs stores the head at the 2 MiB-aligned index).
+/// </summary>
+internal sealed class BackingFile
+{
+    private readonly SparseArray<uint> _cache;
+
+    public BackingFile(int id, string name, BackingKind kind, ulong sizeBytes, VmId vm)
+    {
+        Id = id;
+        Name = name;
+        Kind = kind;
+        SizeBytes = sizeBytes;
+        Vm = vm;
+        _cache = new SparseArray<uint>((long)(sizeBytes >> PageGeometry.PageShift) + 1);
+    }
+
+    public int Id { get; }
+    public string Name { get; }
+    public BackingKind Kind { get; }
+    public ulong SizeBytes { get; }
+    public ulong Pages => SizeBytes >> PageGeometry.PageShift;
+    public VmId Vm { get; }
+    public bool IsHugetlb => Kind == BackingKind.Hugetlb;
+
+    public Pfn Lookup(ulong index)
+    {
+        if (index >= Pages) return Pfn.Invalid;
+        var v = _cache.Get(index);
+        return v == 0 ? Pfn.Invalid : new Pfn(v - 1);
+    }
+
+    public void Insert(ulong index, Pfn pfn) => _cache.Set(index, (uint)(pfn.Value + 1));
+
+    public void Remove(ulong index) => _cache.Set(index, 0);
+
+    public IEnumerable<ulong> CachedIndexes(ulong start, ulong end) => _cache.NonDefaultIndexes(start, Math.Min(end, Pages));
+}

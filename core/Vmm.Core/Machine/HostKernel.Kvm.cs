@@ -1,0 +1,279 @@
+using Vmm.Abstractions;
+using Vmm.Core.Paging;
+
+namespace Vmm.Core.Machine;
+
+/// <summary>A KVM VM: one memslot at gpa 0 mapped in the VMM, an EPT, and per-gfn memory attributes.</summary>
+internal sealed class Vm
+{
+    public Vm(VmInfo info, IPageTable ept, Vma vma, BackingFile? file, BackingFile? guestMemfd)
+    {
+        Info = info;
+        Ept = ept;
+        Vma = vma;
+        File = file;
+        GuestMemfd = guestMemfd;
+        SharedGfns = new SparseArray<byte>((long)(info.MemoryBytes >> PageGeometry.PageShift) + 1);
+    }
+
+    public VmInfo Info { get; }
+    public IPageTable Ept { get; }
+    public Vma Vma { get; }
+    public BackingFile? File { get; }
+    public BackingFile? GuestMemfd { get; }
+    /// <summary>1 where the gfn was converted to shared (or set shared by attributes); protected VMs start private.</summary>
+    public SparseArray<byte> SharedGfns { get; }
+    public bool Destroyed { get; set; }
+    /// <summary>The TD was marked fatal (H6).</summary>
+    public bool Dead { get; set; }
+
+    public bool IsPrivate(Gfn gfn) => Info.Protected && SharedGfns.Get(gfn.Value) == 0;
+}
+
+internal sealed partial class HostKernel
+{
+    private readonly List<Vm> _vms = [];
+    private readonly List<Pfn> _gupScratch = [];
+
+    internal IReadOnlyList<Vm> VmList => _vms;
+    public IReadOnlyList<VmInfo> Vms => _vms.Select(v => v.Info).ToList();
+    public VmInfo GetVm(VmId vm) => _vms[vm.Value].Info;
+
+    internal Vm CreateVm(string name, ulong memory, bool isProtected, BackingKind backing, bool thp)
+    {
+        var id = new VmId(_vms.Count);
+        var hva = Vmm.ReserveRange(memory);
+        var key = isProtected ? Memory.AssignPrivateKey(id) : KeyId.Shared;
+        var info = new VmInfo(id, name, isProtected, backing, thp, memory, new Hva(hva), key);
+        BackingFile? file = null;
+        BackingFile? gmem = null;
+        var kind = VmaKind.Anon;
+        switch (backing)
+        {
+            case BackingKind.Shmem:
+                file = NewFile($"memfd:{name}", BackingKind.Shmem, memory, id);
+                kind = VmaKind.Shmem;
+                break;
+            case BackingKind.Hugetlb:
+                file = NewFile($"hugetlbfs:{name}", BackingKind.Hugetlb, memory, id);
+                kind = VmaKind.Hugetlb;
+                break;
+            case BackingKind.File:
+                file = NewFile($"file:{name}", BackingKind.File, memory, id);
+                kind = VmaKind.File;
+                break;
+            case BackingKind.GuestMemfd:
+                // Shared memory at the memslot hva; private memory in a guest_memfd bound to this VM.
+                file = NewFile($"memfd:{name}-shared", BackingKind.Shmem, memory, id);
+                gmem = NewFile($"guest_memfd:{name}", BackingKind.GuestMemfd, memory, id);
+                kind = VmaKind.Shmem;
+                break;
+        }
+        var vma = new Vma
+        {
+            Start = hva,
+            End = hva + memory,
+            Kind = kind,
+            File = file,
+            Shared = file is not null,
+            HugePage = thp,
+            Vm = id,
+        };
+        var vm = new Vm(info, new RadixPageTable(), vma, file, gmem);
+        _vms.Add(vm);
+        vma.ProtNone = Policy.MapsVmmMemoryProtNone(info);
+        Vmm.AddVma(vma);
+        Policy.OnVmCreated(info);
+        return vm;
+    }
+
+    internal Vm? FindVm(string name) => _vms.Find(v => v.Info.Name == name);
+
+    public Pfn FrameOf(VmId vmId, Gfn gfn)
+    {
+        var vm = _vms[vmId.Value];
+        var va = vm.Info.HvaBase.Value + (gfn.Value << PageGeometry.PageShift);
+        var entry = Vmm.PageTable.Lookup(va, out var size);
+        if (entry.MapsFrame) return LeafPfn(entry, size, va);
+        if (entry.IsHwPoison) return size == MappingSize.Size2M ? LeafPfn(PteValue.Leaf(entry.SwapPfn, false, size), size, va) : entry.SwapPfn;
+        if (vm.File is not null) return GetCachePage(vm.File, gfn.Value, create: false);
+        return Pfn.Invalid;
+    }
+
+    public void ZapEpt(VmId vmId, Gfn gfn)
+    {
+        var vm = _vms[vmId.Value];
+        var gpa = gfn.Value << PageGeometry.PageShift;
+        var entry = vm.Ept.Lookup(gpa, out var size);
+        if (entry.IsNone) return;
+        vm.Ept.Set(size == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, PteValue.None, size);
+        CostLedger.Add(CostKind.TlbShootdown);
+    }
+
+    public void SetVmmMemoryProtNone(VmId vmId, bool protNone)
+    {
+        var vm = _vms[vmId.Value];
+        if (vm.Vma.ProtNone == protNone) return;
+        vm.Vma.ProtNone = protNone;
+        var leaves = new List<(ulong Va, PteValue Entry, MappingSize Size)>();
+        Vmm.PageTable.Visit(vm.Vma.Start, vm.Vma.End, (va, entry, size) =>
+        {
+            if (entry.MapsFrame) leaves.Add((va, entry, size));
+            return true;
+        });
+        foreach (var (va, entry, size) in leaves)
+        {
+            var writable = vm.Vma.Writable && (vm.Vma.Shared || vm.Vma.Kind == VmaKind.Anon);
+            Vmm.PageTable.Set(va, protNone ? PteValue.ProtNoneLeaf(entry.Pfn, size) : PteValue.Leaf(entry.Pfn, writable, size), size);
+        }
+        if (leaves.Count > 0) ShootDown(Vmm, vm.Vma.Start, vm.Vma.End - vm.Vma.Start);
+    }
+
+    /// <summary>KVM's mmu notifier: host mappings of [start, end) changed, so drop the EPT entries behind them.</summary>
+    internal void NotifyEptInvalidate(ulong start, ulong end)
+    {
+        foreach (var vm in _vms)
+        {
+            var slotStart = vm.Info.HvaBase.Value;
+            var slotEnd = slotStart + vm.Info.MemoryBytes;
+            if (end <= slotStart || start >= slotEnd || vm.Destroyed) continue;
+            var from = Math.Max(start, slotStart) - slotStart;
+            var to = Math.Min(end, slotEnd) - slotStart;
+            var zapped = new List<(ulong, MappingSize)>();
+            vm.Ept.Visit(from, to, (gpa, _, size) =>
+            {
+                zapped.Add((gpa, size));
+                return true;
+            });
+            foreach (var (gpa, size) in zapped) vm.Ept.Set(gpa, PteValue.None, size);
+            if (zapped.Count > 0) CostLedger.Add(CostKind.TlbShootdown);
+        }
+    }
+
+    /// <summary>A vCPU load/store through the EPT (guest.read / guest.write).</summary>
+    internal Outcome GuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
+    {
+        if (vm.Destroyed) return Outcome.Error(Errno.ENODEV);
+        if (vm.Dead) return Faults.Deliver(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} was already marked fatal", vm.Info.Id, Vmm.Pid));
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var addr = gpa + (ulong)done;
+            var offset = (int)(addr & (PageGeometry.PageSize - 1));
+            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
+            var isPrivate = vm.Info.Protected && !shared;
+            var pfn = EptTranslate(vm, addr, write, isPrivate, out var failure);
+            if (failure is not null) return failure;
+            var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
+            var access = new LineAccess(pfn, offset, key, Requester.Guest);
+            var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            if (!result.IsOk) return GuestConsumed(vm, addr, pfn, result);
+            if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
+            done += chunk;
+        }
+        return write ? Outcome.Ok() : Outcome.OkData(buffer.ToArray());
+    }
+
+    /// <summary>The EPT walk, and on a miss the KVM page fault: hva_to_pfn (GUP on the VMM's mm), the policy hook, the EPT entry.</summary>
+    private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out Outcome? failure)
+    {
+        failure = null;
+        CostLedger.Add(CostKind.EptWalk);
+        var entry = vm.Ept.Lookup(gpa, out var size);
+        if (entry.IsPresent && (!write || entry.IsWritable)) return LeafPfn(entry, size, gpa);
+        CostLedger.Add(CostKind.EptFault);
+        var gfn = new Gfn(gpa >> PageGeometry.PageShift);
+        var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
+        var flags = Policy.KvmGupFlags(vm.Info) | (write ? GupFlags.Write : GupFlags.None);
+        _gupScratch.Clear();
+        var n = GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
+        if (n == 0)
+        {
+            // kvm_handle_error_pfn: KVM_PFN_ERR_HWPOISON → kvm_send_hwpoison_signal (K26); else -EFAULT.
+            failure = error == Errno.EHWPOISON ? HwPoisonSignal(vm, hva) : Outcome.Error(Errno.EFAULT);
+            return Pfn.Invalid;
+        }
+        var pfn = _gupScratch[0];
+        var action = Policy.OnGuestFault(vm.Info, gfn, pfn, isPrivate);
+        PutPage(pfn); // kvm_release_pfn: the mmu notifier, not a reference, keeps the EPT coherent
+        switch (action)
+        {
+            case GuestFaultAction.HwPoisonSignal:
+                failure = HwPoisonSignal(vm, hva);
+                return Pfn.Invalid;
+            case GuestFaultAction.Fault:
+                failure = Outcome.Error(Errno.EFAULT);
+                return Pfn.Invalid;
+        }
+        vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), PteValue.Leaf(pfn, vm.Vma.Writable), MappingSize.Size4K);
+        return pfn;
+    }
+
+    /// <summary>kvm_send_hwpoison_signal: SIGBUS BUS_MCEERR_AR, lsb 12, at the page-aligned hva, to the vCPU thread.</summary>
+    private Outcome HwPoisonSignal(Vm vm, ulong hva)
+        => Deliver(KernelEvent.SigBus(Vmm.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(hva & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, SignalContext.VcpuThread, vm.Info.Id, "kvm_send_hwpoison_signal"));
+
+    /// <summary>A guest access hit poison or failed integrity: the TD dies (H6), or the host handles a #MC taken in guest mode.</summary>
+    private Outcome GuestConsumed(Vm vm, ulong gpa, Pfn pfn, MemResult result)
+    {
+        var isTd = vm.Info.Protected && !vm.Info.PrivateKey.IsShared;
+        if (result.Status == MemStatus.IntegrityFailure || (result.Status == MemStatus.PoisonConsumed && isTd))
+        {
+            vm.Dead = true;
+            CostLedger.Add(CostKind.MachineCheck);
+            return Deliver(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
+        }
+        if (result.Status == MemStatus.AccessFault) return Outcome.Error(Errno.EFAULT);
+        var hva = vm.Info.HvaBase.Value + gpa;
+        return ConsumedByUser(Vmm, hva, pfn, result, SignalContext.VcpuThread, vm.Info.Id);
+    }
+
+    internal Outcome Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)
+    {
+        CostLedger.Add(CostKind.Hypercall);
+        var outcome = Policy.OnConvert(vm.Info, new Gpa(gpa), size, toPrivate);
+        if (outcome is not null && outcome.Kind != OutcomeKind.Ok) return outcome;
+        SetAttributes(vm, gpa, size, toPrivate);
+        CostLedger.Add(CostKind.Conversion, (long)(size >> PageGeometry.PageShift));
+        return outcome ?? Outcome.Ok();
+    }
+
+    /// <summary>KVM_SET_MEMORY_ATTRIBUTES: record private/shared per gfn and zap the EPT entries of the range.</summary>
+    internal void SetAttributes(Vm vm, ulong gpa, ulong size, bool isPrivate)
+    {
+        for (var a = gpa & ~(ulong)(PageGeometry.PageSize - 1); a < gpa + size; a += PageGeometry.PageSize)
+        {
+            var gfn = a >> PageGeometry.PageShift;
+            vm.SharedGfns.Set(gfn, isPrivate ? (byte)0 : (byte)1);
+            ZapEpt(vm.Info.Id, new Gfn(gfn));
+        }
+    }
+
+    /// <summary>Tears a VM down: EPT dropped, its memory unmapped from the VMM and its backing files released.</summary>
+    internal void DestroyVm(Vm vm)
+    {
+        if (vm.Destroyed) return;
+        var entries = new List<(ulong, MappingSize)>();
+        vm.Ept.Visit(0, vm.Info.MemoryBytes, (gpa, _, size) =>
+        {
+            entries.Add((gpa, size));
+            return true;
+        });
+        foreach (var (gpa, size) in entries) vm.Ept.Set(gpa, PteValue.None, size);
+        vm.Destroyed = true;
+        if (Vmm.Alive && Vmm.Vmas.Contains(vm.Vma))
+        {
+            ZapRange(Vmm, vm.Vma.Start, vm.Vma.End);
+            Vmm.Vmas.Remove(vm.Vma);
+        }
+        ReleaseFile(vm.File);
+        ReleaseFile(vm.GuestMemfd);
+    }
+
+    /// <summary>The last file reference went away: truncate its page cache.</summary>
+    internal void ReleaseFile(BackingFile? file)
+    {
+        if (file is null) return;
+        foreach (var index in file.CachedIndexes(0, file.Pages).ToList()) RemoveFromCache(file, index);
+    }
+}

@@ -1,0 +1,232 @@
+using Vmm.Abstractions;
+
+namespace Vmm.Core.Machine;
+
+internal sealed partial class HostKernel
+{
+    /// <summary>pread(2)/pwrite(2) on a backing file: the page cache side (K21, K22, hugetlbfs V row, guest_memfd EINVAL).</summary>
+    internal Outcome FileReadWrite(BackingFile file, ulong offset, Span<byte> buffer, bool write)
+    {
+        if (file.Kind == BackingKind.GuestMemfd) return Outcome.Error(Errno.EINVAL);
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var pos = offset + (ulong)done;
+            if (pos >= file.SizeBytes) break;
+            var index = pos >> PageGeometry.PageShift;
+            var inPage = (int)(pos & (PageGeometry.PageSize - 1));
+            var chunk = (int)Math.Min((ulong)Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage), file.SizeBytes - pos);
+            var pfn = GetCachePage(file, index, create: write);
+            if (pfn.IsValid && Frames.Has(Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
+            {
+                // shmem_file_read_iter / shmem_write_begin / hugetlbfs_read_iter: a poisoned page gives -EIO.
+                return done == 0 ? Outcome.Error(Errno.EIO) : write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
+            }
+            if (!pfn.IsValid)
+            {
+                if (write) return done == 0 ? Outcome.Error(Errno.ENOSPC) : Outcome.OkCount(done);
+                buffer.Slice(done, chunk).Clear(); // a hole (or a truncated page on ≤5.15: K22) reads as zeros
+            }
+            else
+            {
+                var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
+                if (result.Kind != OutcomeKind.Ok) return result;
+                if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
+            }
+            done += chunk;
+        }
+        return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
+    }
+
+    /// <summary>
+    /// access_remote_vm (/proc/pid/mem, K7) and process_vm_readv (K8): GUP each page of the target, copy
+    /// through the kernel. A failure after some bytes gives a short count; before any, EIO or EFAULT.
+    /// </summary>
+    internal Outcome RemoteAccess(Process target, ulong va, Span<byte> buffer, bool write, bool procMem)
+    {
+        var flags = (procMem ? GupFlags.Force : GupFlags.None) | GupFlags.Remote | (write ? GupFlags.Write : GupFlags.None);
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var addr = va + (ulong)done;
+            var inPage = (int)(addr & (PageGeometry.PageSize - 1));
+            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
+            _gupScratch.Clear();
+            if (GetUserPages(target, addr, 1, flags, _gupScratch, out _) == 0)
+            {
+                if (done > 0) return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
+                return Outcome.Error(procMem ? Errno.EIO : Errno.EFAULT);
+            }
+            var pfn = _gupScratch[0];
+            var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
+            PutPage(pfn);
+            if (result.Kind != OutcomeKind.Ok) return result;
+            done += chunk;
+        }
+        return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer.ToArray(), done);
+    }
+
+    /// <summary>madvise(2) as root over [va, va+size).</summary>
+    internal Outcome Madvise(Process p, ulong va, ulong size, string advice)
+    {
+        var start = va & ~(ulong)(PageGeometry.PageSize - 1);
+        var end = va + size;
+        if (p.FindVma(start) is null) return Outcome.Error(Errno.ENOMEM);
+        switch (advice)
+        {
+            case "HWPOISON":
+            case "SOFT_OFFLINE":
+            {
+                for (var a = start; a < end; a += PageGeometry.PageSize)
+                {
+                    // madvise_inject_error: get_user_pages_fast(start, 1, 0, &page), then memory_failure / soft_offline_page.
+                    _gupScratch.Clear();
+                    if (GetUserPages(p, a, 1, GupFlags.Fast, _gupScratch, out var error) == 0) return Outcome.Error(error);
+                    var pfn = _gupScratch[0];
+                    var step = Frames.Has(pfn, FrameFlags.Hugetlb) ? PageGeometry.HugeSize : PageGeometry.PageSize;
+                    Errno rc;
+                    if (advice == "HWPOISON")
+                    {
+                        var ar = Version.AtLeast(6, 11); // MF_ACTION_REQUIRED since 6.11: the caller gets SIGBUS at once
+                        rc = MemoryFailure(pfn, ar, p, a, simulated: true);
+                        PutPage(pfn);
+                    }
+                    else
+                    {
+                        PutPage(pfn);
+                        rc = SoftOffline(pfn);
+                    }
+                    if (rc is not 0 and not Errno.EOPNOTSUPP) return Outcome.Error(rc);
+                    if (step == PageGeometry.HugeSize) a = (a & ~(PageGeometry.HugeSize - 1)) + PageGeometry.HugeSize - PageGeometry.PageSize;
+                }
+                return Outcome.Ok();
+            }
+            case "DONTNEED":
+                ZapRange(p, start, end);
+                return Outcome.Ok();
+            case "HUGEPAGE":
+            case "NOHUGEPAGE":
+                foreach (var vma in p.Vmas)
+                {
+                    if (vma.End <= start || vma.Start >= end) continue;
+                    vma.HugePage = advice == "HUGEPAGE";
+                    vma.NoHugePage = advice == "NOHUGEPAGE";
+                }
+                return Outcome.Ok();
+            default:
+                return Outcome.Error(Errno.EINVAL);
+        }
+    }
+
+    /// <summary>fallocate(2) on a backing file: PUNCH_HOLE (with KEEP_SIZE) frees the range; otherwise preallocates.</summary>
+    internal Outcome Fallocate(BackingFile file, ulong offset, ulong size, bool punchHole, bool keepSize)
+    {
+        if ((offset | size) % PageGeometry.PageSize != 0 && file.Kind == BackingKind.GuestMemfd) return Outcome.Error(Errno.EINVAL);
+        if (punchHole && !keepSize) return Outcome.Error(Errno.EOPNOTSUPP);
+        var first = offset >> PageGeometry.PageShift;
+        var last = Math.Min(file.Pages, (offset + size + PageGeometry.PageSize - 1) >> PageGeometry.PageShift);
+        if (punchHole)
+        {
+            // unmap_mapping_range, then truncate the cache: mapped copies go first, then the cache's reference.
+            foreach (var p in _processes)
+            {
+                foreach (var vma in p.Vmas.ToList())
+                {
+                    if (vma.File != file) continue;
+                    var vaStart = vma.Start + ((Math.Max(first, vma.PgOff) - vma.PgOff) << PageGeometry.PageShift);
+                    var vaEnd = vma.Start + ((Math.Max(Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift)), vma.PgOff) - vma.PgOff) << PageGeometry.PageShift);
+                    if (vaEnd > vaStart) ZapRange(p, vaStart, vaEnd);
+                }
+            }
+            foreach (var index in file.CachedIndexes(first, last).ToList()) RemoveFromCache(file, index);
+            return Outcome.Ok();
+        }
+        for (var index = first; index < last; index++)
+            if (!GetCachePage(file, index, create: true).IsValid) return Outcome.Error(Errno.ENOSPC);
+        return Outcome.Ok();
+    }
+
+    /// <summary>A second shared mapping of a VM's backing file in the VMM; returns its address.</summary>
+    internal ulong MmapBacking(Vm vm, ulong offset, ulong size)
+    {
+        var file = vm.File ?? throw new InvalidOperationException("anonymous memory has no backing file");
+        var start = Vmm.ReserveRange(size);
+        Vmm.AddVma(new Vma
+        {
+            Start = start,
+            End = start + size,
+            Kind = file.IsHugetlb ? VmaKind.Hugetlb : file.Kind == BackingKind.File ? VmaKind.File : VmaKind.Shmem,
+            File = file,
+            PgOff = offset >> PageGeometry.PageShift,
+            Shared = true,
+        });
+        return start;
+    }
+
+    /// <summary>munmap(2): zap the range and cut the VMAs.</summary>
+    internal Outcome Munmap(Process p, ulong va, ulong size)
+    {
+        if ((va & (PageGeometry.PageSize - 1)) != 0 || size == 0) return Outcome.Error(Errno.EINVAL);
+        var end = va + ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1));
+        ZapRange(p, va, end);
+        foreach (var vma in p.Vmas.ToList())
+        {
+            if (vma.End <= va || vma.Start >= end) continue;
+            p.Vmas.Remove(vma);
+            if (vma.Start < va) p.AddVma(vma.CloneRange(vma.Start, va));
+            if (vma.End > end) p.AddVma(vma.CloneRange(end, vma.End));
+        }
+        return Outcome.Ok();
+    }
+
+    /// <summary>fork(2): the child gets copies of every VMA and entry (K9); private anon pages become copy-on-write.</summary>
+    internal Process Fork(Process parent)
+    {
+        var child = NewProcess(parent.Name + "-child");
+        child.MmapCursor = parent.MmapCursor;
+        foreach (var vma in parent.Vmas) child.AddVma(vma.CloneRange(vma.Start, vma.End));
+        var leaves = new List<(ulong Va, PteValue Entry, MappingSize Size)>();
+        parent.PageTable.Visit(0, ulong.MaxValue, (va, entry, size) =>
+        {
+            leaves.Add((va, entry, size));
+            return true;
+        });
+        var wroteProtect = false;
+        foreach (var (va, entry, size) in leaves)
+        {
+            var vma = parent.FindVma(va);
+            if (entry.IsSwap)
+            {
+                child.PageTable.Set(va, entry, size);
+                if (entry.IsHwPoison && Frames.HwpEntryRefsOf(entry.SwapPfn) > 0)
+                {
+                    Frames.HwpEntryRefs(entry.SwapPfn)++;
+                    GetPage(entry.SwapPfn);
+                }
+                continue;
+            }
+            var cow = vma is { Shared: false } && entry.IsPresent && entry.IsWritable;
+            if (cow)
+            {
+                parent.PageTable.Set(va, entry.WithWritable(false), size);
+                wroteProtect = true;
+            }
+            MapFrame(child, va, entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
+        }
+        if (wroteProtect)
+        {
+            parent.Tlb.FlushAll();
+            CostLedger.Add(CostKind.TlbShootdown);
+        }
+        return child;
+    }
+
+    /// <summary>exit(2): every mapping is torn down (K10); nothing is signalled.</summary>
+    internal void Exit(Process p)
+    {
+        if (!p.Alive) return;
+        ZapRange(p, 0, ulong.MaxValue);
+        p.Vmas.Clear();
+        p.Alive = false;
+    }
+}

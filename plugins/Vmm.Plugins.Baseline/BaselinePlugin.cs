@@ -1,0 +1,26 @@
+using Microsoft.Extensions.DependencyInjection;
+using Vmm.Abstractions;
+using Vmm.Plugins.Baseline.Linux;
+using Vmm.Plugins.Baseline.None;
+using Vmm.Plugins.Baseline.Plain;
+using Vmm.Plugins.Baseline.ProtNone;
+
+namespace Vmm.Plugins.Baseline;
+
+/// <summary>The baseline every comparison starts from; also the model for writing a plugin.</summary>
+public sealed class BaselinePlugin : IVmmPlugin
+{
+    public string Name => "Baseline";
+
+    public void ConfigureServices(IServiceCollection services)
+    {
+        services.AddVmmComponent<IMemoryController, PlainMemoryController>(ComponentKind.Memory, "plain",
+            "Ordinary DRAM: no encryption, no integrity; uncorrectable errors poison lines (H1, H7, H8, H14).");
+        services.AddVmmComponent<IPoisonPolicy, NonePolicy>(ComponentKind.Policy, "none",
+            "No protection: private pages stay mapped in the VMM (P-none).");
+        services.AddVmmComponent<IPoisonPolicy, ProtNonePolicy>(ComponentKind.Policy, "prot-none",
+            "2020 VM_KVM_PROTECTED: protected memory mapped PROT_NONE in the VMM, KVM uses FOLL_KVM (P-prot-none).");
+        services.AddVmmComponent<IFaultDelivery, LinuxFaultDelivery>(ComponentKind.Faults, "linux",
+            "Linux signals as they are: SIGBUS with si_code and lsb to the VMM, guest-killed for a fatal TD.");
+    }
+}

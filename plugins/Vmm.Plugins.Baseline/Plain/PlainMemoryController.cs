@@ -1,0 +1,79 @@
+using Vmm.Abstractions;
+
+namespace Vmm.Plugins.Baseline.Plain;
+
+/// <summary>
+/// H1: ordinary DRAM with ECC but no encryption or integrity. Data is returned as stored; the only
+/// state beyond the bytes is which lines hold uncorrectable errors (a 64-bit mask per frame, kept
+/// only for frames that have one). Loading a poisoned line is consumption.
+/// </summary>
+public sealed class PlainMemoryController : IMemoryController
+{
+    private readonly Dictionary<ulong, ulong> _poison = [];
+    private IMemoryControllerHost _host = null!;
+
+    public void Attach(IMemoryControllerHost host) => _host = host;
+
+    public MemResult Read(in LineAccess access, Span<byte> destination)
+    {
+        _host.Ledger.Add(CostKind.LineRead, LineCount(access.Offset, destination.Length));
+        if (_poison.Count != 0 && _poison.TryGetValue(access.Pfn.Value, out var mask))
+        {
+            var line = FirstPoisoned(mask, access.Offset, destination.Length);
+            if (line >= 0) return new MemResult(MemStatus.PoisonConsumed, line);
+        }
+        var stored = _host.Memory.Peek(access.Pfn);
+        if (stored.IsEmpty) destination.Clear();
+        else stored.Slice(access.Offset, destination.Length).CopyTo(destination);
+        return MemResult.Ok;
+    }
+
+    public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source)
+    {
+        _host.Ledger.Add(CostKind.LineWrite, LineCount(access.Offset, source.Length));
+        source.CopyTo(_host.Memory.Materialize(access.Pfn)[access.Offset..]);
+        return MemResult.Ok;
+    }
+
+    public void Reinitialize(Pfn pfn, KeyId newKey)
+    {
+        _host.Ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
+        _host.Memory.Discard(pfn);
+        _poison.Remove(pfn.Value);
+    }
+
+    public void PoisonLine(Pfn pfn, int line)
+    {
+        _poison.TryGetValue(pfn.Value, out var mask);
+        _poison[pfn.Value] = mask | (1UL << line);
+    }
+
+    public void FlipBit(Pfn pfn, int line, int bit)
+    {
+        // No integrity: a flipped bit is silent corruption.
+        var frame = _host.Memory.Materialize(pfn);
+        frame[line * PageGeometry.LineSize + bit / 8] ^= (byte)(1 << (bit % 8));
+    }
+
+    public bool IsLinePoisoned(Pfn pfn, int line) => _poison.TryGetValue(pfn.Value, out var mask) && (mask & (1UL << line)) != 0;
+
+    public int PoisonedLineCount(Pfn pfn) => _poison.TryGetValue(pfn.Value, out var mask) ? System.Numerics.BitOperations.PopCount(mask) : 0;
+
+    public void OnFrameFreed(Pfn pfn) => _poison.Remove(pfn.Value);
+
+    public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
+
+    internal static int LineCount(int offset, int length)
+        => length == 0 ? 0 : ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1;
+
+    private static int FirstPoisoned(ulong mask, int offset, int length)
+    {
+        if (length == 0) return -1;
+        var first = offset >> PageGeometry.LineShift;
+        var last = (offset + length - 1) >> PageGeometry.LineShift;
+        var span = last - first + 1;
+        var window = span >= 64 ? ulong.MaxValue : ((1UL << span) - 1) << first;
+        var hit = mask & window;
+        return hit == 0 ? -1 : System.Numerics.BitOperations.TrailingZeroCount(hit);
+    }
+}
