@@ -112,11 +112,12 @@ internal sealed partial class HostKernel
             if (p is null) continue;
             var ar = actionRequired && p == current;
             if (!ar && !Options.EarlyKill && p != current) continue;
+            // add_to_kill: size_shift = folio_shift of the still-huge folio (21); addr = the subpage's address.
             Raise(KernelEvent.SigBus(pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO,
-                ar && currentVa != 0 ? new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)) : hva, PageGeometry.PageShift, ar ? context : SignalContext.Async, vm, "THP split failed"));
+                ar && currentVa != 0 ? new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)) : hva, PageGeometry.HugeShift, ar ? context : SignalContext.Async, vm, "THP split failed"));
         }
         if (actionRequired && current is not null && !Events.Exists(e => e.Pid == current.Pid))
-            Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "THP split failed"));
+            Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.HugeShift, context, vm, "THP split failed"));
     }
 
     /// <summary>try_memory_failure_hugetlb: the whole 2 MiB page is poisoned; its PMD becomes a hwpoison entry (lsb 21).</summary>
