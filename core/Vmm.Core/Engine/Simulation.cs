@@ -126,11 +126,13 @@ public sealed class Simulation
             case "host.pread":
             {
                 var vm = RequireVm(s);
+                if (s.BufferGpa is { } target) return ReadIntoGuestBuffer(s, vm, target);
                 return _kernel.FileReadWrite(RequireFile(s, vm), s.Offset ?? 0, new byte[RequireLen(s)], write: false);
             }
             case "host.pwrite":
             {
                 var vm = RequireVm(s);
+                if (s.BufferGpa is { } source) return WriteFromGuestBuffer(s, vm, source);
                 return _kernel.FileReadWrite(RequireFile(s, vm), s.Offset ?? 0, RequireData(s), write: true);
             }
             case "host.procmem-read":
@@ -202,6 +204,29 @@ public sealed class Simulation
             default:
                 throw Bad(s, $"unknown op '{s.Op}'");
         }
+    }
+
+    /// <summary>pread(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
+    private Outcome ReadIntoGuestBuffer(StepSpec s, Vm vm, ulong bufferGpa)
+    {
+        var len = RequireLen(s);
+        if (bufferGpa + (ulong)len > vm.Info.MemoryBytes) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        var read = _kernel.FileReadWrite(RequireFile(s, vm), s.Offset ?? 0, new byte[len], write: false);
+        if (read.Kind != OutcomeKind.Ok || read.Data is null) return read;
+        var copied = _kernel.UserCopy(_kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, read.Data, toUser: true);
+        return copied == 0 && read.Data.Length > 0 ? Outcome.Error(Errno.EFAULT) : Outcome.OkCount(copied);
+    }
+
+    /// <summary>pwrite(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
+    private Outcome WriteFromGuestBuffer(StepSpec s, Vm vm, ulong bufferGpa)
+    {
+        var len = RequireLen(s);
+        if (bufferGpa + (ulong)len > vm.Info.MemoryBytes) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        var buffer = new byte[len];
+        var copied = _kernel.UserCopy(_kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, buffer, toUser: false);
+        if (copied == 0) return Outcome.Error(Errno.EFAULT);
+        var written = _kernel.FileReadWrite(RequireFile(s, vm), s.Offset ?? 0, buffer.AsSpan(0, copied), write: true);
+        return written;
     }
 
     private Outcome? VmmAlive() => _kernel.Vmm.Alive ? null : Outcome.Error(Errno.ESRCH);

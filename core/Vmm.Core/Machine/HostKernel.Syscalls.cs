@@ -39,6 +39,34 @@ internal sealed partial class HostKernel
     }
 
     /// <summary>
+    /// copy_to_user / copy_from_user on the caller's own mapping: a fault the handler cannot fix (a hwpoison
+    /// entry, K6) or poison consumed by an MC-safe copy ends the copy; the syscall sees a short count and
+    /// nobody is signalled (exception fixup). Returns the bytes copied.
+    /// </summary>
+    internal int UserCopy(Process p, ulong va, Span<byte> buffer, bool toUser)
+    {
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var addr = va + (ulong)done;
+            var inPage = (int)(addr & (PageGeometry.PageSize - 1));
+            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
+            var entry = p.PageTable.Lookup(addr, out var size);
+            if (!entry.IsPresent || (toUser && !entry.IsWritable))
+            {
+                if (HandleMmFault(p, addr, toUser, GupFlags.None, out _) != VmFault.Ok) break;
+                entry = p.PageTable.Lookup(addr, out size);
+                if (!entry.IsPresent) break;
+            }
+            var access = new LineAccess(LeafPfn(entry, size, addr), inPage, KeyId.Shared, Requester.HostKernel);
+            var result = toUser ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            if (!result.IsOk) break;
+            done += chunk;
+        }
+        return done;
+    }
+
+    /// <summary>
     /// access_remote_vm (/proc/pid/mem, K7) and process_vm_readv (K8): GUP each page of the target, copy
     /// through the kernel. A failure after some bytes gives a short count; before any, EIO or EFAULT.
     /// </summary>

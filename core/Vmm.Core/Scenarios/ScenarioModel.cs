@@ -54,6 +54,8 @@ public sealed class StepSpec
     public IReadOnlyList<string> Mode { get; init; } = [];
     public bool? Consumed { get; init; }
     public int? Bit { get; init; }
+    /// <summary>Extension: for host.pread/host.pwrite, the syscall's user buffer is the VMM's mapping of this gpa of `vm` (K6).</summary>
+    public ulong? BufferGpa { get; init; }
     public Expectation? Expect { get; init; }
 }
 

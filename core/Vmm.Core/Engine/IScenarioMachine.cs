@@ -1,0 +1,39 @@
+using Vmm.Abstractions;
+using Vmm.Core.Costs;
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Core.Engine;
+
+/// <summary>What <see cref="ScenarioRunner"/> drives: a simulated host that executes steps. The default is <see cref="Simulation"/>.</summary>
+public interface IScenarioMachine
+{
+    /// <summary>Runs one step; bad arguments throw <see cref="ScenarioException"/>.</summary>
+    Outcome Execute(StepSpec step);
+
+    /// <summary>True after an outcome that ends the machine (host-panic, shutdown).</summary>
+    bool Ended { get; }
+
+    IReadOnlyList<string> Warnings { get; }
+
+    CostLedger Ledger { get; }
+}
+
+/// <summary>Creates the machine for one run; registered as a singleton (tests replace it with a fake machine).</summary>
+public interface IScenarioMachineFactory
+{
+    IScenarioMachine Create(Scenario scenario, SimulationComponents components);
+}
+
+/// <summary>The real machine: a fresh <see cref="Simulation"/> per run.</summary>
+public sealed class SimulationMachineFactory : IScenarioMachineFactory
+{
+    public IScenarioMachine Create(Scenario scenario, SimulationComponents components) => new SimulationMachine(new Simulation(scenario, components));
+
+    private sealed class SimulationMachine(Simulation simulation) : IScenarioMachine
+    {
+        public Outcome Execute(StepSpec step) => simulation.Execute(step);
+        public bool Ended => simulation.Ended;
+        public IReadOnlyList<string> Warnings => simulation.Warnings;
+        public CostLedger Ledger => simulation.Ledger;
+    }
+}

@@ -1,0 +1,29 @@
+using Vmm.Abstractions;
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Core.Engine;
+
+/// <summary>What a run may change from the file: the kernel version (`--kernel`) and component names (`--set kind=name`).</summary>
+public sealed record RunOverrides
+{
+    public static readonly RunOverrides None = new();
+
+    public KernelVersion? Kernel { get; init; }
+
+    public IReadOnlyDictionary<ComponentKind, string> Components { get; init; } = new Dictionary<ComponentKind, string>();
+}
+
+/// <summary>One step's result: no expectation means passed (the outcome is only recorded).</summary>
+public sealed record StepResult(int Index, string Op, Expectation? Expected, Outcome Actual, bool Passed, SourceLocation Location);
+
+/// <summary>One scenario's result, with the components and kernel actually used and the cost ledger's counters.</summary>
+public sealed record ScenarioResult(
+    string File,
+    string Name,
+    bool Passed,
+    IReadOnlyList<StepResult> Steps,
+    IReadOnlyList<string> Warnings,
+    IReadOnlyDictionary<string, long> Costs,
+    double ModelledNanoseconds,
+    KernelVersion Kernel,
+    IReadOnlyDictionary<ComponentKind, string> Components);

@@ -1,0 +1,66 @@
+using Microsoft.Extensions.DependencyInjection;
+using Vmm.Abstractions;
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Core.Engine;
+
+/// <summary>
+/// One started run (from <see cref="ScenarioRunner.Start"/>): <see cref="Steps"/> executes the steps lazily, one
+/// per item, so front ends can show progress; <see cref="Finish"/> runs what is left and returns the result.
+/// Disposing ends the run's DI scope.
+/// </summary>
+public sealed class ScenarioRun : IDisposable
+{
+    private readonly Scenario _source;
+    private readonly Scenario _effective;
+    private readonly IScenarioMachine _machine;
+    private readonly IReadOnlyDictionary<ComponentKind, string> _names;
+    private readonly IServiceScope _scope;
+    private readonly List<StepResult> _results = [];
+
+    internal ScenarioRun(Scenario source, Scenario effective, IScenarioMachine machine, IReadOnlyDictionary<ComponentKind, string> names, IServiceScope scope)
+    {
+        _source = source;
+        _effective = effective;
+        _machine = machine;
+        _names = names;
+        _scope = scope;
+    }
+
+    /// <summary>The scenario as run: kernel and component names after defaults and overrides.</summary>
+    public Scenario Scenario => _effective;
+
+    /// <summary>Results so far.</summary>
+    public IReadOnlyList<StepResult> Results => _results;
+
+    /// <summary>Executes the steps not yet run, yielding each result; after the machine ended, steps are <c>not-run</c>.</summary>
+    public IEnumerable<StepResult> Steps()
+    {
+        while (_results.Count < _effective.Steps.Count)
+        {
+            var step = _effective.Steps[_results.Count];
+            var actual = _machine.Ended ? Outcome.NotRun : _machine.Execute(step);
+            var result = new StepResult(step.Index, step.Op, step.Expect, actual, step.Expect is null || step.Expect.Matches(actual), step.Location);
+            _results.Add(result);
+            yield return result;
+        }
+    }
+
+    /// <summary>Runs the remaining steps and returns the scenario's result.</summary>
+    public ScenarioResult Finish()
+    {
+        foreach (var _ in Steps()) { }
+        return new ScenarioResult(
+            _source.File,
+            _source.Name,
+            _results.TrueForAll(s => s.Passed),
+            _results.ToList(),
+            _machine.Warnings.ToList(),
+            _machine.Ledger.Snapshot(),
+            _machine.Ledger.ModelledNanoseconds,
+            _effective.Kernel,
+            _names);
+    }
+
+    public void Dispose() => _scope.Dispose();
+}

@@ -1,0 +1,126 @@
+using Microsoft.Extensions.DependencyInjection;
+using Vmm.Abstractions;
+using Vmm.Core.Costs;
+using Vmm.Core.Options;
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Core.Engine;
+
+/// <summary>
+/// Runs a parsed scenario: creates a DI scope for the run, binds the scenario's options into the scope's
+/// <see cref="ScenarioOptionsSource"/>, resolves one component of each kind by name, then executes the steps
+/// in order on a fresh machine. After the machine has ended (host-panic, shutdown) later steps are not run.
+/// </summary>
+public sealed class ScenarioRunner(IServiceProvider services)
+{
+    /// <summary>Component names used when neither the scenario nor the run names one.</summary>
+    public static IReadOnlyDictionary<ComponentKind, string> DefaultComponents { get; } = new Dictionary<ComponentKind, string>
+    {
+        [ComponentKind.Memory] = "plain",
+        [ComponentKind.Policy] = "none",
+        [ComponentKind.Thp] = "split",
+        [ComponentKind.Faults] = "linux",
+        [ComponentKind.PageTable] = "x86-64",
+    };
+
+    /// <summary>Runs every step; <paramref name="onStep"/> sees each result as soon as it is known.</summary>
+    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null, Action<StepResult>? onStep = null)
+    {
+        using var run = Start(scenario, overrides);
+        foreach (var step in run.Steps()) onStep?.Invoke(step);
+        return run.Finish();
+    }
+
+    /// <summary>
+    /// Prepares a run (options bound, components resolved; bad input throws here) and returns it unstarted:
+    /// enumerate <see cref="ScenarioRun.Steps"/> to execute step by step, then <see cref="ScenarioRun.Finish"/>.
+    /// </summary>
+    public ScenarioRun Start(Scenario scenario, RunOverrides? overrides = null)
+    {
+        var prepared = Prepare(scenario, overrides ?? RunOverrides.None);
+        try
+        {
+            var factory = prepared.Scope.ServiceProvider.GetService<IScenarioMachineFactory>() ?? new SimulationMachineFactory();
+            var machine = factory.Create(prepared.Scenario, prepared.Components);
+            return new ScenarioRun(scenario, prepared.Scenario, machine, prepared.Names, prepared.Scope);
+        }
+        catch
+        {
+            prepared.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Checks options and components as a run would, without running: throws <see cref="ScenarioException"/> on bad input.</summary>
+    public void Validate(Scenario scenario, RunOverrides? overrides = null)
+    {
+        using var run = Prepare(scenario, overrides ?? RunOverrides.None);
+    }
+
+    private PreparedRun Prepare(Scenario scenario, RunOverrides overrides)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        var names = new Dictionary<ComponentKind, string>(DefaultComponents);
+        foreach (var (kind, name) in scenario.Components) names[kind] = name;
+        foreach (var (kind, name) in overrides.Components) names[kind] = name;
+        if (!scenario.Vms.Exists(vm => vm.Thp)) names.Remove(ComponentKind.Thp);
+
+        var scope = services.CreateScope();
+        try
+        {
+            var provider = scope.ServiceProvider;
+            var descriptors = provider.GetServices<ComponentDescriptor>().ToList();
+            var options = provider.GetService<ScenarioOptionsSource>()
+                ?? throw new InvalidOperationException("ScenarioOptionsSource is not registered: call services.AddVmmCore().");
+            options.Configure(scenario.Options, descriptors);
+
+            T Resolve<T>(ComponentKind kind) where T : class
+            {
+                var name = names[kind];
+                if (!descriptors.Exists(d => d.Kind == kind && d.Name == name))
+                {
+                    var fromOverride = overrides.Components.ContainsKey(kind);
+                    var known = descriptors.Where(d => d.Kind == kind).Select(d => d.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+                    var location = fromOverride ? new SourceLocation(scenario.File, 0, 0) : ScenarioParser.LocationOf(scenario, $"$.components.{kind.Key()}");
+                    throw new ScenarioException(
+                        $"unknown {kind.Key()} '{name}'{(fromOverride ? " (from --set)" : "")}; known: {(known.Count > 0 ? string.Join(", ", known) : "none (no plugin registers one; check plugins.json)")}",
+                        location);
+                }
+                return provider.GetRequiredKeyedService<T>(name);
+            }
+
+            var components = new SimulationComponents(
+                Resolve<IMemoryController>(ComponentKind.Memory),
+                Resolve<IPoisonPolicy>(ComponentKind.Policy),
+                Resolve<IFaultDelivery>(ComponentKind.Faults),
+                Resolve<IPageTableFactory>(ComponentKind.PageTable),
+                names.ContainsKey(ComponentKind.Thp) ? Resolve<IHugePageStrategy>(ComponentKind.Thp) : null,
+                options.Get<KernelOptions>(KernelOptions.Section),
+                options.Get<CostOptions>(CostOptions.Section));
+
+            var effective = new Scenario
+            {
+                File = scenario.File,
+                Name = scenario.Name,
+                Description = scenario.Description,
+                Kernel = overrides.Kernel ?? scenario.Kernel,
+                Components = new Dictionary<ComponentKind, string>(names),
+                Options = scenario.Options,
+                HostMemory = scenario.HostMemory,
+                Vms = scenario.Vms,
+                Steps = scenario.Steps,
+            };
+            return new PreparedRun(scope, effective, components, names);
+        }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
+    }
+
+    private sealed record PreparedRun(IServiceScope Scope, Scenario Scenario, SimulationComponents Components, IReadOnlyDictionary<ComponentKind, string> Names) : IDisposable
+    {
+        public void Dispose() => Scope.Dispose();
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Vmm.Abstractions;
+using Vmm.Core.Engine;
+using Vmm.Core.Options;
+
+namespace Vmm.Core;
+
+/// <summary>Registers what the core contributes to a host's container.</summary>
+public static partial class VmmCoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// The run-scoped options source (also as <see cref="IComponentOptionsSource"/>), the machine factory,
+    /// and the core's own components (the x86-64 page tables) through <see cref="RegisterBuiltInComponents"/>.
+    /// </summary>
+    public static IServiceCollection AddVmmCore(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddScoped<ScenarioOptionsSource>();
+        services.TryAddScoped<IComponentOptionsSource>(sp => sp.GetRequiredService<ScenarioOptionsSource>());
+        services.TryAddSingleton<IScenarioMachineFactory, SimulationMachineFactory>();
+        RegisterBuiltInComponents(services);
+        return services;
+    }
+
+    /// <summary>The core's own components, e.g. <c>services.AddVmmComponent&lt;IPageTableFactory, ...&gt;(ComponentKind.PageTable, "x86-64", ...)</c>; implemented beside the page tables.</summary>
+    static partial void RegisterBuiltInComponents(IServiceCollection services);
+}

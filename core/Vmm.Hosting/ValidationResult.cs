@@ -1,0 +1,9 @@
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Hosting;
+
+/// <summary>Result of <see cref="VmmHost.Validate"/>: the scenario, or the error with its location.</summary>
+public sealed record ValidationResult(string File, Scenario? Scenario, ScenarioException? Error)
+{
+    public bool IsValid => Error is null;
+}

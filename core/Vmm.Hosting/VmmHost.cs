@@ -1,0 +1,230 @@
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+using Vmm.Abstractions;
+using Vmm.Core;
+using Vmm.Core.Engine;
+using Vmm.Core.Options;
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Hosting;
+
+/// <summary>
+/// The facade front ends use: loads the plugins listed in plugins.json, builds the container (core + plugins),
+/// lists components, parses, validates and runs scenarios. Loading problems are one
+/// <see cref="PluginLoadException"/>; bad scenarios are <see cref="ScenarioException"/>s.
+/// </summary>
+public sealed class VmmHost : IDisposable
+{
+    private const string CoreSupplier = "core";
+    private readonly ServiceProvider _provider;
+    private readonly ScenarioRunner _runner;
+
+    private VmmHost(string pluginsFile, ServiceProvider provider, IReadOnlyList<PluginInfo> plugins, IReadOnlyList<ComponentInfo> components)
+    {
+        PluginsFile = pluginsFile;
+        _provider = provider;
+        _runner = new ScenarioRunner(provider);
+        Plugins = plugins;
+        Components = components;
+    }
+
+    /// <summary>Full path of the plugins.json this host was loaded from.</summary>
+    public string PluginsFile { get; }
+
+    public IReadOnlyList<PluginInfo> Plugins { get; }
+
+    /// <summary>Every registered component, by kind then name.</summary>
+    public IReadOnlyList<ComponentInfo> Components { get; }
+
+    /// <summary>Options of the core itself ("linux.*", "cost.*").</summary>
+    public static IReadOnlyList<OptionInfo> CoreOptions { get; } =
+        ScenarioOptionsSource.CoreSections.SelectMany(s => OptionsBinder.Describe(s.Value, s.Key)).ToList();
+
+    public IServiceProvider Services => _provider;
+
+    /// <summary>Loads the plugins.json found by <see cref="PluginsLocator"/> (<paramref name="explicitPath"/>, VMM_PLUGINS, or the nearest above).</summary>
+    public static VmmHost LoadDefault(string? explicitPath = null) => Load(PluginsLocator.Find(explicitPath));
+
+    /// <summary>
+    /// Loads every plugin of <paramref name="pluginsJsonPath"/> and builds the container.
+    /// <paramref name="configureServices"/> runs after the plugins (a front end's own services, or test doubles).
+    /// </summary>
+    public static VmmHost Load(string pluginsJsonPath, Action<IServiceCollection>? configureServices = null)
+    {
+        var fullPath = Path.GetFullPath(pluginsJsonPath);
+        var entries = PluginsManifest.Read(fullPath);
+        IServiceCollection services = new ServiceCollection();
+        services.AddVmmCore();
+        var suppliers = new Dictionary<(ComponentKind, string), (ComponentDescriptor Descriptor, string Supplier)>();
+        foreach (var descriptor in ComponentDescriptors(services))
+            suppliers[(descriptor.Kind, descriptor.Name)] = (descriptor, CoreSupplier);
+
+        var plugins = new List<PluginInfo>();
+        foreach (var entry in entries)
+        {
+            PluginLoadException Fail(string reason) => new($"{fullPath}: {entry.Label}: {reason}", fullPath, entry.Index, entry.Name);
+
+            if (!File.Exists(entry.FullPath))
+                throw Fail($"file {entry.Path} not found (looked at {entry.FullPath}); build it with: dotnet build hosts/Vmm.Cli");
+
+            Assembly assembly;
+            try
+            {
+                assembly = PluginAssemblies.Load(entry.FullPath);
+            }
+            catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or IOException or InvalidOperationException or ArgumentException)
+            {
+                throw Fail($"cannot load {entry.FullPath} as a .NET assembly ({e.GetType().Name}: {FirstLine(e.Message)}); rebuild the plugin with: dotnet build hosts/Vmm.Cli");
+            }
+
+            foreach (var plugin in CreatePlugins(assembly, Fail))
+            {
+                var pluginServices = new ServiceCollection();
+                try
+                {
+                    plugin.ConfigureServices(pluginServices);
+                }
+                catch (Exception e)
+                {
+                    throw Fail($"{plugin.GetType().FullName}.ConfigureServices threw {e.GetType().Name}: {FirstLine(e.Message)}; fix the plugin or remove it from plugins.json");
+                }
+                var pluginName = string.IsNullOrWhiteSpace(plugin.Name) ? entry.Name : plugin.Name;
+                foreach (var descriptor in ComponentDescriptors(pluginServices))
+                {
+                    if (suppliers.TryGetValue((descriptor.Kind, descriptor.Name), out var existing))
+                        throw Fail($"registers {descriptor.Kind.Key()} '{descriptor.Name}', which {(existing.Supplier == CoreSupplier ? "the core" : $"plugin '{existing.Supplier}'")} already registers; rename one or remove a plugin from plugins.json");
+                    suppliers[(descriptor.Kind, descriptor.Name)] = (descriptor, pluginName);
+                }
+                foreach (var service in pluginServices) services.Add(service);
+                plugins.Add(new PluginInfo(pluginName, entry.FullPath, assembly.GetName().Version?.ToString()));
+            }
+        }
+
+        if (configureServices is not null)
+        {
+            var hostServices = new ServiceCollection();
+            configureServices(hostServices);
+            foreach (var descriptor in ComponentDescriptors(hostServices))
+                suppliers[(descriptor.Kind, descriptor.Name)] = (descriptor, "host");
+            foreach (var service in hostServices) services.Add(service);
+        }
+
+        var components = suppliers.Values
+            .OrderBy(c => c.Descriptor.Kind)
+            .ThenBy(c => c.Descriptor.Name, StringComparer.Ordinal)
+            .Select(c => new ComponentInfo(
+                c.Descriptor.Kind,
+                c.Descriptor.Name,
+                c.Descriptor.Description,
+                c.Supplier,
+                c.Descriptor.OptionsSection,
+                c.Descriptor.OptionsType is { } type ? OptionsBinder.Describe(type, c.Descriptor.OptionsSection ?? c.Descriptor.Name) : []))
+            .ToList();
+
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+        return new VmmHost(fullPath, provider, plugins, components);
+    }
+
+    /// <summary>Parses one scenario file.</summary>
+    public Scenario Parse(string file) => ScenarioParser.ParseFile(file);
+
+    /// <summary>Parses a file and checks its components and options against this host, without running it.</summary>
+    public ValidationResult Validate(string file, RunOverrides? overrides = null)
+    {
+        try
+        {
+            var scenario = ScenarioParser.ParseFile(file);
+            _runner.Validate(scenario, overrides);
+            return new ValidationResult(file, scenario, null);
+        }
+        catch (ScenarioException e)
+        {
+            return new ValidationResult(file, null, e);
+        }
+    }
+
+    /// <summary>Runs a scenario to the end.</summary>
+    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null) => _runner.Run(scenario, overrides);
+
+    /// <summary>Runs a scenario, calling <paramref name="onStep"/> after each step.</summary>
+    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep) => _runner.Run(scenario, overrides, onStep);
+
+    /// <summary>Streaming form: a prepared run whose <see cref="ScenarioRun.Steps"/> executes one step per item.</summary>
+    public ScenarioRun Start(Scenario scenario, RunOverrides? overrides = null) => _runner.Start(scenario, overrides);
+
+    /// <summary>
+    /// Files as given, and for each directory its *.json files at any depth, sorted by ordinal path. A path
+    /// that does not exist is a <see cref="ScenarioException"/>.
+    /// </summary>
+    public static IReadOnlyList<string> ExpandPaths(IEnumerable<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var files = new List<string>();
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path))
+                files.AddRange(Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
+            else if (File.Exists(path))
+                files.Add(path);
+            else
+                throw new ScenarioException("no such file or directory", new SourceLocation(path, 0, 0));
+        }
+        return files;
+    }
+
+    public void Dispose() => _provider.Dispose();
+
+    private static List<IVmmPlugin> CreatePlugins(Assembly assembly, Func<string, PluginLoadException> fail)
+    {
+        Type[] types;
+        try
+        {
+            types = assembly.GetExportedTypes();
+        }
+        catch (Exception e) when (e is ReflectionTypeLoadException or FileNotFoundException or FileLoadException or TypeLoadException)
+        {
+            var detail = e is ReflectionTypeLoadException load
+                ? string.Join("; ", load.LoaderExceptions.OfType<Exception>().Select(x => FirstLine(x.Message)).Distinct())
+                : FirstLine(e.Message);
+            throw fail($"cannot load the types of {assembly.GetName().Name} ({detail}); rebuild the plugin against this Vmm.Abstractions");
+        }
+
+        var pluginTypes = types
+            .Where(t => t.IsClass && !t.IsAbstract && typeof(IVmmPlugin).IsAssignableFrom(t) && t.GetConstructor(Type.EmptyTypes) is not null)
+            .OrderBy(t => t.FullName, StringComparer.Ordinal)
+            .ToList();
+        if (pluginTypes.Count == 0)
+        {
+            var split = types.FirstOrDefault(t => t.GetInterfaces().Any(i => i.FullName == typeof(IVmmPlugin).FullName));
+            throw fail(split is not null
+                ? $"{split.FullName} implements another copy of IVmmPlugin; reference Vmm.Abstractions with Private=\"false\" and ExcludeAssets=\"runtime\" so the host's copy is shared"
+                : $"{assembly.GetName().Name} has no public class implementing Vmm.Abstractions.IVmmPlugin with a parameterless constructor; add one, or remove the entry from plugins.json");
+        }
+
+        var plugins = new List<IVmmPlugin>();
+        foreach (var type in pluginTypes)
+        {
+            try
+            {
+                plugins.Add((IVmmPlugin)Activator.CreateInstance(type)!);
+            }
+            catch (TargetInvocationException e) when (e.InnerException is not null)
+            {
+                throw fail($"the constructor of {type.FullName} threw {e.InnerException.GetType().Name}: {FirstLine(e.InnerException.Message)}");
+            }
+        }
+        return plugins;
+    }
+
+    private static IEnumerable<ComponentDescriptor> ComponentDescriptors(IServiceCollection services) =>
+        services
+            .Where(s => !s.IsKeyedService && s.ServiceType == typeof(ComponentDescriptor))
+            .Select(s => s.ImplementationInstance)
+            .OfType<ComponentDescriptor>();
+
+    private static string FirstLine(string text)
+    {
+        var newline = text.IndexOfAny(['\r', '\n']);
+        return newline < 0 ? text : text[..newline];
+    }
+}

@@ -1,0 +1,56 @@
+using Vmm.Abstractions;
+
+namespace Vmm.Core.Tests.Infrastructure;
+
+/// <summary>Inert components for runner tests; the machine under test is a fake too, so none of these is exercised.</summary>
+public sealed class FakeMemoryOptions
+{
+    [Option("Lines the fake pretends to track.")]
+    public int Lines { get; set; } = 64;
+
+    [Option("How the fake names itself.")]
+    public string Label { get; set; } = "fake";
+
+    public FakeMode Mode { get; set; } = FakeMode.Quiet;
+}
+
+public enum FakeMode
+{
+    Quiet,
+    Loud,
+}
+
+public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
+{
+    public FakeMemoryOptions Options { get; } = options;
+    public void Attach(IMemoryControllerHost host) { }
+    public MemResult Read(in LineAccess access, Span<byte> destination) => MemResult.Ok;
+    public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source) => MemResult.Ok;
+    public void Reinitialize(Pfn pfn, KeyId newKey) { }
+    public void PoisonLine(Pfn pfn, int line) { }
+    public void FlipBit(Pfn pfn, int line, int bit) { }
+    public bool IsLinePoisoned(Pfn pfn, int line) => false;
+    public int PoisonedLineCount(Pfn pfn) => 0;
+    public void OnFrameFreed(Pfn pfn) { }
+    public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
+}
+
+public sealed class FakePolicy : IPoisonPolicy;
+
+public sealed class OtherPolicy : IPoisonPolicy;
+
+public sealed class FakeFaults : IFaultDelivery
+{
+    public Outcome Deliver(in KernelEvent kernelEvent) => Outcome.HostPanic(kernelEvent.Reason);
+}
+
+public sealed class FakePageTables : IPageTableFactory
+{
+    public IPageTable Create() => throw new NotSupportedException("never walked in runner tests");
+}
+
+public sealed class FakeThp : IHugePageStrategy
+{
+    public bool AllowHugeMapping(VmInfo vm) => false;
+    public bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn) => true;
+}

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using Vmm.Abstractions;
+using Vmm.Tests.Infrastructure;
+
+namespace Vmm.Hosting.Tests;
+
+/// <summary>The repository's plugins.json: every plugin loads through McMaster from its build output and registers its components.</summary>
+public sealed class RepositoryPluginsTests
+{
+    private static string PluginsJson => Path.Combine(TestPaths.RepoRoot, "plugins.json");
+
+    [Fact]
+    public void Load_RepositoryPluginsJson_RegistersTheBaselineComponents()
+    {
+        using var host = VmmHost.Load(PluginsJson);
+
+        var names = host.Components.Select(c => $"{c.Kind.Key()} {c.Name} ({c.Supplier})").ToHashSet();
+        Assert.Contains("memory plain (Baseline)", names);
+        Assert.Contains("policy none (Baseline)", names);
+        Assert.Contains("policy prot-none (Baseline)", names);
+        Assert.Contains("faults linux (Baseline)", names);
+        Assert.Contains("pagetable x86-64 (core)", names);
+        Assert.All(host.Components, c => Assert.False(string.IsNullOrWhiteSpace(c.Description), $"{c.Name} has no description"));
+    }
+
+    [Fact]
+    public void Load_RepositoryPluginsJson_LoadsEveryListedPluginFromItsBuildOutput()
+    {
+        using var host = VmmHost.Load(PluginsJson);
+
+        var listed = ListedPlugins().Select(p => Path.GetFullPath(Path.Combine(TestPaths.RepoRoot, p.Path))).Order().ToList();
+        Assert.Equal(listed, host.Plugins.Select(p => Path.GetFullPath(p.AssemblyPath)).Order().ToList());
+    }
+
+    [Fact]
+    public void PluginsJson_EveryPluginIsBuiltByTheCli()
+    {
+        var cli = XDocument.Load(Path.Combine(TestPaths.RepoRoot, "hosts", "Vmm.Cli", "Vmm.Cli.csproj"));
+        var built = cli.Descendants("ProjectReference")
+            .Where(r => (string?)r.Attribute("ReferenceOutputAssembly") == "false")
+            .Select(r => Path.GetFileNameWithoutExtension(((string)r.Attribute("Include")!).Replace('\\', '/')))
+            .ToHashSet();
+        foreach (var (name, path) in ListedPlugins())
+        {
+            var project = Path.GetFileNameWithoutExtension(path);
+            Assert.True(built.Contains(project), $"plugins.json lists {name} ({path}) but hosts/Vmm.Cli/Vmm.Cli.csproj does not build {project}");
+        }
+    }
+
+    private static List<(string Name, string Path)> ListedPlugins()
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(PluginsJson));
+        return json.RootElement.GetProperty("plugins").EnumerateArray()
+            .Select(p => (p.GetProperty("name").GetString()!, p.GetProperty("path").GetString()!))
+            .ToList();
+    }
+}
