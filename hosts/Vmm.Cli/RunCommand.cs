@@ -27,6 +27,10 @@ internal static class RunCommand
             DefaultValueFactory = _ => [],
         };
         var plugins = PluginsCommand.PluginsOption();
+        var verbose = new Option<bool>("--verbose", "-v")
+        {
+            Description = "Show every scenario's step table (by default: only failing scenarios' tables when more than three files run).",
+        };
         var paths = new Argument<string[]>("paths")
         {
             Description = "Scenario files, or directories searched recursively for *.json.",
@@ -46,18 +50,19 @@ internal static class RunCommand
             as "vmm: FILE:LINE:COLUMN: message"; 3 internal error.
             """)
         {
-            json, kernel, set, plugins, paths,
+            json, kernel, set, plugins, verbose, paths,
         };
         command.SetAction(parseResult => Execute(context, new RunArguments(
             parseResult.GetValue(paths) ?? [],
             parseResult.GetValue(json),
             parseResult.GetValue(kernel),
             parseResult.GetValue(set) ?? [],
-            parseResult.GetValue(plugins))));
+            parseResult.GetValue(plugins),
+            parseResult.GetValue(verbose))));
         return command;
     }
 
-    private sealed record RunArguments(string[] Paths, bool Json, string? Kernel, string[] Sets, string? Plugins);
+    private sealed record RunArguments(string[] Paths, bool Json, string? Kernel, string[] Sets, string? Plugins, bool Verbose);
 
     /// <summary>One file's fate: a result, or the error that stopped it.</summary>
     private sealed record Entry(string File, ScenarioResult? Result, ScenarioException? Error, Exception? InternalError);
@@ -108,7 +113,7 @@ internal static class RunCommand
             if (arguments.Json)
                 RunReport.WriteJson(context.Stdout, results, errors);
             else
-                RunReport.WriteTables(Consoles.Create(context.Stdout), results, entries.Count(e => e.Result is null));
+                RunReport.WriteTables(Consoles.Create(context.Stdout), results, entries.Count(e => e.Result is null), arguments.Verbose || results.Count <= 3);
 
             if (errors.Count > 0) return ExitCodes.BadInput;
             if (entries.Any(e => e.InternalError is not null)) return ExitCodes.InternalError;

@@ -12,7 +12,7 @@ namespace Vmm.Cli;
 /// <summary>How <c>vmm run</c> shows results: a table of steps per scenario and a summary line, or one JSON document.</summary>
 internal static class RunReport
 {
-    public static void WriteTables(IAnsiConsole console, IReadOnlyList<ScenarioResult> results, int notFinished)
+    public static void WriteTables(IAnsiConsole console, IReadOnlyList<ScenarioResult> results, int notFinished, bool allTables = true)
     {
         var unicode = console.Profile.Capabilities.Unicode;
         var passMark = unicode ? "✓" : "ok";
@@ -21,6 +21,7 @@ internal static class RunReport
         {
             var colour = result.Passed ? "green" : "red";
             console.MarkupLine($"[bold {colour}]{(result.Passed ? passMark : failMark)}[/] [bold]{Markup.Escape(result.Name)}[/] [dim]({Markup.Escape(result.File)}; {Markup.Escape(Components(result))})[/]");
+            if (result.Passed && !allTables) continue;
             var table = new Table().Border(unicode ? TableBorder.Rounded : TableBorder.Ascii);
             table.AddColumn(new TableColumn("#").RightAligned());
             table.AddColumn("op");
@@ -34,7 +35,7 @@ internal static class RunReport
                     Cell(step.Index.ToString(CultureInfo.InvariantCulture), style),
                     Cell(step.Op, style),
                     Cell(step.Expected is null ? "-" : OutcomeText.Describe(step.Expected), style),
-                    Cell(OutcomeText.Describe(step.Actual), style),
+                    Cell(DescribeActual(step), style),
                     Cell(step.Passed ? passMark : failMark, step.Passed ? "green" : "bold red"));
             }
             console.Write(table);
@@ -113,6 +114,15 @@ internal static class RunReport
         writer.WriteEndObject();
         writer.WriteEndObject();
         writer.WriteEndObject();
+    }
+
+    /// <summary>The actual outcome; for `state`, only the fields the expectation names (all of them in --json).</summary>
+    private static string DescribeActual(StepResult step)
+    {
+        if (step.Actual.Kind != OutcomeKind.State || step.Expected?.State is not { } named || step.Actual.State is not { } state)
+            return OutcomeText.Describe(step.Actual);
+        var shown = state.Where(p => named.Keys.Contains(p.Key, StringComparer.OrdinalIgnoreCase)).ToDictionary(p => p.Key, p => p.Value);
+        return OutcomeText.Describe(Outcome.Inspected(shown));
     }
 
     private static string Components(ScenarioResult result) =>

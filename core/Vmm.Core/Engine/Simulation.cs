@@ -25,7 +25,7 @@ public sealed class Simulation
         var host = scenario.HostMemory ?? vmBytes + DefaultHostHeadroom;
         if (host < vmBytes && scenario.HostMemory is not null)
             throw new ScenarioException($"host.memory ({host} bytes) is smaller than the VMs' memory ({vmBytes} bytes); raise host.memory or leave it out", new SourceLocation(scenario.File, 0, 0));
-        var frames = (long)((host + PageGeometry.HugeSize - 1) >> PageGeometry.PageShift);
+        var frames = (long)(((host + PageGeometry.HugeSize - 1) & ~(PageGeometry.HugeSize - 1)) >> PageGeometry.PageShift);
         _kernel = new HostKernel(frames, components, scenario.Kernel, Ledger);
         foreach (var vm in scenario.Vms)
         {
@@ -51,8 +51,11 @@ public sealed class Simulation
     /// <summary>Kernel events of the last step (signals, panics), for reports.</summary>
     public IReadOnlyList<KernelEvent> LastEvents => _kernel.Events;
 
-    /// <summary>Memory the simulator itself holds for frames, metadata and page tables, in bytes.</summary>
+    /// <summary>Memory the simulator itself holds for frame contents, per-frame metadata and the rmap, in bytes (page tables: <see cref="PageTableBytes"/>).</summary>
     public long FootprintBytes => _kernel.PhysicalMemory.FootprintBytes + _kernel.Frames.FootprintBytes + _kernel.Rmap.FootprintBytes;
+
+    /// <summary>Bytes of page-table pages in every host process and every EPT (4 KiB each).</summary>
+    public long PageTableBytes => (_kernel.Processes.Sum(p => p.PageTable.TablePages) + _kernel.VmList.Sum(v => v.Ept.TablePages)) * PageGeometry.PageSize;
 
     internal HostKernel Kernel => _kernel;
 

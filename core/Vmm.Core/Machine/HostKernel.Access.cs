@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Vmm.Abstractions;
 
 namespace Vmm.Core.Machine;
@@ -27,6 +28,17 @@ internal sealed partial class HostKernel
     /// <summary>A user load/store of [va, va+buffer.Length) through the process's page tables (host.read / host.write).</summary>
     internal Outcome UserAccess(Process p, ulong va, Span<byte> buffer, bool write)
     {
+        if (!TryUserAccess(p, va, buffer, write, out var failure)) return failure;
+        return write ? Outcome.Ok() : Outcome.OkData(buffer.ToArray());
+    }
+
+    /// <summary>
+    /// <see cref="UserAccess"/> that leaves read data in <paramref name="buffer"/> and returns no outcome on
+    /// success: allocation-free once the pages are present (the benchmarked hot path).
+    /// </summary>
+    internal bool TryUserAccess(Process p, ulong va, Span<byte> buffer, bool write, [NotNullWhen(false)] out Outcome? failure)
+    {
+        failure = null;
         var done = 0;
         while (done < buffer.Length)
         {
@@ -34,14 +46,22 @@ internal sealed partial class HostKernel
             var offset = (int)(addr & (PageGeometry.PageSize - 1));
             var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
             var fault = TranslateUser(p, addr, write, out var pfn);
-            if (fault != VmFault.Ok) return SignalForFault(p, addr, fault);
+            if (fault != VmFault.Ok)
+            {
+                failure = SignalForFault(p, addr, fault);
+                return false;
+            }
             var access = new LineAccess(pfn, offset, KeyId.Shared, Requester.HostUser);
             var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
-            if (!result.IsOk) return ConsumedByUser(p, addr, pfn, result);
+            if (!result.IsOk)
+            {
+                failure = ConsumedByUser(p, addr, pfn, result);
+                return false;
+            }
             if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
             done += chunk;
         }
-        return write ? Outcome.Ok() : Outcome.OkData(buffer.ToArray());
+        return true;
     }
 
     /// <summary>H8: a user load consumed poison → #MC → memory_failure(MF_ACTION_REQUIRED) → SIGBUS AR (kill_me_maybe).</summary>
