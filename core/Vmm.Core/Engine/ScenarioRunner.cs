@@ -57,6 +57,13 @@ public sealed class ScenarioRunner(IServiceProvider services)
         using var run = Prepare(scenario, overrides ?? RunOverrides.None);
     }
 
+    private static ComponentOptionsException? FindOptionsError(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is ComponentOptionsException bad) return bad;
+        return null;
+    }
+
     private PreparedRun Prepare(Scenario scenario, RunOverrides overrides)
     {
         ArgumentNullException.ThrowIfNull(scenario);
@@ -86,7 +93,17 @@ public sealed class ScenarioRunner(IServiceProvider services)
                         $"unknown {kind.Key()} '{name}'{(fromOverride ? " (from --set)" : "")}; known: {(known.Count > 0 ? string.Join(", ", known) : "none (no plugin registers one; check plugins.json)")}",
                         location);
                 }
-                return provider.GetRequiredKeyedService<T>(name);
+                try
+                {
+                    return provider.GetRequiredKeyedService<T>(name);
+                }
+                catch (Exception e) when (FindOptionsError(e) is { } bad)
+                {
+                    var location = bad.Option is not null && scenario.Options.TryGetValue(bad.Option, out var option)
+                        ? option.Location
+                        : ScenarioParser.LocationOf(scenario, $"$.components.{kind.Key()}");
+                    throw new ScenarioException($"{kind.Key()} '{name}': {bad.Message}", location);
+                }
             }
 
             var components = new SimulationComponents(

@@ -37,7 +37,14 @@ public sealed class Simulation
                 throw new ScenarioException($"vm '{vm.Name}': guest-memfd backing needs kernel 6.8 or later (scenario kernel is {scenario.Kernel}); set \"kernel\": \"6.8\"", vm.Location);
             if (vm.Thp && components.Thp is null)
                 throw new ScenarioException($"vm '{vm.Name}' has thp: true but no huge-page strategy was resolved; add a THP plugin or set thp: false", vm.Location);
-            _kernel.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp);
+            try
+            {
+                _kernel.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp);
+            }
+            catch (ComponentOptionsException e)
+            {
+                throw new ScenarioException($"vm '{vm.Name}': {e.Message}", vm.Location);
+            }
         }
     }
 
@@ -168,9 +175,9 @@ public sealed class Simulation
                 _kernel.Exit(_kernel.Vmm);
                 return Outcome.Ok();
             case "kernel.read":
-                return FrameAccess(s, new byte[RequireLen(s)], write: false, Requester.HostKernel);
+                return FrameAccess(s, new byte[RequireLen(s)], write: false, s.Requester == "seam" ? Requester.Seam : Requester.HostKernel);
             case "kernel.write":
-                return FrameAccess(s, RequireData(s), write: true, Requester.HostKernel);
+                return FrameAccess(s, RequireData(s), write: true, s.Requester == "seam" ? Requester.Seam : Requester.HostKernel);
             case "device.dma-read":
                 Ledger.Add(CostKind.DmaTransfer);
                 return FrameAccess(s, new byte[RequireLen(s)], write: false, Requester.Device);
@@ -257,10 +264,13 @@ public sealed class Simulation
         {
             var pfn = new Pfn(rawPfn);
             if (!_kernel.Frames.IsValid(pfn)) throw Bad(s, $"pfn 0x{rawPfn:x} is outside host memory");
+            if (requester == Requester.Seam) throw Bad(s, "with \"requester\": \"seam\" needs \"vm\" and \"gpa\" (the TDX module uses that TD's KeyID)");
             return _kernel.KernelAccess(pfn, (int)((s.Offset ?? 0) & (PageGeometry.PageSize - 1)), buffer, write, requester);
         }
         var vm = RequireVm(s);
         var gpa = RequireGpa(s, vm);
+        // The TDX module touches TD memory with the TD's private KeyID; everything else uses the shared one.
+        var key = requester == Requester.Seam ? vm.Info.PrivateKey : KeyId.Shared;
         var done = 0;
         while (done < buffer.Length)
         {
@@ -277,7 +287,7 @@ public sealed class Simulation
                 }
                 pfn = Populate(vm, addr, s);
             }
-            var result = _kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), write, requester);
+            var result = _kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), write, requester, key);
             if (result.Kind != OutcomeKind.Ok) return result;
             done += chunk;
         }

@@ -83,8 +83,12 @@ internal sealed partial class HostKernel
             new Hva(va), rc is Errno.EHWPOISON or 0 ? PageGeometry.PageShift : 0, context, vm, $"memory_failure returned {rc}"));
     }
 
-    /// <summary>A host kernel load/store through the direct map; poison consumed here panics the host (H7).</summary>
-    internal Outcome KernelAccess(Pfn pfn, int offset, Span<byte> buffer, bool write, Requester requester = Requester.HostKernel)
+    /// <summary>
+    /// A host kernel load/store through the direct map; poison consumed here panics the host (H7). With
+    /// <see cref="Requester.Seam"/> it is the TDX module using the TD's KeyID: consumed poison is the
+    /// platform's unbreakable shutdown (H9).
+    /// </summary>
+    internal Outcome KernelAccess(Pfn pfn, int offset, Span<byte> buffer, bool write, Requester requester = Requester.HostKernel, KeyId key = default)
     {
         var done = 0;
         while (done < buffer.Length)
@@ -92,11 +96,16 @@ internal sealed partial class HostKernel
             var frame = pfn.Add((offset + done) >> PageGeometry.PageShift);
             var inPage = (offset + done) & (PageGeometry.PageSize - 1);
             var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
-            var access = new LineAccess(frame, inPage, KeyId.Shared, requester);
+            var access = new LineAccess(frame, inPage, key, requester);
             var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
             if (!result.IsOk)
             {
                 if (requester == Requester.Device) return Outcome.Error(Errno.EIO); // H14: the transfer fails
+                if (requester == Requester.Seam)
+                {
+                    CostLedger.Add(CostKind.MachineCheck);
+                    return Deliver(KernelEvent.Of(KernelEventKind.Shutdown, $"#MC in SEAM root: poison consumed by the TDX module at {frame} line {result.Line}; TDX is disabled"));
+                }
                 if (result.Status == MemStatus.AccessFault)
                     return Deliver(KernelEvent.Of(KernelEventKind.HostPanic, $"kernel oops: RMP fault on {frame}"));
                 CostLedger.Add(CostKind.MachineCheck);

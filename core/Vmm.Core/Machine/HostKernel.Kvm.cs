@@ -229,6 +229,14 @@ internal sealed partial class HostKernel
                 failure = Outcome.Error(Errno.EFAULT);
                 return Pfn.Invalid;
         }
+        if (isPrivate && !vm.Info.PrivateKey.IsShared && Frames.Key(pfn) != vm.Info.PrivateKey)
+        {
+            // TDH.MEM.PAGE.AUG + TDG.MEM.PAGE.ACCEPT: the page is initialised for the TD's private KeyID.
+            Memory.Reinitialize(pfn, vm.Info.PrivateKey);
+            Frames.SetKey(pfn, vm.Info.PrivateKey);
+            Frames.SetFlags(pfn, FrameFlags.Private);
+            CostLedger.Add(CostKind.Conversion);
+        }
         vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), PteValue.Leaf(pfn, vm.Vma.Writable), MappingSize.Size4K);
         return pfn;
     }
@@ -258,8 +266,26 @@ internal sealed partial class HostKernel
         var outcome = Policy.OnConvert(vm.Info, new Gpa(gpa), size, toPrivate);
         if (outcome is not null && outcome.Kind != OutcomeKind.Ok) return outcome;
         SetAttributes(vm, gpa, size, toPrivate);
+        if (!toPrivate) ReclaimPrivateFrames(vm, gpa, gpa + size);
         CostLedger.Add(CostKind.Conversion, (long)(size >> PageGeometry.PageShift));
         return outcome ?? Outcome.Ok();
+    }
+
+    /// <summary>
+    /// H10: frames of [start, end) that hold the VM's private KeyID are removed from the TD and
+    /// re-initialised for the shared KeyID (TDH.MEM.PAGE.REMOVE, cache flush, MOVDIR64B).
+    /// </summary>
+    internal void ReclaimPrivateFrames(Vm vm, ulong start, ulong end)
+    {
+        if (vm.Info.PrivateKey.IsShared) return;
+        for (var a = start & ~(ulong)(PageGeometry.PageSize - 1); a < end; a += PageGeometry.PageSize)
+        {
+            var pfn = FrameOf(vm.Info.Id, new Gfn(a >> PageGeometry.PageShift));
+            if (!pfn.IsValid || Frames.Key(pfn) != vm.Info.PrivateKey) continue;
+            Memory.Reinitialize(pfn, KeyId.Shared);
+            Frames.SetKey(pfn, KeyId.Shared);
+            Frames.ClearFlags(pfn, FrameFlags.Private);
+        }
     }
 
     /// <summary>KVM_SET_MEMORY_ATTRIBUTES: record private/shared per gfn and zap the EPT entries of the range.</summary>
@@ -283,7 +309,12 @@ internal sealed partial class HostKernel
             entries.Add((gpa, size));
             return true;
         });
-        foreach (var (gpa, size) in entries) vm.Ept.Set(gpa, PteValue.None, size);
+        foreach (var (gpa, size) in entries)
+        {
+            vm.Ept.Set(gpa, PteValue.None, size);
+            // TD teardown: TDH.PHYMEM.PAGE.RECLAIM of every page the TD had mapped (cost grows with mapped pages only).
+            ReclaimPrivateFrames(vm, gpa, gpa + (size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize));
+        }
         vm.Destroyed = true;
         if (Vmm.Alive && Vmm.Vmas.Contains(vm.Vma))
         {

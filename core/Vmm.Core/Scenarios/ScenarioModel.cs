@@ -56,6 +56,8 @@ public sealed class StepSpec
     public int? Bit { get; init; }
     /// <summary>Extension: for host.pread/host.pwrite, the syscall's user buffer is the VMM's mapping of this gpa of `vm` (K6).</summary>
     public ulong? BufferGpa { get; init; }
+    /// <summary>Extension: for kernel.read/kernel.write, "kernel" (default) or "seam" (the TDX module, with the VM's private KeyID: H9).</summary>
+    public string? Requester { get; init; }
     public Expectation? Expect { get; init; }
 }
 

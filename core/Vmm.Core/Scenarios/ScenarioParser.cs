@@ -34,7 +34,7 @@ public static partial class ScenarioParser
     private static readonly string[] TopLevelProperties = ["$schema", "name", "description", "kernel", "components", "options", "host", "vms", "steps"];
     private static readonly string[] VmProperties = ["name", "memory", "protected", "backing", "thp"];
     private static readonly string[] StepProperties =
-        ["op", "vm", "gpa", "hva", "pfn", "offset", "len", "size", "pages", "data", "shared", "to", "private", "flags", "advice", "mode", "consumed", "bit", "bufferGpa", "expect"];
+        ["op", "vm", "gpa", "hva", "pfn", "offset", "len", "size", "pages", "data", "shared", "to", "private", "flags", "advice", "mode", "consumed", "bit", "bufferGpa", "requester", "expect"];
     private static readonly string[] StateFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "owner", "lines", "ept", "pfn", "pte", "refcount", "mapcount"];
     private static readonly string[] StateBoolFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "ept"];
 
@@ -302,6 +302,7 @@ public static partial class ScenarioParser
                 Consumed = step.Get("consumed") is { } consumed ? Bool(consumed) : null,
                 Bit = step.Get("bit") is { } bit ? (int)Integer(bit, 0, 511) : null,
                 BufferGpa = OptionalSize(step, "bufferGpa"),
+                Requester = step.Get("requester") is { } requester ? OneOf(requester, [("kernel", "kernel"), ("seam", "seam")]) : null,
                 Expect = step.Get("expect") is { } expect ? Expectation(expect) : null,
             };
         }

@@ -1,0 +1,224 @@
+using System.Buffers.Binary;
+using Vmm.Abstractions;
+using Vmm.Plugins.Tdx.Ci;
+using Vmm.Plugins.Tdx.KeyIds;
+
+namespace Vmm.Plugins.Tdx.Integrity;
+
+/// <summary>Which check the memory controller does on a private-KeyID read.</summary>
+public enum IntegrityMode
+{
+    /// <summary>TME-MK without integrity: a wrong key reads as garbage, never poison (H2).</summary>
+    None,
+    /// <summary>Logical integrity: one TD-owner bit per line (H3–H6).</summary>
+    Li,
+    /// <summary>Cryptographic integrity: owner bit plus a 28-bit MAC per line (H3–H6).</summary>
+    Ci,
+}
+
+/// <summary>
+/// The Intel memory controller with KeyIDs: per-line state (owner bit, poison, KeyID, MAC) lives in a
+/// <see cref="LineStore"/> only for frames that saw a non-zero KeyID or poison; every other frame
+/// behaves as plain DRAM. Rows H2–H6, H10, H11 and H14 of semantics.md. Hot path: no allocation.
+/// </summary>
+public abstract class IntegrityMemoryController : IMemoryController
+{
+    private static readonly byte[] ZeroLine = new byte[PageGeometry.LineSize];
+    private readonly LineStore _store = new();
+    private readonly KeyIdAllocator _keys;
+    private IMemoryControllerHost _host = null!;
+
+    private protected IntegrityMemoryController(IntegrityMode mode, KeyIdLayout layout, ILineMac? mac, bool partialWriteErratum, KeyIdAllocator keys)
+    {
+        Mode = mode;
+        Layout = layout;
+        Mac = mac;
+        PartialWriteErratum = partialWriteErratum;
+        _keys = keys;
+        if (mode == IntegrityMode.Ci && mac is null) throw new ArgumentNullException(nameof(mac), "Ci needs a MAC function.");
+    }
+
+    public IntegrityMode Mode { get; }
+    public KeyIdLayout Layout { get; }
+    public ILineMac? Mac { get; }
+    public bool PartialWriteErratum { get; }
+
+    /// <summary>Frames that carry line metadata (for footprint reports).</summary>
+    public int TrackedFrames => _store.Count;
+
+    public void Attach(IMemoryControllerHost host) => _host = host;
+
+    public KeyId AssignPrivateKey(VmId vm) => _keys.Assign(vm);
+
+    public MemResult Read(in LineAccess access, Span<byte> destination)
+    {
+        if (destination.IsEmpty) return MemResult.Ok;
+        var stored = _host.Memory.Peek(access.Pfn);
+        var first = access.Offset >> PageGeometry.LineShift;
+        var last = (access.Offset + destination.Length - 1) >> PageGeometry.LineShift;
+        _host.Ledger.Add(CostKind.LineRead, last - first + 1);
+        var lines = _store.Find(access.Pfn);
+        if (lines is null)
+        {
+            CopyStored(stored, access.Offset, destination);
+            return MemResult.Ok;
+        }
+        var isPrivate = Layout.IsPrivate(access.Key);
+        for (var line = first; line <= last; line++)
+        {
+            var lineStart = line * PageGeometry.LineSize;
+            var from = Math.Max(access.Offset, lineStart);
+            var to = Math.Min(access.Offset + destination.Length, lineStart + PageGeometry.LineSize);
+            var part = destination.Slice(from - access.Offset, to - from);
+            if (lines.Poisoned(line)) return new MemResult(MemStatus.PoisonConsumed, line);
+            if (Mode != IntegrityMode.None)
+            {
+                if (isPrivate)
+                {
+                    if (!PassesCheck(lines, line, access.Pfn, access.Key, stored))
+                    {
+                        // §16.2.3: a failed private read creates poison and returns zeros.
+                        lines.PoisonBits |= 1UL << line;
+                        destination[(from - access.Offset)..].Clear();
+                        return new MemResult(MemStatus.IntegrityFailure, line);
+                    }
+                }
+                else if (lines.Owner(line))
+                {
+                    part.Clear(); // H4: a shared-KeyID read of a TD-owned line returns zeros, no poison
+                    continue;
+                }
+            }
+            if (lines.Keys[line] != access.Key.Value) Garbage(stored, line, lines.Keys[line], access.Key, access.Pfn, from - lineStart, part);
+            else CopyStored(stored, from, part);
+        }
+        return MemResult.Ok;
+    }
+
+    private bool PassesCheck(FrameLines lines, int line, Pfn pfn, KeyId key, ReadOnlySpan<byte> stored)
+    {
+        if (!lines.Owner(line)) return false;
+        if (Mode != IntegrityMode.Ci) return true;
+        _host.Ledger.Add(CostKind.MacCompute);
+        if (lines.Keys[line] != key.Value) return false;
+        return Mac!.Compute(LineOf(stored, line), Layout.Encode(pfn, line * PageGeometry.LineSize, key), key, owner: true) == lines.Macs[line];
+    }
+
+    public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source)
+    {
+        if (source.IsEmpty) return MemResult.Ok;
+        var first = access.Offset >> PageGeometry.LineShift;
+        var last = (access.Offset + source.Length - 1) >> PageGeometry.LineShift;
+        _host.Ledger.Add(CostKind.LineWrite, last - first + 1);
+        var lines = _store.Find(access.Pfn);
+        var frame = _host.Memory.Materialize(access.Pfn);
+        if (lines is null && access.Key.IsShared)
+        {
+            source.CopyTo(frame[access.Offset..]);
+            return MemResult.Ok;
+        }
+        lines ??= _store.GetOrAdd(access.Pfn);
+        var isPrivate = Layout.IsPrivate(access.Key);
+        var partialPath = access.Requester == Requester.Device || (access.Flags & (AccessFlags.NonTemporal | AccessFlags.Uncached)) != 0;
+        for (var line = first; line <= last; line++)
+        {
+            var lineStart = line * PageGeometry.LineSize;
+            var from = Math.Max(access.Offset, lineStart);
+            var to = Math.Min(access.Offset + source.Length, lineStart + PageGeometry.LineSize);
+            source.Slice(from - access.Offset, to - from).CopyTo(frame[from..]);
+            var full = to - from == PageGeometry.LineSize;
+            if (Mode != IntegrityMode.None && PartialWriteErratum && !full && !isPrivate && partialPath && lines.Owner(line))
+            {
+                // H11: on erratum parts a partial write to a TD-owned line poisons it at once.
+                lines.PoisonBits |= 1UL << line;
+                continue;
+            }
+            if (full) lines.PoisonBits &= ~(1UL << line); // a full-line write replaces the line and its poison
+            lines.Keys[line] = access.Key.Value;
+            if (Mode == IntegrityMode.None) continue;
+            lines.SetOwner(line, isPrivate); // writes are never checked: the owner bit follows the writer's KeyID (H3, H5)
+            if (Mode == IntegrityMode.Ci)
+            {
+                _host.Ledger.Add(CostKind.MacCompute);
+                lines.Macs[line] = Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate);
+            }
+        }
+        if (lines.IsPlain) _store.Remove(access.Pfn);
+        return MemResult.Ok;
+    }
+
+    /// <summary>H10: flush the old KeyID's lines, then 64 full-line (MOVDIR64B) writes of zeros for the new owner; poison is gone.</summary>
+    public void Reinitialize(Pfn pfn, KeyId newKey)
+    {
+        _host.Ledger.Add(CostKind.CacheFlush);
+        _host.Ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
+        _host.Memory.Discard(pfn);
+        if (newKey.IsShared)
+        {
+            _store.Remove(pfn);
+            return;
+        }
+        var lines = _store.GetOrAdd(pfn);
+        lines.PoisonBits = 0;
+        Array.Fill(lines.Keys, newKey.Value);
+        var owner = Mode != IntegrityMode.None && Layout.IsPrivate(newKey);
+        lines.OwnerBits = owner ? ulong.MaxValue : 0;
+        if (Mode != IntegrityMode.Ci) return;
+        _host.Ledger.Add(CostKind.MacCompute, PageGeometry.LinesPerPage);
+        for (var line = 0; line < PageGeometry.LinesPerPage; line++)
+            lines.Macs[line] = Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner);
+    }
+
+    public void PoisonLine(Pfn pfn, int line) => _store.GetOrAdd(pfn).PoisonBits |= 1UL << line;
+
+    public void FlipBit(Pfn pfn, int line, int bit)
+    {
+        // DRAM changes under the controller: neither the owner bit nor the MAC follows (only Ci notices).
+        var frame = _host.Memory.Materialize(pfn);
+        frame[line * PageGeometry.LineSize + bit / 8] ^= (byte)(1 << (bit % 8));
+    }
+
+    public bool IsLinePoisoned(Pfn pfn, int line) => _store.Find(pfn)?.Poisoned(line) ?? false;
+
+    public int PoisonedLineCount(Pfn pfn) => System.Numerics.BitOperations.PopCount(_store.Find(pfn)?.PoisonBits ?? 0);
+
+    public void OnFrameFreed(Pfn pfn) => _store.Remove(pfn);
+
+    /// <summary>The TD-owner bit of a line (for tests and inspection).</summary>
+    public bool IsLineOwned(Pfn pfn, int line) => _store.Find(pfn)?.Owner(line) ?? false;
+
+    private static ReadOnlySpan<byte> LineOf(ReadOnlySpan<byte> stored, int line)
+        => stored.IsEmpty ? ZeroLine : stored.Slice(line * PageGeometry.LineSize, PageGeometry.LineSize);
+
+    private static void CopyStored(ReadOnlySpan<byte> stored, int offset, Span<byte> destination)
+    {
+        if (stored.IsEmpty) destination.Clear();
+        else stored.Slice(offset, destination.Length).CopyTo(destination);
+    }
+
+    /// <summary>
+    /// Data decrypted with the wrong key: deterministic per (written KeyID, reading KeyID, address,
+    /// data), ciphertext-looking (each 8-byte word mixed through splitmix64).
+    /// </summary>
+    private void Garbage(ReadOnlySpan<byte> stored, int line, ushort writtenKey, KeyId readKey, Pfn pfn, int offsetInLine, Span<byte> part)
+    {
+        Span<byte> mixed = stackalloc byte[PageGeometry.LineSize];
+        var data = LineOf(stored, line);
+        var address = Layout.Encode(pfn, line * PageGeometry.LineSize, KeyId.Shared);
+        var seed = address ^ ((ulong)writtenKey << 48) ^ ((ulong)readKey.Value << 32);
+        ulong chain = 0;
+        for (var word = 0; word < PageGeometry.LineSize / 8; word++)
+            chain ^= BinaryPrimitives.ReadUInt64LittleEndian(data[(word * 8)..]);
+        for (var word = 0; word < PageGeometry.LineSize / 8; word++)
+            BinaryPrimitives.WriteUInt64LittleEndian(mixed[(word * 8)..], SplitMix(seed ^ chain ^ ((ulong)word * 0x9E3779B97F4A7C15UL) ^ BinaryPrimitives.ReadUInt64LittleEndian(data[(word * 8)..])));
+        mixed.Slice(offsetInLine, part.Length).CopyTo(part);
+    }
+
+    private static ulong SplitMix(ulong x)
+    {
+        x += 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+}
