@@ -19,4 +19,6 @@ public enum GupFlags
     Force = 1 << 5,
     /// <summary>FOLL_REMOTE: access to another process's mm.</summary>
     Remote = 1 << 6,
+    /// <summary>Set by the kernel on every get_user_pages walk, so hooks can tell GUP from a user load/store.</summary>
+    Get = 1 << 7,
 }

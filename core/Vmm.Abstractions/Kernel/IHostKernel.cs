@@ -64,6 +64,12 @@ public interface IHostKernel
     /// <summary>mprotect of a VM's memslot mapping in the VMM: PROT_NONE (true) or read/write (false); existing entries change too.</summary>
     void SetVmmMemoryProtNone(VmId vm, bool protNone);
 
+    /// <summary>The run's huge-page strategy, or null when no VM asked for THP.</summary>
+    IHugePageStrategy? HugePages { get; }
+
+    /// <summary>Sends SIGBUS to the VMM (send_sig_mceerr from a policy, e.g. to report a real memory error it tracks).</summary>
+    void SignalVmm(SigBusCode code, Hva address, int lsb, string reason);
+
     /// <summary>Logs a warning into the run's output (pr_warn).</summary>
     void Warn(string message);
 }

@@ -61,6 +61,18 @@ public interface IPoisonPolicy
     /// <summary>The guest converts [gpa, gpa+size) to private or shared; null means the conversion is done (ok).</summary>
     Outcome? OnConvert(VmInfo vm, Gpa gpa, ulong size, bool toPrivate) => null;
 
+    /// <summary>
+    /// copy_from_guest / copy_to_guest (KVM's own access for emulated devices) found this frame through
+    /// GUP with <see cref="KvmGupFlags"/>: may KVM touch it (RFC v2 kvm_page_allowed)?
+    /// </summary>
+    bool KvmPageAllowed(VmInfo vm, Pfn pfn) => true;
+
+    /// <summary>
+    /// A fault through a none PTE found a poisoned page-cache page: the kernel gives VM_FAULT_HWPOISON
+    /// (SIGBUS BUS_MCEERR_AR, K23); the RFC's shmem patch fails the lookup with -EIO (BUS_ADRERR).
+    /// </summary>
+    SigBusCode PoisonedCachePageFault(Pfn pfn) => SigBusCode.BUS_MCEERR_AR;
+
     /// <summary>The frame's last reference went away.</summary>
     FreeAction OnFree(Pfn pfn) => FreeAction.Default;
 

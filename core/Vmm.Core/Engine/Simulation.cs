@@ -163,7 +163,8 @@ public sealed class Simulation
                 if (VmmAlive() is { } dead) return dead;
                 var vm = RequireVm(s);
                 if (vm.File is null) throw Bad(s, $"vm '{vm.Info.Name}' is anon-backed: there is no file to map");
-                return Outcome.OkCount((long)_kernel.MmapBacking(vm, s.Offset ?? 0, RequireSize(s)));
+                if (s.Hva is { } fixedAt && fixedAt % PageGeometry.PageSize != 0) throw Bad(s, $"\"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED)");
+                return Outcome.OkCount((long)_kernel.MmapBacking(vm, s.Offset ?? 0, RequireSize(s), s.Hva));
             }
             case "host.munmap":
                 return VmmAlive() ?? _kernel.Munmap(_kernel.Vmm, HostAddress(s), RequireSize(s));
@@ -174,6 +175,10 @@ public sealed class Simulation
             case "host.exit":
                 _kernel.Exit(_kernel.Vmm);
                 return Outcome.Ok();
+            case "kernel.read" when s.Requester == "kvm":
+                return KvmCopy(s, new byte[RequireLen(s)], toGuest: false);
+            case "kernel.write" when s.Requester == "kvm":
+                return KvmCopy(s, RequireData(s), toGuest: true);
             case "kernel.read":
                 return FrameAccess(s, new byte[RequireLen(s)], write: false, s.Requester == "seam" ? Requester.Seam : Requester.HostKernel);
             case "kernel.write":
@@ -237,6 +242,34 @@ public sealed class Simulation
         if (copied == 0) return Outcome.Error(Errno.EFAULT);
         var written = _kernel.FileReadWrite(RequireFile(s, vm), s.Offset ?? 0, buffer.AsSpan(0, copied), write: true);
         return written;
+    }
+
+    /// <summary>
+    /// copy_from_guest / copy_to_guest: KVM reads or writes guest memory for an emulated device through
+    /// GUP on the VMM's mapping (with the policy's KVM flags) and the policy's page check; failure is EFAULT.
+    /// </summary>
+    private Outcome KvmCopy(StepSpec s, byte[] buffer, bool toGuest)
+    {
+        var vm = RequireVm(s);
+        var gpa = RequireGpa(s, vm);
+        var flags = _kernel.Policy.KvmGupFlags(vm.Info) | (toGuest ? GupFlags.Write : GupFlags.None);
+        var taken = new List<Pfn>();
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var addr = gpa + (ulong)done;
+            var offset = (int)(addr & (PageGeometry.PageSize - 1));
+            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
+            taken.Clear();
+            if (_kernel.GetUserPages(_kernel.Vmm, vm.Info.HvaBase.Value + addr, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
+            var pfn = taken[0];
+            var allowed = _kernel.Policy.KvmPageAllowed(vm.Info, pfn);
+            var result = allowed ? _kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), toGuest) : Outcome.Error(Errno.EFAULT);
+            _kernel.PutPages(taken);
+            if (result.Kind != OutcomeKind.Ok) return result;
+            done += chunk;
+        }
+        return toGuest ? Outcome.Ok() : Outcome.OkData(buffer);
     }
 
     private Outcome? VmmAlive() => _kernel.Vmm.Alive ? null : Outcome.Error(Errno.ESRCH);

@@ -125,7 +125,8 @@ internal sealed class FrameAllocator
         while (_freeCount > 0)
         {
             var pfn = new Pfn(_free[--_freeCount]);
-            if (_frames.Has(pfn, FrameFlags.Offlined)) continue;
+            // A freed THP's frames are on this stack and its run on the huge stack: skip whichever was taken since.
+            if (_frames.Has(pfn, FrameFlags.Offlined | FrameFlags.InUse)) continue;
             return Take(pfn);
         }
         while (_nextLow < _nextHigh)

@@ -123,6 +123,8 @@ internal sealed partial class HostKernel
         ZapEntry(p, pageVa, entry, MappingSize.Size4K);
         MapFrame(p, pageVa, copy, MappingSize.Size4K, writable: true);
         ShootDown(p, pageVa, PageGeometry.PageSize);
+        // wp_page_copy: ptep_clear_flush_notify tells KVM, whose EPT still maps the old frame.
+        if (p == Vmm) NotifyEptInvalidate(pageVa, pageVa + PageGeometry.PageSize);
         return VmFault.Ok;
     }
 
@@ -175,8 +177,9 @@ internal sealed partial class HostKernel
                 if (index >= file.Pages) return VmFault.SigBus;
                 var pfn2 = GetCachePage(file, index, create: true);
                 if (!pfn2.IsValid) return VmFault.Oom;
-                // __do_fault: a poisoned page-cache page gives VM_FAULT_HWPOISON (K23).
-                if (Frames.Has(pfn2, FrameFlags.HwPoison)) return VmFault.HwPoison;
+                // __do_fault: a poisoned page-cache page gives VM_FAULT_HWPOISON (K23); the RFC's shmem patch -EIO (VM_FAULT_SIGBUS).
+                if (Frames.Has(pfn2, FrameFlags.HwPoison))
+                    return Policy.PoisonedCachePageFault(pfn2) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
                 MapFrame(p, va & ~(ulong)(PageGeometry.PageSize - 1), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
                 return VmFault.Ok;
             }

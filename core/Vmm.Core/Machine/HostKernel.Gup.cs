@@ -12,6 +12,7 @@ internal sealed partial class HostKernel
     internal int GetUserPages(Process p, ulong start, int pages, GupFlags flags, List<Pfn>? taken, out Errno error)
     {
         CostLedger.Add(CostKind.Gup);
+        flags |= GupFlags.Get;
         error = 0;
         var write = (flags & GupFlags.Write) != 0;
         var count = 0;

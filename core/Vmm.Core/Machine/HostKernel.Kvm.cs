@@ -237,7 +237,11 @@ internal sealed partial class HostKernel
             Frames.SetFlags(pfn, FrameFlags.Private);
             CostLedger.Add(CostKind.Conversion);
         }
-        vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), PteValue.Leaf(pfn, vm.Vma.Writable), MappingSize.Size4K);
+        // hva_to_pfn: a read fault on a read-only VMM PTE (the zero page, a copy-on-write page) maps the page
+        // read-only, so a later guest write faults again and breaks COW instead of writing a shared frame.
+        var hostEntry = Vmm.PageTable.Lookup(hva, out _);
+        var writable = vm.Vma.Writable && (write || !hostEntry.IsPresent || hostEntry.IsWritable);
+        vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), PteValue.Leaf(pfn, writable), MappingSize.Size4K);
         return pfn;
     }
 
@@ -316,10 +320,14 @@ internal sealed partial class HostKernel
             ReclaimPrivateFrames(vm, gpa, gpa + (size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize));
         }
         vm.Destroyed = true;
-        if (Vmm.Alive && Vmm.Vmas.Contains(vm.Vma))
+        if (Vmm.Alive)
         {
-            ZapRange(Vmm, vm.Vma.Start, vm.Vma.End);
-            Vmm.Vmas.Remove(vm.Vma);
+            // The memslot's VMA, or the pieces a partial munmap left of it (CloneRange keeps Vm).
+            foreach (var vma in Vmm.Vmas.Where(v => v.Vm == vm.Info.Id).ToList())
+            {
+                ZapRange(Vmm, vma.Start, vma.End);
+                Vmm.Vmas.Remove(vma);
+            }
         }
         ReleaseFile(vm.File);
         ReleaseFile(vm.GuestMemfd);

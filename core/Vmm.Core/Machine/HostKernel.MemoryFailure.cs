@@ -26,6 +26,7 @@ internal sealed partial class HostKernel
 
         if (Frames.Has(pfn, FrameFlags.HwPoison))
         {
+            if (!simulated) Frames.SetFlags(pfn, FrameFlags.RealError);
             // "already hardware poisoned": with MF_ACTION_REQUIRED, kill_accessing_process.
             if (actionRequired && current is not null && MapsOrPoisons(current, currentVa, pfn))
                 Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "already poisoned"));
@@ -159,6 +160,7 @@ internal sealed partial class HostKernel
     internal Errno SoftOffline(Pfn pfn)
     {
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
+        if (pfn == FrameAllocator.ZeroPage) return Errno.EBUSY; // get_hwpoison_page: not a handlable page
         if (Frames.Has(pfn, FrameFlags.HwPoison)) return 0;
         if (Allocator.IsFree(pfn))
         {
@@ -186,6 +188,7 @@ internal sealed partial class HostKernel
             PutPage(pfn);
             ShootDown(p, hva.Value, PageGeometry.PageSize);
             MapFrame(p, hva.Value, target, size, entry.IsWritable, entry.IsProtNone);
+            if (p == Vmm) NotifyEptInvalidate(hva.Value, hva.Value + PageGeometry.PageSize); // try_to_migrate's mmu notifier
         }
         var file = FileById(Frames.FileId(pfn));
         if (file is not null)

@@ -112,16 +112,17 @@ internal sealed partial class HostKernel
                     if (GetUserPages(p, a, 1, GupFlags.Fast, _gupScratch, out var error) == 0) return Outcome.Error(error);
                     var pfn = _gupScratch[0];
                     var step = Frames.Has(pfn, FrameFlags.Hugetlb) ? PageGeometry.HugeSize : PageGeometry.PageSize;
+                    // MF_COUNT_INCREASED: the GUP reference is the one memory_failure holds, so a THP split
+                    // sees no extra reference. Drop it first; the mapping keeps the page alive.
+                    PutPage(pfn);
                     Errno rc;
                     if (advice == "HWPOISON")
                     {
                         var ar = Version.AtLeast(6, 11); // MF_ACTION_REQUIRED since 6.11: the caller gets SIGBUS at once
                         rc = MemoryFailure(pfn, ar, p, a, simulated: true);
-                        PutPage(pfn);
                     }
                     else
                     {
-                        PutPage(pfn);
                         rc = SoftOffline(pfn);
                     }
                     if (rc is not 0 and not Errno.EOPNOTSUPP) return Outcome.Error(rc);
@@ -174,11 +175,17 @@ internal sealed partial class HostKernel
         return Outcome.Ok();
     }
 
-    /// <summary>A second shared mapping of a VM's backing file in the VMM; returns its address.</summary>
-    internal ulong MmapBacking(Vm vm, ulong offset, ulong size)
+    /// <summary>A second shared mapping of a VM's backing file in the VMM (MAP_FIXED over whatever was at <paramref name="fixedAt"/>); returns its address.</summary>
+    internal ulong MmapBacking(Vm vm, ulong offset, ulong size, ulong? fixedAt = null)
     {
         var file = vm.File ?? throw new InvalidOperationException("anonymous memory has no backing file");
-        var start = Vmm.ReserveRange(size);
+        ulong start;
+        if (fixedAt is { } at)
+        {
+            Munmap(Vmm, at, size);
+            start = at;
+        }
+        else start = Vmm.ReserveRange(size);
         Vmm.AddVma(new Vma
         {
             Start = start,
@@ -220,6 +227,7 @@ internal sealed partial class HostKernel
             return true;
         });
         var wroteProtect = false;
+        var cowVmas = new HashSet<Vma>();
         foreach (var (va, entry, size) in leaves)
         {
             var vma = parent.FindVma(va);
@@ -238,6 +246,7 @@ internal sealed partial class HostKernel
             {
                 parent.PageTable.Set(va, entry.WithWritable(false), size);
                 wroteProtect = true;
+                cowVmas.Add(vma!);
             }
             MapFrame(child, va, entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
         }
@@ -245,6 +254,10 @@ internal sealed partial class HostKernel
         {
             parent.Tlb.FlushAll();
             CostLedger.Add(CostKind.TlbShootdown);
+            // copy_page_range: the write-protect of COW ranges goes through the mmu notifier, so KVM drops
+            // its writable EPT entries and the guest's next write breaks COW in the parent.
+            if (parent == Vmm)
+                foreach (var vma in cowVmas) NotifyEptInvalidate(vma.Start, vma.End);
         }
         return child;
     }

@@ -110,6 +110,11 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
 
     public void Warn(string message) => WarningLog.Add(message);
 
+    public IHugePageStrategy? HugePages => Thp;
+
+    public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason)
+        => Raise(KernelEvent.SigBus(Vmm.Pid, code, address, lsb, SignalContext.Async, default, reason));
+
     // ---- frames -------------------------------------------------------------------------------------
 
     public FrameFlags GetFlags(Pfn pfn) => Frames.Flags(pfn);

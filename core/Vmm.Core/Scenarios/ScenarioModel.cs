@@ -56,7 +56,10 @@ public sealed class StepSpec
     public int? Bit { get; init; }
     /// <summary>Extension: for host.pread/host.pwrite, the syscall's user buffer is the VMM's mapping of this gpa of `vm` (K6).</summary>
     public ulong? BufferGpa { get; init; }
-    /// <summary>Extension: for kernel.read/kernel.write, "kernel" (default) or "seam" (the TDX module, with the VM's private KeyID: H9).</summary>
+    /// <summary>
+    /// Extension: for kernel.read/kernel.write, "kernel" (default, the direct map), "seam" (the TDX module,
+    /// with the VM's private KeyID: H9) or "kvm" (copy_from_guest/copy_to_guest for emulated devices).
+    /// </summary>
     public string? Requester { get; init; }
     public Expectation? Expect { get; init; }
 }

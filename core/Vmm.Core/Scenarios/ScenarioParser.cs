@@ -302,7 +302,7 @@ public static partial class ScenarioParser
                 Consumed = step.Get("consumed") is { } consumed ? Bool(consumed) : null,
                 Bit = step.Get("bit") is { } bit ? (int)Integer(bit, 0, 511) : null,
                 BufferGpa = OptionalSize(step, "bufferGpa"),
-                Requester = step.Get("requester") is { } requester ? OneOf(requester, [("kernel", "kernel"), ("seam", "seam")]) : null,
+                Requester = step.Get("requester") is { } requester ? OneOf(requester, [("kernel", "kernel"), ("seam", "seam"), ("kvm", "kvm")]) : null,
                 Expect = step.Get("expect") is { } expect ? Expectation(expect) : null,
             };
         }

@@ -1,0 +1,93 @@
+using Vmm.Abstractions;
+using Vmm.Core.Tests.Infrastructure;
+using Vmm.Plugins.Baseline.ProtNone;
+
+namespace Vmm.Core.Tests.Machine;
+
+/// <summary>P-none and P-prot-none over plain memory (H1).</summary>
+public class BaselinePolicyTests
+{
+    private static TestMachine ProtectedVm(IPoisonPolicy? policy = null)
+        => TestMachine.Create(new MachineSetup
+        {
+            Vms = [TestMachine.Vm(TestMachine.DefaultVm, isProtected: true)],
+            Policy = policy,
+        });
+
+    [Fact]
+    public void NonePolicy_HostReadOfProtectedGuestMemory_SeesTheGuestsData()
+    {
+        var m = ProtectedVm();
+        Expect.Ok(m.GuestWrite(0x1000, [1, 2, 3, 4]));
+
+        Assert.Equal([1, 2, 3, 4], Expect.Data(m.HostRead(0x1000, 4)));
+        Assert.True(m.VmmPte(0x1000).IsPresent);
+    }
+
+    [Fact]
+    public void NonePolicy_KernelWriteToGuestMemory_LandsAndTheGuestSeesIt()
+    {
+        var m = ProtectedVm();
+        Expect.Ok(m.GuestWrite(0x1000, [1, 2, 3, 4]));
+
+        Expect.Ok(m.Run("kernel.write", gpa: 0x1000, data: [9, 9]));
+
+        Assert.Equal([9, 9, 3, 4], Expect.Data(m.GuestRead(0x1000, 4)));
+    }
+
+    [Fact]
+    public void ProtNone_HostReadOfProtectedMemory_GetsSigbusAdrerr()
+    {
+        var m = ProtectedVm(new ProtNonePolicy());
+        Expect.Ok(m.GuestWrite(0x1000, [1]));
+
+        Expect.SigBus(SigBusCode.BUS_ADRERR, 0, m.HostRead(0x1000), m.HvaOf(0x1000));
+        Expect.SigBus(SigBusCode.BUS_ADRERR, 0, m.HostWrite(0x2000, 1, len: 1), m.HvaOf(0x2000));
+    }
+
+    [Fact]
+    public void ProtNone_GuestAccess_MapsAProtNoneLeafAndNeverTheZeroPage()
+    {
+        var m = ProtectedVm(new ProtNonePolicy());
+
+        Assert.Equal(new byte[4], Expect.Data(m.GuestRead(0x3000, 4)));
+
+        var pte = m.VmmPte(0x3000);
+        Assert.True(pte.IsProtNone);
+        Assert.NotEqual(0UL, pte.Pfn.Value);
+        Assert.Equal(1, m.Kernel.MapCount(pte.Pfn));
+        Expect.Ok(m.GuestWrite(0x3000, [5]));
+        Assert.Equal([5], Expect.Data(m.GuestRead(0x3000, 1)));
+    }
+
+    [Fact]
+    public void ProtNone_GupWithoutKvmFlag_FailsEfault_WithItSucceeds()
+    {
+        var m = ProtectedVm(new ProtNonePolicy());
+        Expect.Ok(m.GuestWrite(0, [1]));
+
+        Expect.Error(Errno.EFAULT, m.Gup(0));
+        Assert.Equal(1, Expect.Count(m.Gup(0, flags: GupFlags.AllowPoisoned)));
+    }
+
+    [Fact]
+    public void ProtNone_ConvertWholeMemslotToShared_MakesItReadableByTheVmm()
+    {
+        var m = ProtectedVm(new ProtNonePolicy());
+        Expect.Ok(m.GuestWrite(0x1000, [7, 7]));
+
+        Expect.Ok(m.Run("guest.convert", gpa: 0, size: 4 * TestMachine.MiB, to: "shared"));
+
+        Assert.Equal([7, 7], Expect.Data(m.HostRead(0x1000, 2)));
+    }
+
+    [Fact]
+    public void ProtNone_ConvertPartOfTheMemslot_FailsEinvalWithAWarning()
+    {
+        var m = ProtectedVm(new ProtNonePolicy());
+
+        Expect.Error(Errno.EINVAL, m.Run("guest.convert", gpa: 0x1000, size: TestMachine.Page, to: "shared"));
+
+        Assert.Single(m.Simulation.Warnings);
+    }
+}

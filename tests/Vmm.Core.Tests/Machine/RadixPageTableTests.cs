@@ -1,0 +1,239 @@
+using Vmm.Abstractions;
+using Vmm.Core.Paging;
+
+namespace Vmm.Core.Tests.Machine;
+
+public class RadixPageTableTests
+{
+    private const ulong Base = 0x7f00_0000_0000UL; // 512 GiB-aligned, like the VMM's mmap area
+    private const ulong Page = PageGeometry.PageSize;
+    private const ulong Huge = PageGeometry.HugeSize;
+    private const ulong Gig = 1UL << 30;
+    private const ulong Pml4Span = 1UL << 39;
+
+    private static PteValue Leaf(ulong pfn, MappingSize size = MappingSize.Size4K) => PteValue.Leaf(new Pfn(pfn), writable: true, size);
+
+    [Fact]
+    public void NewTable_HasOnlyTheRootAndLooksUpNone()
+    {
+        var table = new RadixPageTable();
+
+        var entry = table.Lookup(Base, out var size);
+
+        Assert.True(entry.IsNone);
+        Assert.Equal(MappingSize.Size4K, size);
+        Assert.Equal(1, table.TablePages);
+        Assert.Equal(1, table.LastWalkDepth);
+    }
+
+    [Fact]
+    public void Set4K_ThenLookup_ReturnsLeafAfterFourLevelWalk()
+    {
+        var table = new RadixPageTable();
+
+        table.Set(Base + 5 * Page, Leaf(42), MappingSize.Size4K);
+        var entry = table.Lookup(Base + 5 * Page + 0x123, out var size);
+
+        Assert.Equal(Leaf(42), entry);
+        Assert.Equal(MappingSize.Size4K, size);
+        Assert.Equal(4, table.LastWalkDepth);
+        Assert.Equal(4, table.TablePages); // PML4, PDPT, PD, PT
+    }
+
+    [Fact]
+    public void Lookup_ReportsDepthWhereTheWalkStopped()
+    {
+        var table = new RadixPageTable();
+        table.Set(Base, Leaf(1), MappingSize.Size4K);
+
+        table.Lookup(Base + Page, out _);
+        Assert.Equal(4, table.LastWalkDepth); // same PT, empty slot
+        table.Lookup(Base + Huge, out _);
+        Assert.Equal(3, table.LastWalkDepth); // same PD, no PT below the slot
+        table.Lookup(Base + Gig, out _);
+        Assert.Equal(2, table.LastWalkDepth); // same PDPT, no PD
+        table.Lookup(Base + Pml4Span, out _);
+        Assert.Equal(1, table.LastWalkDepth); // no PDPT
+    }
+
+    [Fact]
+    public void Set2M_IsALeafAtThePdLevel()
+    {
+        var table = new RadixPageTable();
+
+        table.Set(Base + 2 * Huge, Leaf(0x400, MappingSize.Size2M), MappingSize.Size2M);
+        var entry = table.Lookup(Base + 2 * Huge + 0x1F_F123, out var size);
+
+        Assert.Equal(MappingSize.Size2M, size);
+        Assert.True(entry.IsHuge);
+        Assert.Equal(new Pfn(0x400), entry.Pfn);
+        Assert.Equal(3, table.LastWalkDepth);
+        Assert.Equal(3, table.TablePages); // no PT for a 2 MiB leaf
+    }
+
+    [Fact]
+    public void Set2M_NonPresentHwPoisonEntry_IsReturnedAsA2MLeaf()
+    {
+        var table = new RadixPageTable();
+        var hwp = PteValue.HwPoisonEntry(new Pfn(0x600));
+
+        table.Set(Base, hwp, MappingSize.Size2M);
+        var entry = table.Lookup(Base + 17 * Page, out var size);
+
+        Assert.Equal(hwp, entry);
+        Assert.Equal(MappingSize.Size2M, size);
+    }
+
+    [Fact]
+    public void Set2M_AtUnalignedAddress_Throws()
+    {
+        var table = new RadixPageTable();
+
+        Assert.Throws<ArgumentException>(() => table.Set(Base + Page, Leaf(0x400, MappingSize.Size2M), MappingSize.Size2M));
+    }
+
+    [Fact]
+    public void Set4K_InsideA2MLeaf_Throws()
+    {
+        var table = new RadixPageTable();
+        table.Set(Base, Leaf(0x400, MappingSize.Size2M), MappingSize.Size2M);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => table.Set(Base + 3 * Page, Leaf(9), MappingSize.Size4K));
+
+        Assert.Contains("split", ex.Message);
+        Assert.Equal(new Pfn(0x400), table.Lookup(Base + 3 * Page, out _).Pfn); // the 2 MiB leaf is untouched
+    }
+
+    [Fact]
+    public void Clearing2MLeaf_Allows4KEntriesThere()
+    {
+        var table = new RadixPageTable();
+        table.Set(Base, Leaf(0x400, MappingSize.Size2M), MappingSize.Size2M);
+
+        table.Set(Base, PteValue.None, MappingSize.Size2M);
+        table.Set(Base + 3 * Page, Leaf(9), MappingSize.Size4K);
+
+        Assert.Equal(Leaf(9), table.Lookup(Base + 3 * Page, out var size));
+        Assert.Equal(MappingSize.Size4K, size);
+        Assert.True(table.Lookup(Base, out _).IsNone);
+    }
+
+    [Fact]
+    public void SettingNone_WhereNothingIsMapped_AllocatesNoTables()
+    {
+        var table = new RadixPageTable();
+
+        table.Set(Base + 77 * Gig, PteValue.None, MappingSize.Size4K);
+        table.Set(Base + 4 * Huge, PteValue.None, MappingSize.Size2M);
+
+        Assert.Equal(1, table.TablePages);
+    }
+
+    [Fact]
+    public void TablePages_GrowOnlyWhenANewTableIsNeeded()
+    {
+        var table = new RadixPageTable();
+        for (ulong i = 0; i < 512; i++) table.Set(Base + i * Page, Leaf(i + 1), MappingSize.Size4K);
+        Assert.Equal(4, table.TablePages); // one PT holds all 512
+
+        table.Set(Base + Huge, Leaf(1000), MappingSize.Size4K);
+        Assert.Equal(5, table.TablePages); // a new PT
+
+        table.Set(Base + Gig, Leaf(1001), MappingSize.Size4K);
+        Assert.Equal(7, table.TablePages); // a new PD and PT
+
+        table.Set(Base + Pml4Span, Leaf(1002), MappingSize.Size4K);
+        Assert.Equal(10, table.TablePages); // a new PDPT, PD and PT
+
+        table.Set(Base + 2 * Page, Leaf(1003), MappingSize.Size4K);
+        Assert.Equal(10, table.TablePages); // overwrite: nothing new
+    }
+
+    [Fact]
+    public void Visit_YieldsLeavesInAddressOrderWithTheirSizes()
+    {
+        var table = new RadixPageTable();
+        table.Set(Base + Pml4Span + Page, Leaf(5), MappingSize.Size4K);
+        table.Set(Base + Gig, Leaf(4), MappingSize.Size4K);
+        table.Set(Base + 4 * Huge, Leaf(0x800, MappingSize.Size2M), MappingSize.Size2M);
+        table.Set(Base + 7 * Page, Leaf(2), MappingSize.Size4K);
+        table.Set(Base + 3 * Page, Leaf(1), MappingSize.Size4K);
+        table.Set(Base + 9 * Page, PteValue.HwPoisonEntry(new Pfn(3)), MappingSize.Size4K);
+
+        var seen = new List<(ulong Va, ulong Raw, MappingSize Size)>();
+        table.Visit(0, ulong.MaxValue, (va, entry, size) =>
+        {
+            seen.Add((va, entry.Raw, size));
+            return true;
+        });
+
+        Assert.Equal(
+        [
+            (Base + 3 * Page, Leaf(1).Raw, MappingSize.Size4K),
+            (Base + 7 * Page, Leaf(2).Raw, MappingSize.Size4K),
+            (Base + 9 * Page, PteValue.HwPoisonEntry(new Pfn(3)).Raw, MappingSize.Size4K),
+            (Base + 4 * Huge, Leaf(0x800, MappingSize.Size2M).Raw, MappingSize.Size2M),
+            (Base + Gig, Leaf(4).Raw, MappingSize.Size4K),
+            (Base + Pml4Span + Page, Leaf(5).Raw, MappingSize.Size4K),
+        ], seen);
+    }
+
+    [Fact]
+    public void Visit_HonoursHalfOpenRange()
+    {
+        var table = new RadixPageTable();
+        for (ulong i = 0; i < 8; i++) table.Set(Base + i * Page, Leaf(i + 1), MappingSize.Size4K);
+
+        var seen = new List<ulong>();
+        table.Visit(Base + 2 * Page, Base + 5 * Page, (va, _, _) =>
+        {
+            seen.Add((va - Base) / Page);
+            return true;
+        });
+
+        Assert.Equal([2UL, 3UL, 4UL], seen);
+    }
+
+    [Fact]
+    public void Visit_RangeStartingInsideA2MLeaf_YieldsTheLeafAtItsAlignedAddress()
+    {
+        var table = new RadixPageTable();
+        table.Set(Base + Huge, Leaf(0x800, MappingSize.Size2M), MappingSize.Size2M);
+        table.Set(Base + 2 * Huge, Leaf(7), MappingSize.Size4K);
+
+        var seen = new List<(ulong, MappingSize)>();
+        table.Visit(Base + Huge + 5 * Page, Base + Huge + 6 * Page, (va, _, size) =>
+        {
+            seen.Add((va, size));
+            return true;
+        });
+
+        Assert.Equal([(Base + Huge, MappingSize.Size2M)], seen);
+    }
+
+    [Fact]
+    public void Visit_StopsWhenTheVisitorReturnsFalse()
+    {
+        var table = new RadixPageTable();
+        for (ulong i = 0; i < 8; i++) table.Set(Base + i * Page, Leaf(i + 1), MappingSize.Size4K);
+        table.Set(Base + Gig, Leaf(99), MappingSize.Size4K);
+
+        var visits = 0;
+        table.Visit(0, ulong.MaxValue, (_, _, _) => ++visits < 3);
+
+        Assert.Equal(3, visits);
+    }
+
+    [Fact]
+    public void Visit_OfEmptyOrInvertedRange_VisitsNothing()
+    {
+        var table = new RadixPageTable();
+        table.Set(Base, Leaf(1), MappingSize.Size4K);
+
+        var visits = 0;
+        table.Visit(Base + Page, Base + Page, (_, _, _) => ++visits > 0);
+        table.Visit(Base + Page, Base, (_, _, _) => ++visits > 0);
+
+        Assert.Equal(0, visits);
+    }
+}
