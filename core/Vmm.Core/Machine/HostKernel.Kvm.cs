@@ -229,7 +229,14 @@ internal sealed partial class HostKernel
                 failure = Outcome.Error(Errno.EFAULT);
                 return Pfn.Invalid;
         }
-        if (isPrivate && !vm.Info.PrivateKey.IsShared && Frames.Key(pfn) != vm.Info.PrivateKey)
+        var frameKey = Frames.Key(pfn);
+        if (isPrivate && !vm.Info.PrivateKey.IsShared && !frameKey.IsShared && frameKey != vm.Info.PrivateKey)
+        {
+            // The PAMT says another TD owns the page: TDH.MEM.PAGE.AUG fails and KVM_RUN returns -EFAULT.
+            failure = Outcome.Error(Errno.EFAULT);
+            return Pfn.Invalid;
+        }
+        if (isPrivate && !vm.Info.PrivateKey.IsShared && frameKey != vm.Info.PrivateKey)
         {
             // TDH.MEM.PAGE.AUG + TDG.MEM.PAGE.ACCEPT: the page is initialised for the TD's private KeyID.
             Memory.Reinitialize(pfn, vm.Info.PrivateKey);
