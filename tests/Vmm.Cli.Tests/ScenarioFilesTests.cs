@@ -30,3 +30,64 @@ public sealed class ScenarioFilesTests
     public void ScenariosFolder_HasScenarioFiles()
         => Assert.True(ScenarioFiles().Count >= 30, "scenarios/ should hold the K/H/P scenario files");
 }
+
+/// <summary>Bad input against the repository's own plugins: one message with file, place and fix; exit 2.</summary>
+public sealed class RepositoryPluginsBadInputTests
+{
+    private static (int Code, string Stdout, string Stderr) Run(string json)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "vmm-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var file = Path.Combine(dir, "bad.json");
+            File.WriteAllText(file, json);
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            var code = Program.Run(["run", "--plugins", Path.Combine(TestPaths.RepoRoot, "plugins.json"), file], stdout, stderr);
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Run_VmWithThpAndNoStrategyPlugin_Exits2NamingTheVm()
+    {
+        var (code, _, stderr) = Run("""{ "name": "thp", "vms": [ { "name": "td1", "memory": "8M", "thp": true } ], "steps": [] }""");
+
+        Assert.Equal(2, code);
+        Assert.Contains("vm 'td1' has thp: true", stderr, StringComparison.Ordinal);
+        Assert.Contains("bad.json:1:", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_UnknownMac_Exits2NamingTheOption()
+    {
+        var (code, _, stderr) = Run("""
+            { "name": "mac", "components": { "memory": "tdx-ci" }, "options": { "tdx.mac": "md5" },
+              "vms": [ { "name": "td1", "memory": "8M", "protected": true } ], "steps": [] }
+            """);
+
+        Assert.Equal(2, code);
+        Assert.Contains("unknown MAC \"md5\"", stderr, StringComparison.Ordinal);
+        Assert.Contains("bad.json:1:", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_MoreTdsThanPrivateKeyIds_Exits2NamingTheVmAndTheOption()
+    {
+        var (code, _, stderr) = Run("""
+            { "name": "keys", "components": { "memory": "tdx-ci" }, "options": { "tdx.privateKeyIds": 1 },
+              "vms": [ { "name": "td1", "memory": "8M", "protected": true }, { "name": "td2", "memory": "8M", "protected": true } ], "steps": [] }
+            """);
+
+        Assert.Equal(2, code);
+        Assert.Contains("vm 'td2'", stderr, StringComparison.Ordinal);
+        Assert.Contains("tdx.privateKeyIds", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+}

@@ -89,6 +89,10 @@ public sealed class ScenarioRunner(IServiceProvider services)
                     var fromOverride = overrides.Components.ContainsKey(kind);
                     var known = descriptors.Where(d => d.Kind == kind).Select(d => d.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
                     var location = fromOverride ? new SourceLocation(scenario.File, 0, 0) : ScenarioParser.LocationOf(scenario, $"$.components.{kind.Key()}");
+                    if (kind == ComponentKind.Thp && !fromOverride && !scenario.Components.ContainsKey(kind) && scenario.Vms.Find(vm => vm.Thp) is { } thpVm)
+                        throw new ScenarioException(
+                            $"vm '{thpVm.Name}' has thp: true, which needs a huge-page strategy, but no plugin registers thp '{name}' (known: {(known.Count > 0 ? string.Join(", ", known) : "none")}); add a THP plugin to plugins.json, name a known one in components.thp, or set thp: false",
+                            thpVm.Location);
                     throw new ScenarioException(
                         $"unknown {kind.Key()} '{name}'{(fromOverride ? " (from --set)" : "")}; known: {(known.Count > 0 ? string.Join(", ", known) : "none (no plugin registers one; check plugins.json)")}",
                         location);
