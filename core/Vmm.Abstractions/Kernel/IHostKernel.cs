@@ -34,7 +34,7 @@ public interface IHostKernel
     VmId GetOwner(Pfn pfn);
     void SetOwner(Pfn pfn, VmId owner);
     int RefCount(Pfn pfn);
-    /// <summary>Number of host page-table entries (present, PROT_NONE or hwpoison) that map the frame.</summary>
+    /// <summary>Number of host page-table entries (present or PROT_NONE, 4 KiB or 2 MiB) that map the frame; hwpoison entries do not count, as in Linux.</summary>
     int MapCount(Pfn pfn);
     /// <summary>get_page / put_page. A put that drops the last reference frees the frame (through the policy's OnFree).</summary>
     void GetPage(Pfn pfn);

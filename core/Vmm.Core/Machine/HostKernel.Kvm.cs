@@ -113,21 +113,22 @@ internal sealed partial class HostKernel
 
     public void SetVmmMemoryProtNone(VmId vmId, bool protNone)
     {
-        var vm = _vms[vmId.Value];
-        if (vm.Vma.ProtNone == protNone) return;
-        vm.Vma.ProtNone = protNone;
-        var leaves = new List<(ulong Va, PteValue Entry, MappingSize Size)>();
-        Vmm.PageTable.Visit(vm.Vma.Start, vm.Vma.End, (va, entry, size) =>
+        // The memslot's VMA, or the pieces a partial munmap left of it.
+        foreach (var vma in Vmm.Vmas.Where(v => v.Vm == vmId).ToList())
         {
-            if (entry.MapsFrame) leaves.Add((va, entry, size));
-            return true;
-        });
-        foreach (var (va, entry, size) in leaves)
-        {
-            var writable = vm.Vma.Writable && (vm.Vma.Shared || vm.Vma.Kind == VmaKind.Anon);
-            Vmm.PageTable.Set(va, protNone ? PteValue.ProtNoneLeaf(entry.Pfn, size) : PteValue.Leaf(entry.Pfn, writable, size), size);
+            if (vma.ProtNone == protNone) continue;
+            vma.ProtNone = protNone;
+            var leaves = new List<(ulong Va, PteValue Entry, MappingSize Size)>();
+            Vmm.PageTable.Visit(vma.Start, vma.End, (va, entry, size) =>
+            {
+                if (entry.MapsFrame) leaves.Add((va, entry, size));
+                return true;
+            });
+            var writable = vma.Writable && (vma.Shared || vma.Kind == VmaKind.Anon);
+            foreach (var (va, entry, size) in leaves)
+                Vmm.PageTable.Set(va, protNone ? PteValue.ProtNoneLeaf(entry.Pfn, size) : PteValue.Leaf(entry.Pfn, writable, size), size);
+            if (leaves.Count > 0) ShootDown(Vmm, vma.Start, vma.End - vma.Start);
         }
-        if (leaves.Count > 0) ShootDown(Vmm, vm.Vma.Start, vm.Vma.End - vm.Vma.Start);
     }
 
     /// <summary>KVM's mmu notifier: host mappings of [start, end) changed, so drop the EPT entries behind them.</summary>

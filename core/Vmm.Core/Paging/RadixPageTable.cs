@@ -12,8 +12,9 @@ public sealed class RadixPageTable : IPageTable
     private const int Entries = 512;
     private const ulong TableFlags = PteValue.Present | PteValue.Writable | PteValue.User | PteValue.Accessed;
     private readonly List<ulong[]> _tables = [new ulong[Entries]];
+    private readonly Stack<int> _freeTables = new();
 
-    public long TablePages => _tables.Count;
+    public long TablePages => _tables.Count - _freeTables.Count;
     public int LastWalkDepth { get; private set; }
 
     private static int Index(ulong va, int level) => (int)((va >> (PageGeometry.PageShift + 9 * level)) & (Entries - 1));
@@ -69,7 +70,13 @@ public sealed class RadixPageTable : IPageTable
             leaf = entry.Raw;
             return;
         }
-        // A 2 MiB leaf replaces whatever table was below (its pages are dropped: the caller moved the mappings).
+        // A 2 MiB leaf replaces whatever table was below (the caller moved its mappings); that table page is freed.
+        if (TableBelow(leaf, 1) is { } replaced)
+        {
+            var index = (int)new PteValue(leaf).Pfn.Value;
+            Array.Clear(replaced);
+            _freeTables.Push(index);
+        }
         leaf = entry.Raw;
     }
 
@@ -119,6 +126,7 @@ public sealed class RadixPageTable : IPageTable
 
     private ulong NewTable()
     {
+        if (_freeTables.Count > 0) return (ulong)_freeTables.Pop() << PageGeometry.PageShift;
         _tables.Add(new ulong[Entries]);
         return (ulong)(_tables.Count - 1) << PageGeometry.PageShift;
     }

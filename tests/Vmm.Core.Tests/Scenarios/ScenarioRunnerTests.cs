@@ -50,11 +50,13 @@ public class ScenarioRunnerTests
     }
 
     [Fact]
-    public void Run_VmWithThpAndNoThpComponent_FailsNamingTheKind()
+    public void Run_VmWithThpAndNoThpComponent_FailsNamingTheVmAndTheFix()
     {
         var error = RunError("""{ "name": "n", "vms": [ { "name": "v", "memory": "4M", "thp": true } ], "steps": [] }""");
 
-        Assert.StartsWith("unknown thp 'split'; known: none", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("vm 'v' has thp: true, which needs a huge-page strategy, but no plugin registers thp 'split' (known: none)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set thp: false", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, error.Location.Line);
     }
 
     [Fact]
