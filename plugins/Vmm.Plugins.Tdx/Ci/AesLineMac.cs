@@ -15,6 +15,10 @@ public sealed class AesLineMac : ILineMac, IDisposable
 {
     private readonly Vector128<byte>[] _roundKeys = new Vector128<byte>[11];
     private readonly System.Security.Cryptography.Aes? _portable;
+    private readonly System.Security.Cryptography.ICryptoTransform? _ecb;
+    // Scratch blocks of the portable path: ICryptoTransform works on arrays, and EncryptEcb allocates per call.
+    private readonly byte[] _input = new byte[16];
+    private readonly byte[] _output = new byte[16];
 
     public AesLineMac(byte[] key, bool forcePortable = false)
     {
@@ -26,6 +30,9 @@ public sealed class AesLineMac : ILineMac, IDisposable
         {
             _portable = System.Security.Cryptography.Aes.Create();
             _portable.Key = key;
+            _portable.Mode = System.Security.Cryptography.CipherMode.ECB;
+            _portable.Padding = System.Security.Cryptography.PaddingMode.None;
+            _ecb = _portable.CreateEncryptor();
         }
     }
 
@@ -36,24 +43,49 @@ public sealed class AesLineMac : ILineMac, IDisposable
 
     public uint Compute(ReadOnlySpan<byte> line, ulong physicalAddress, KeyId key, bool owner)
     {
-        Span<byte> tweak = stackalloc byte[16];
-        LineMacs.WriteTweak(tweak, physicalAddress, key, owner);
-        if (UsesAesNi)
-        {
-            var state = Encrypt(Vector128.Create<byte>(tweak));
-            for (var i = 0; i < 4; i++) state = Encrypt(state ^ Vector128.Create<byte>(line.Slice(i * 16, 16)));
-            return state.AsUInt32().ToScalar() & LineMacs.Mask28;
-        }
-        Span<byte> block = stackalloc byte[16];
-        Span<byte> next = stackalloc byte[16];
-        _portable!.EncryptEcb(tweak, block, System.Security.Cryptography.PaddingMode.None);
+        if (UsesAesNi) return ComputeAesNi(line, physicalAddress, key, owner);
+        LineMacs.WriteTweak(_input, physicalAddress, key, owner);
+        _ecb!.TransformBlock(_input, 0, 16, _output, 0);
         for (var i = 0; i < 4; i++)
         {
-            for (var j = 0; j < 16; j++) next[j] = (byte)(block[j] ^ line[i * 16 + j]);
-            _portable.EncryptEcb(next, block, System.Security.Cryptography.PaddingMode.None);
+            for (var j = 0; j < 16; j++) _input[j] = (byte)(_output[j] ^ line[i * 16 + j]);
+            _ecb.TransformBlock(_input, 0, 16, _output, 0);
         }
-        return BitConverter.ToUInt32(block) & LineMacs.Mask28;
+        return BitConverter.ToUInt32(_output) & LineMacs.Mask28;
     }
+
+    /// <summary>
+    /// The AES-NI path: the tweak block is built in a register (the same bytes <see cref="LineMacs.WriteTweak"/>
+    /// writes) and the round keys are held in locals, so the five chained encryptions stay in registers.
+    /// </summary>
+    private uint ComputeAesNi(ReadOnlySpan<byte> line, ulong physicalAddress, KeyId key, bool owner)
+    {
+        if (line.Length < PageGeometry.LineSize) throw new ArgumentException("A line is 64 bytes.", nameof(line));
+        var keys = _roundKeys;
+        Vector128<byte> k0 = keys[0], k1 = keys[1], k2 = keys[2], k3 = keys[3], k4 = keys[4], k5 = keys[5],
+            k6 = keys[6], k7 = keys[7], k8 = keys[8], k9 = keys[9], k10 = keys[10];
+        var high = key.Value | (owner ? 1UL << 16 : 0) | TweakLabel;
+        var state = Vector128.Create(physicalAddress, high).AsByte();
+        for (var i = 0; i <= 4; i++)
+        {
+            if (i > 0) state ^= Vector128.Create<byte>(line.Slice((i - 1) * 16, 16));
+            state ^= k0;
+            state = X86Aes.Encrypt(state, k1);
+            state = X86Aes.Encrypt(state, k2);
+            state = X86Aes.Encrypt(state, k3);
+            state = X86Aes.Encrypt(state, k4);
+            state = X86Aes.Encrypt(state, k5);
+            state = X86Aes.Encrypt(state, k6);
+            state = X86Aes.Encrypt(state, k7);
+            state = X86Aes.Encrypt(state, k8);
+            state = X86Aes.Encrypt(state, k9);
+            state = X86Aes.EncryptLast(state, k10);
+        }
+        return state.AsUInt32().ToScalar() & LineMacs.Mask28;
+    }
+
+    /// <summary>Bytes 11..15 of the tweak block ("TDXCI") as the top of its second 64-bit half.</summary>
+    private const ulong TweakLabel = ((ulong)'T' << 24) | ((ulong)'D' << 32) | ((ulong)'X' << 40) | ((ulong)'C' << 48) | ((ulong)'I' << 56);
 
     /// <summary>One AES-128 block encryption with the expanded key (AESENC ×9, AESENCLAST).</summary>
     internal Vector128<byte> Encrypt(Vector128<byte> block)
@@ -89,5 +121,9 @@ public sealed class AesLineMac : ILineMac, IDisposable
         }
     }
 
-    public void Dispose() => _portable?.Dispose();
+    public void Dispose()
+    {
+        _ecb?.Dispose();
+        _portable?.Dispose();
+    }
 }

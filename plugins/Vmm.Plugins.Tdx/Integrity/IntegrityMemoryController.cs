@@ -24,6 +24,8 @@ public enum IntegrityMode
 public abstract class IntegrityMemoryController : IMemoryController
 {
     private static readonly byte[] ZeroLine = new byte[PageGeometry.LineSize];
+    /// <summary>An untracked frame as the lines see it: all written with KeyID 0, no owner bit, no poison. Never mutated.</summary>
+    private static readonly FrameLines Untracked = new();
     private readonly LineStore _store = new();
     private readonly KeyIdAllocator _keys;
     private IMemoryControllerHost _host = null!;
@@ -60,8 +62,12 @@ public abstract class IntegrityMemoryController : IMemoryController
         var lines = _store.Find(access.Pfn);
         if (lines is null)
         {
-            CopyStored(stored, access.Offset, destination);
-            return MemResult.Ok;
+            if (access.Key.IsShared)
+            {
+                CopyStored(stored, access.Offset, destination);
+                return MemResult.Ok;
+            }
+            lines = Untracked; // a non-zero KeyID still meets owner bits that are clear and data written with KeyID 0 (H2, H6)
         }
         var isPrivate = Layout.IsPrivate(access.Key);
         for (var line = first; line <= last; line++)
@@ -78,7 +84,7 @@ public abstract class IntegrityMemoryController : IMemoryController
                     if (!PassesCheck(lines, line, access.Pfn, access.Key, stored))
                     {
                         // §16.2.3: a failed private read creates poison and returns zeros.
-                        lines.PoisonBits |= 1UL << line;
+                        _store.GetOrAdd(access.Pfn).PoisonBits |= 1UL << line;
                         destination[(from - access.Offset)..].Clear();
                         return new MemResult(MemStatus.IntegrityFailure, line);
                     }

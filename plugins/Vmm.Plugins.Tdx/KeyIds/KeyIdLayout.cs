@@ -10,13 +10,14 @@ namespace Vmm.Plugins.Tdx.KeyIds;
 /// </summary>
 public sealed class KeyIdLayout
 {
-    public KeyIdLayout(int keyIdBits, int privateKeyIds, int physicalAddressBits)
+    /// <param name="section">The options section the values came from ("tdx" or "mktme"), for error messages.</param>
+    public KeyIdLayout(int keyIdBits, int privateKeyIds, int physicalAddressBits, string section = "tdx")
     {
-        if (keyIdBits is < 1 or > 15) throw new ComponentOptionsException($"keyIdBits must be 1..15, not {keyIdBits}", "tdx.keyIdBits");
-        if (physicalAddressBits is < 36 or > 52) throw new ComponentOptionsException($"physicalAddressBits must be 36..52, not {physicalAddressBits}", "tdx.physicalAddressBits");
+        if (keyIdBits is < 1 or > 15) throw new ComponentOptionsException($"keyIdBits must be 1..15, not {keyIdBits}", $"{section}.keyIdBits");
+        if (physicalAddressBits is < 36 or > 52) throw new ComponentOptionsException($"physicalAddressBits must be 36..52, not {physicalAddressBits}", $"{section}.physicalAddressBits");
         var total = 1 << keyIdBits;
         if (privateKeyIds < 0 || privateKeyIds >= total)
-            throw new ComponentOptionsException($"privateKeyIds must be 0..{total - 1} with {keyIdBits} KeyID bits, not {privateKeyIds}", "tdx.privateKeyIds");
+            throw new ComponentOptionsException($"privateKeyIds must be 0..{total - 1} with {keyIdBits} KeyID bits, not {privateKeyIds}", $"{section}.privateKeyIds");
         KeyIdBits = keyIdBits;
         PrivateKeyIds = privateKeyIds;
         PhysicalAddressBits = physicalAddressBits;

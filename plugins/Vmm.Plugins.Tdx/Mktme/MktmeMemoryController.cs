@@ -10,11 +10,12 @@ namespace Vmm.Plugins.Tdx.Mktme;
 public sealed class MktmeMemoryController(MktmeOptions options)
     : IntegrityMemoryController(IntegrityMode.None, LayoutOf(options), mac: null, partialWriteErratum: false, Keys(options))
 {
-    private static KeyIdLayout LayoutOf(MktmeOptions o) => new(o.KeyIdBits, o.PrivateKeyIds, o.PhysicalAddressBits);
+    private static KeyIdLayout LayoutOf(MktmeOptions o) => new(o.KeyIdBits, o.PrivateKeyIds, o.PhysicalAddressBits, MktmeOptions.Section);
 
     private static KeyIdAllocator Keys(MktmeOptions o)
     {
         var layout = LayoutOf(o);
-        return new KeyIdAllocator(1, layout.FirstPrivate, "mktme.privateKeyIds");
+        // MKTME KeyIDs sit below the TDX range: more of them come from more KeyID bits, not more private KeyIDs.
+        return new KeyIdAllocator(1, layout.FirstPrivate, "mktme.keyIdBits");
     }
 }

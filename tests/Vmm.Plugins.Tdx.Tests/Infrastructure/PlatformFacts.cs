@@ -1,0 +1,30 @@
+using Vmm.Plugins.Tdx.Ci;
+
+namespace Vmm.Plugins.Tdx.Tests.Infrastructure;
+
+/// <summary>A fact that runs only where the platform's crypto library has KMAC128 (SHA-3).</summary>
+public sealed class Sha3FactAttribute : FactAttribute
+{
+    public Sha3FactAttribute()
+    {
+        if (!Sha3LineMac.IsSupported) Skip = "KMAC128 (SHA-3) is not available from this platform's crypto library";
+    }
+}
+
+/// <summary>A theory that runs only where the platform's crypto library has KMAC128 (SHA-3).</summary>
+public sealed class Sha3TheoryAttribute : TheoryAttribute
+{
+    public Sha3TheoryAttribute()
+    {
+        if (!Sha3LineMac.IsSupported) Skip = "KMAC128 (SHA-3) is not available from this platform's crypto library";
+    }
+}
+
+/// <summary>A fact about the Linux machine the suite is meant to run on (OpenSSL 3, AES-NI).</summary>
+public sealed class LinuxFactAttribute : FactAttribute
+{
+    public LinuxFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "only meaningful on Linux";
+    }
+}
