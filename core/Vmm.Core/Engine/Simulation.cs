@@ -191,6 +191,14 @@ public sealed class Simulation
                 return FrameAccess(s, RequireData(s), write: true, Requester.Device);
             case "hw.memory-error":
                 return MemoryError(s);
+            case "hw.unpoison":
+            {
+                // /sys/kernel/debug/hwpoison/unpoison-pfn → unpoison_memory().
+                var (pfn, _, _) = ResolveFrame(s, create: false);
+                if (!pfn.IsValid) return Outcome.Error(Errno.ENXIO);
+                var rc = _kernel.Unpoison(pfn);
+                return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
+            }
             case "hw.flip-bit":
             {
                 var (pfn, offset, _) = ResolveFrame(s, create: true);

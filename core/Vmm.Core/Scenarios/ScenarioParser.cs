@@ -23,6 +23,8 @@ public static partial class ScenarioParser
         "host.madvise", "host.fallocate", "host.mmap-backing", "host.munmap", "host.fork", "host.exit",
         "kernel.read", "kernel.write", "device.dma-read", "device.dma-write",
         "hw.memory-error", "hw.flip-bit", "thp.collapse", "thp.split", "vm.destroy", "inspect",
+        // Extensions beyond scenario-format.md version 1:
+        "hw.unpoison",
     ];
 
     /// <summary>Largest data value (<c>len</c>) a step may carry.</summary>
