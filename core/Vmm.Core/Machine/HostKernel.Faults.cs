@@ -80,7 +80,9 @@ internal sealed partial class HostKernel
         var leafVa = size == MappingSize.Size2M ? va & ~(PageGeometry.HugeSize - 1) : va & ~(ulong)(PageGeometry.PageSize - 1);
         p.PageTable.Set(leafVa, PteValue.None, size);
         var heldRef = Frames.HwpEntryRefsOf(pfn) > 0;
-        MapFrame(p, leafVa, pfn, size, vma.Writable && (vma.Shared || vma.Kind == VmaKind.Anon));
+        // mk_pte(page, vma->vm_page_prot): a MAP_PRIVATE mapping gets no write bit, so a write goes through
+        // do_wp_page and copies when a forked child's hwpoison entry still shares the page.
+        MapFrame(p, leafVa, pfn, size, vma.Writable && vma.Shared);
         if (heldRef)
         {
             // The entry's reference moves to the new PTE.

@@ -209,7 +209,10 @@ internal sealed partial class HostKernel
         CostLedger.Add(CostKind.EptFault);
         var gfn = new Gfn(gpa >> PageGeometry.PageShift);
         var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
-        var flags = Policy.KvmGupFlags(vm.Info) | (write ? GupFlags.Write : GupFlags.None);
+        // A private fault of a VM with its own KeyID takes the page into that VM (TDH.MEM.PAGE.AUG), so
+        // hva_to_pfn faults it in for write: a page of its own, never the shared zero page.
+        var takesPage = isPrivate && !vm.Info.PrivateKey.IsShared;
+        var flags = Policy.KvmGupFlags(vm.Info) | (write || takesPage ? GupFlags.Write : GupFlags.None);
         _gupScratch.Clear();
         var n = GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
         if (n == 0)

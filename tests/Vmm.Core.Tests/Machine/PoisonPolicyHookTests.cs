@@ -146,7 +146,7 @@ public class PoisonPolicyHookTests
         var data = Expect.Data(m.HostRead(Gpa, 8));
 
         Assert.Equal(TestMachine.Bytes(0x3C, 8), data);
-        Assert.Equal(PteValue.Leaf(pfn, writable: true), m.VmmPte(Gpa));
+        Assert.Equal(PteValue.Leaf(pfn, writable: false), m.VmmPte(Gpa)); // anon is MAP_PRIVATE: a write goes through do_wp_page
         Assert.Equal(1, m.Kernel.MapCount(pfn));
     }
 }

@@ -259,7 +259,7 @@ public class ScenarioParserTests
         var error = ScenarioJson.Error("{ \"name\": \"n\", \"steps\": [\n  { \"op\": \"host.reed\" }\n] }");
 
         Assert.StartsWith("unknown op \"host.reed\"; use one of: guest.read, guest.write,", error.Message, StringComparison.Ordinal);
-        Assert.EndsWith("vm.destroy, inspect", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("vm.destroy, inspect, hw.unpoison", error.Message, StringComparison.Ordinal);
         Assert.Equal(new SourceLocation(FileName, 2, 11), error.Location);
     }
 

@@ -1,0 +1,112 @@
+using Vmm.Abstractions;
+using Vmm.Core.Costs;
+using Vmm.Core.Engine;
+using Vmm.Core.Machine;
+using Vmm.Core.Paging;
+using Vmm.Core.Scenarios;
+using Vmm.Plugins.Baseline.Linux;
+using Vmm.Plugins.Baseline.Plain;
+using Vmm.Plugins.Tdx;
+using Vmm.Plugins.Tdx.Ci;
+
+namespace Vmm.Plugins.HwPoison.Tests.Infrastructure;
+
+/// <summary>Which memory controller a <see cref="PolicyMachine"/> runs on.</summary>
+public enum MemoryKind
+{
+    Plain,
+    TdxCi,
+}
+
+/// <summary>
+/// A <see cref="Simulation"/> built from a hand-made <see cref="Scenario"/> with a hwpoison policy (the
+/// approach of Vmm.Core.Tests' TestMachine), with one-line helpers for the step ops and white-box access
+/// to the simulated kernel.
+/// </summary>
+internal sealed class PolicyMachine
+{
+    public const ulong MiB = 1UL << 20;
+    public const ulong Page = PageGeometry.PageSize;
+
+    private int _index;
+
+    private PolicyMachine(Simulation simulation) => Simulation = simulation;
+
+    public Simulation Simulation { get; }
+    public HostKernel Kernel => Simulation.Kernel;
+    public Process VmmProcess => Kernel.Vmm;
+
+    public static VmSpec Vm(string name, ulong memory = 4 * MiB, BackingKind backing = BackingKind.Shmem, bool isProtected = true)
+        => new(name, memory, isProtected, backing, false, new SourceLocation("test", 0, 0));
+
+    public static IMemoryController CreateMemory(MemoryKind memory) => memory switch
+    {
+        MemoryKind.TdxCi => new TdxCiMemoryController(new TdxOptions()),
+        _ => new PlainMemoryController(),
+    };
+
+    /// <summary>A machine with <paramref name="vms"/>, the given policy (default hwpoison-v2) and fault delivery (default linux).</summary>
+    public static PolicyMachine Create(IReadOnlyList<VmSpec> vms, MemoryKind memory = MemoryKind.Plain, IPoisonPolicy? policy = null,
+        IFaultDelivery? faults = null, ulong headroom = 2 * MiB)
+    {
+        var vmBytes = 0UL;
+        foreach (var vm in vms) vmBytes += vm.Memory;
+        var scenario = new Scenario
+        {
+            File = "test",
+            Name = "test",
+            HostMemory = vmBytes + headroom,
+            Vms = [.. vms],
+        };
+        policy ??= new HwPoisonV2Policy(new HwPoisonOptions());
+        var components = new SimulationComponents(
+            CreateMemory(memory),
+            policy,
+            faults ?? new LinuxFaultDelivery(),
+            new RadixPageTableFactory(),
+            null,
+            new KernelOptions(),
+            new CostOptions());
+        return new PolicyMachine(new Simulation(scenario, components));
+    }
+
+    /// <summary>Runs one step; absent arguments stay null as in a parsed scenario.</summary>
+    public Outcome Run(string op, string? vm, ulong? gpa = null, ulong? hva = null, ulong? offset = null, ulong? len = null,
+        ulong? size = null, byte[]? data = null, GupFlags flags = GupFlags.None, bool? consumed = null, bool? shared = null, string? to = null)
+        => Simulation.Execute(new StepSpec
+        {
+            Index = _index++,
+            Op = op,
+            Location = new SourceLocation("test", _index, 1),
+            Vm = vm,
+            Gpa = gpa,
+            Hva = hva,
+            Offset = offset,
+            Len = len,
+            Size = size,
+            Data = data,
+            Flags = flags,
+            Consumed = consumed,
+            Shared = shared,
+            To = to,
+        });
+
+    public Outcome GuestWrite(string vm, ulong gpa, byte[] data, bool shared = false) => Run("guest.write", vm, gpa, data: data, shared: shared);
+    public Outcome GuestRead(string vm, ulong gpa, int len = 8, bool shared = false) => Run("guest.read", vm, gpa, len: (ulong)len, shared: shared);
+    public Outcome Convert(string vm, ulong gpa, ulong size, bool toPrivate) => Run("guest.convert", vm, gpa, size: size, to: toPrivate ? "private" : "shared");
+    public Outcome HostRead(string vm, ulong gpa, int len = 8) => Run("host.read", vm, gpa, len: (ulong)len);
+    public Outcome HostWrite(string vm, ulong gpa, byte[] data) => Run("host.write", vm, gpa, data: data);
+    public Outcome MmapBacking(string vm, ulong offset, ulong size, ulong? at = null) => Run("host.mmap-backing", vm, offset: offset, size: size, hva: at);
+
+    public Vm VmNamed(string name) => Kernel.FindVm(name) ?? throw new InvalidOperationException($"no vm {name}");
+    public ulong HvaOf(string vm, ulong gpa) => VmNamed(vm).Info.HvaBase.Value + gpa;
+    public Pfn FrameOf(string vm, ulong gpa) => Kernel.FrameOf(VmNamed(vm).Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+    public PteValue VmmPte(string vm, ulong gpa) => VmmProcess.PageTable.Lookup(HvaOf(vm, gpa), out _);
+
+    public static byte[] Bytes(byte value, int len = 8)
+    {
+        var bytes = new byte[len];
+        Array.Fill(bytes, value);
+        return bytes;
+    }
+}
