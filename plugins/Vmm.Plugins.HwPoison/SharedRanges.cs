@@ -29,9 +29,9 @@ internal sealed class SharedRanges(int capacity)
             return Add(Math.Min(s, start), Math.Max(e, end));
         }
         if (_ranges.Count >= Capacity) return false;
-        var at = _ranges.FindIndex(r => r.Start > start);
-        if (at < 0) _ranges.Add((start, end));
-        else _ranges.Insert(at, (start, end));
+        var at = 0;
+        while (at < _ranges.Count && _ranges[at].Start <= start) at++;
+        _ranges.Insert(at, (start, end));
         return true;
     }
 

@@ -141,6 +141,20 @@ internal sealed partial class HostKernel
             if (end <= slotStart || start >= slotEnd || vm.Destroyed) continue;
             var from = Math.Max(start, slotStart) - slotStart;
             var to = Math.Min(end, slotEnd) - slotStart;
+            if (to - from <= PageGeometry.HugeSize)
+            {
+                // The common single-page case (try_to_unmap, COW, a small munmap): look the entries up, no allocation.
+                var any = false;
+                for (var gpa = from & ~(ulong)(PageGeometry.PageSize - 1); gpa < to; gpa += PageGeometry.PageSize)
+                {
+                    var entry = vm.Ept.Lookup(gpa, out var leafSize);
+                    if (entry.IsNone) continue;
+                    vm.Ept.Set(leafSize == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, PteValue.None, leafSize);
+                    any = true;
+                }
+                if (any) CostLedger.Add(CostKind.TlbShootdown);
+                continue;
+            }
             var zapped = new List<(ulong, MappingSize)>();
             vm.Ept.Visit(from, to, (gpa, _, size) =>
             {

@@ -31,6 +31,7 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
     private readonly List<Process> _processes = [];
     private readonly List<BackingFile> _files = [];
     private readonly List<RmapEntry> _rmapScratch = [];
+    private readonly Stack<List<RmapEntry>> _listPool = new();
     private readonly IPageTableFactory _pageTables;
     private int _nextPid = 100;
 
@@ -281,7 +282,10 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
             for (var i = from; i < _rmapScratch.Count; i++)
                 if (_rmapScratch[i].Size != MappingSize.Size2M) _rmapScratch.RemoveAt(i--);
         }
-        var targets = _rmapScratch.ToArray();
+        // A pooled copy: unmapping changes the rmap (and may re-enter through put_page → free hooks).
+        var targets = _listPool.Count > 0 ? _listPool.Pop() : new List<RmapEntry>();
+        targets.Clear();
+        targets.AddRange(_rmapScratch);
         var changed = 0;
         foreach (var (pid, mappedVa, size) in targets)
         {
@@ -308,6 +312,7 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
             if (p == Vmm) NotifyEptInvalidate(va, va + (actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize));
             changed++;
         }
+        _listPool.Push(targets);
         return changed;
     }
 
