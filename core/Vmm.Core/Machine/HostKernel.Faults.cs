@@ -194,8 +194,14 @@ internal sealed partial class HostKernel
         var start = va & ~(PageGeometry.HugeSize - 1);
         if (start < vma.Start || start + PageGeometry.HugeSize > vma.End) return false;
         if (!vma.Vm.IsNone && Thp is not null && !Thp.AllowHugeMapping(GetVm(vma.Vm))) return false;
+        return RangeIsEmpty(p, start, start + PageGeometry.HugeSize);
+    }
+
+    /// <summary>True when no leaf exists in [start, end) (its own method: the visitor's closure is allocated only here).</summary>
+    private static bool RangeIsEmpty(Process p, ulong start, ulong end)
+    {
         var empty = true;
-        p.PageTable.Visit(start, start + PageGeometry.HugeSize, (_, _, _) => empty = false);
+        p.PageTable.Visit(start, end, (_, _, _) => empty = false);
         return empty;
     }
 

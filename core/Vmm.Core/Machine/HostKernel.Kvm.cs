@@ -155,15 +155,21 @@ internal sealed partial class HostKernel
                 if (any) CostLedger.Add(CostKind.TlbShootdown);
                 continue;
             }
-            var zapped = new List<(ulong, MappingSize)>();
-            vm.Ept.Visit(from, to, (gpa, _, size) =>
-            {
-                zapped.Add((gpa, size));
-                return true;
-            });
-            foreach (var (gpa, size) in zapped) vm.Ept.Set(gpa, PteValue.None, size);
-            if (zapped.Count > 0) CostLedger.Add(CostKind.TlbShootdown);
+            ZapEptRange(vm, from, to);
         }
+    }
+
+    /// <summary>Drops every EPT leaf in [from, to) (a separate method so the visitor's closure is only allocated here).</summary>
+    private void ZapEptRange(Vm vm, ulong from, ulong to)
+    {
+        var zapped = new List<(ulong, MappingSize)>();
+        vm.Ept.Visit(from, to, (gpa, _, size) =>
+        {
+            zapped.Add((gpa, size));
+            return true;
+        });
+        foreach (var (gpa, size) in zapped) vm.Ept.Set(gpa, PteValue.None, size);
+        if (zapped.Count > 0) CostLedger.Add(CostKind.TlbShootdown);
     }
 
     /// <summary>A vCPU load/store through the EPT (guest.read / guest.write).</summary>
