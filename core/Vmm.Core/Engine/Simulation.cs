@@ -287,6 +287,11 @@ public sealed class Simulation
         var (pfn, offset, hva) = ResolveFrame(s, create: true);
         var consumed = s.Consumed ?? false;
         _kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
+        if (consumed && hva != 0)
+        {
+            // The VMM consumed it: #MC → kill_me_maybe → memory_failure(MF_ACTION_REQUIRED), SIGBUS either way.
+            return _kernel.ConsumedByUser(_kernel.Vmm, hva, pfn, new MemResult(MemStatus.PoisonConsumed, offset / PageGeometry.LineSize));
+        }
         if (consumed) Ledger.Add(CostKind.MachineCheck);
         var before = _kernel.Events.Count;
         var rc = _kernel.MemoryFailure(pfn, actionRequired: consumed, current: consumed ? _kernel.Vmm : null, currentVa: hva);
