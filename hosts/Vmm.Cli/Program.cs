@@ -24,10 +24,10 @@ public static class Program
             vmm: simulate how a KVM host protects confidential-guest memory, scenario by scenario.
 
             Examples:
-              vmm run scenarios/                               run every *.json below scenarios/
-              vmm run --json scenarios/basics/fork.json        one scenario, JSON on stdout
-              vmm run --set policy=hwpoison-v2 --kernel 6.11 scenarios/
-              vmm plugins                                      components and their options
+              vmm run scenarios/                                  run every *.json below scenarios/
+              vmm run --json scenarios/hwpoison/v2-tdx-ci-gup.json  one scenario, JSON on stdout
+              vmm run --set policy=hwpoison-v2 --kernel 6.11 scenarios/tdx/
+              vmm plugins                                         components and their options
 
             Exit codes: 0 every expectation met, 1 some expectation failed, 2 invalid input, 3 internal error.
             """)

@@ -42,7 +42,7 @@ internal static class RunCommand
 
             Examples:
               vmm run scenarios/
-              vmm run --json --kernel 6.11 scenarios/hwpoison/fork.json
+              vmm run --json --kernel 6.11 scenarios/hwpoison/v2-tdx-ci-fork.json
               vmm run --set policy=hwpoison-v2 --set memory=tdx-ci scenarios/
 
             Exit codes: 0 every expectation met; 1 some expectation failed (each failure shows step, op,
