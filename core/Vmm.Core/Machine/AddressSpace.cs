@@ -117,6 +117,8 @@ internal sealed class BackingFile
     public ulong Pages => SizeBytes >> PageGeometry.PageShift;
     public VmId Vm { get; }
     public bool IsHugetlb => Kind == BackingKind.Hugetlb;
+    /// <summary>No descriptor is open any more (vm.destroy closed it); the pages go when the last mapping does.</summary>
+    public bool Closed { get; set; }
 
     public Pfn Lookup(ulong index)
     {

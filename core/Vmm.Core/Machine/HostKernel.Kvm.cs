@@ -360,14 +360,28 @@ internal sealed partial class HostKernel
                 Vmm.Vmas.Remove(vma);
             }
         }
-        ReleaseFile(vm.File);
-        ReleaseFile(vm.GuestMemfd);
+        CloseFile(vm.File);
+        CloseFile(vm.GuestMemfd);
     }
 
-    /// <summary>The last file reference went away: truncate its page cache.</summary>
-    internal void ReleaseFile(BackingFile? file)
+    /// <summary>The VMM closed its descriptor: the file lives on while some mapping still uses it.</summary>
+    internal void CloseFile(BackingFile? file)
     {
         if (file is null) return;
+        file.Closed = true;
+        ReleaseIfUnused(file);
+    }
+
+    /// <summary>The last reference (descriptor or mapping) went away: truncate the page cache.</summary>
+    internal void ReleaseIfUnused(BackingFile? file)
+    {
+        if (file is null || !file.Closed) return;
+        foreach (var p in _processes)
+        {
+            if (!p.Alive) continue;
+            foreach (var vma in p.Vmas)
+                if (vma.File == file) return;
+        }
         foreach (var index in file.CachedIndexes(0, file.Pages).ToList()) RemoveFromCache(file, index);
     }
 }

@@ -210,6 +210,7 @@ internal sealed partial class HostKernel
             p.Vmas.Remove(vma);
             if (vma.Start < va) p.AddVma(vma.CloneRange(vma.Start, va));
             if (vma.End > end) p.AddVma(vma.CloneRange(end, vma.End));
+            ReleaseIfUnused(vma.File);
         }
         return Outcome.Ok();
     }
@@ -267,7 +268,9 @@ internal sealed partial class HostKernel
     {
         if (!p.Alive) return;
         ZapRange(p, 0, ulong.MaxValue);
+        var files = p.Vmas.Select(v => v.File).Distinct().ToList();
         p.Vmas.Clear();
         p.Alive = false;
+        foreach (var file in files) ReleaseIfUnused(file);
     }
 }

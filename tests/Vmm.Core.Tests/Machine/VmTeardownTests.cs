@@ -23,6 +23,21 @@ public class VmTeardownTests
     }
 
     [Fact]
+    public void VmDestroy_WhileASecondMappingUsesTheFile_KeepsThePagesUntilThatMappingGoes()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Ok(m.HostWrite(0, 7));
+        var second = (ulong)(m.Run("host.mmap-backing", offset: 0, size: 4 * TestMachine.MiB).Count ?? throw new InvalidOperationException("no hva"));
+
+        Expect.Ok(m.Run("vm.destroy"));
+
+        Assert.Equal(TestMachine.Bytes(7, 4), Expect.Data(m.HostReadAt(second, 4))); // memfd pages live on while mapped
+        Assert.True(m.Kernel.Allocator.AllocatedFrames > 1);
+        Expect.Ok(m.Run("host.munmap", null, hva: second, size: 4 * TestMachine.MiB));
+        Assert.Equal(1, m.Kernel.Allocator.AllocatedFrames); // last user gone: truncated, frames back
+    }
+
+    [Fact]
     public void VmDestroy_AfterPartialMunmap_StillUnmapsAndFreesTheRest()
     {
         var m = TestMachine.Create();
