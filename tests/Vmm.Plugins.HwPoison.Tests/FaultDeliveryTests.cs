@@ -2,6 +2,7 @@ using Moq;
 using Vmm.Abstractions;
 using Vmm.Core.Scenarios;
 using Vmm.Plugins.HwPoison.Tests.Infrastructure;
+using Vmm.Tests.Infrastructure;
 
 namespace Vmm.Plugins.HwPoison.Tests;
 
@@ -12,27 +13,6 @@ namespace Vmm.Plugins.HwPoison.Tests;
 public class FaultDeliveryTests
 {
     private const ulong Gpa = 0x3000;
-
-    private delegate void DeliverCallback(in KernelEvent kernelEvent);
-
-    private sealed class StrictFaults
-    {
-        public Mock<IFaultDelivery> Mock { get; } = new(MockBehavior.Strict);
-        public List<KernelEvent> Delivered { get; } = [];
-
-        /// <summary>From now on Deliver is allowed: it records the event and answers <paramref name="answer"/>.</summary>
-        public void Allow(Outcome answer)
-            => Mock.Setup(f => f.Deliver(It.Ref<KernelEvent>.IsAny))
-                .Callback(new DeliverCallback((in KernelEvent e) => Delivered.Add(e)))
-                .Returns(answer);
-
-        public KernelEvent VerifyDeliveredOnce()
-        {
-            Mock.Verify(f => f.Deliver(It.Ref<KernelEvent>.IsAny), Times.Once);
-            Mock.VerifyNoOtherCalls();
-            return Assert.Single(Delivered);
-        }
-    }
 
     private static (PolicyMachine M, StrictFaults Faults) Create(MemoryKind memory, params VmSpec[] vms)
     {

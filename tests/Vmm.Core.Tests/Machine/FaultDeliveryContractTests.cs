@@ -2,6 +2,7 @@ using Moq;
 using Vmm.Abstractions;
 using Vmm.Core.Engine;
 using Vmm.Core.Tests.Infrastructure;
+using Vmm.Tests.Infrastructure;
 
 namespace Vmm.Core.Tests.Machine;
 
@@ -9,27 +10,6 @@ namespace Vmm.Core.Tests.Machine;
 public class FaultDeliveryContractTests
 {
     private const ulong Gpa = 0x4000;
-
-    private delegate void DeliverCallback(in KernelEvent kernelEvent);
-
-    private sealed class StrictFaults
-    {
-        public Mock<IFaultDelivery> Mock { get; } = new(MockBehavior.Strict);
-        public List<KernelEvent> Delivered { get; } = [];
-
-        /// <summary>From now on Deliver is allowed: it records the event and answers <paramref name="answer"/>.</summary>
-        public void Allow(Outcome answer)
-            => Mock.Setup(f => f.Deliver(It.Ref<KernelEvent>.IsAny))
-                .Callback(new DeliverCallback((in KernelEvent e) => Delivered.Add(e)))
-                .Returns(answer);
-
-        public KernelEvent VerifyDeliveredOnce()
-        {
-            Mock.Verify(f => f.Deliver(It.Ref<KernelEvent>.IsAny), Times.Once);
-            Mock.VerifyNoOtherCalls();
-            return Assert.Single(Delivered);
-        }
-    }
 
     private static (TestMachine M, StrictFaults Faults) WithStrictFaults(KernelOptions? options = null)
     {

@@ -1,10 +1,8 @@
 using Vmm.Abstractions;
-using Vmm.Core.Costs;
 using Vmm.Core.Engine;
 using Vmm.Core.Machine;
-using Vmm.Core.Paging;
 using Vmm.Core.Scenarios;
-using Vmm.Plugins.Baseline.Linux;
+using Vmm.Core.Tests.Infrastructure;
 using Vmm.Plugins.Baseline.Plain;
 using Vmm.Plugins.Tdx;
 using Vmm.Plugins.Tdx.Ci;
@@ -19,25 +17,24 @@ public enum MemoryKind
 }
 
 /// <summary>
-/// A <see cref="Simulation"/> built from a hand-made <see cref="Scenario"/> with a hwpoison policy (the
-/// approach of Vmm.Core.Tests' TestMachine), with one-line helpers for the step ops and white-box access
-/// to the simulated kernel.
+/// The shared <see cref="TestMachine"/> set up with a hwpoison policy, with VM-first one-line helpers for
+/// the step ops and white-box access to the simulated kernel.
 /// </summary>
 internal sealed class PolicyMachine
 {
     public const ulong MiB = 1UL << 20;
     public const ulong Page = PageGeometry.PageSize;
 
-    private int _index;
+    private readonly TestMachine _machine;
 
-    private PolicyMachine(Simulation simulation) => Simulation = simulation;
+    private PolicyMachine(TestMachine machine) => _machine = machine;
 
-    public Simulation Simulation { get; }
-    public HostKernel Kernel => Simulation.Kernel;
-    public Process VmmProcess => Kernel.Vmm;
+    public Simulation Simulation => _machine.Simulation;
+    public HostKernel Kernel => _machine.Kernel;
+    public Process VmmProcess => _machine.VmmProcess;
 
     public static VmSpec Vm(string name, ulong memory = 4 * MiB, BackingKind backing = BackingKind.Shmem, bool isProtected = true)
-        => new(name, memory, isProtected, backing, false, new SourceLocation("test", 0, 0));
+        => TestMachine.Vm(name, memory, backing, isProtected);
 
     public static IMemoryController CreateMemory(MemoryKind memory) => memory switch
     {
@@ -48,48 +45,19 @@ internal sealed class PolicyMachine
     /// <summary>A machine with <paramref name="vms"/>, the given policy (default hwpoison-v2) and fault delivery (default linux).</summary>
     public static PolicyMachine Create(IReadOnlyList<VmSpec> vms, MemoryKind memory = MemoryKind.Plain, IPoisonPolicy? policy = null,
         IFaultDelivery? faults = null, ulong headroom = 2 * MiB)
-    {
-        var vmBytes = 0UL;
-        foreach (var vm in vms) vmBytes += vm.Memory;
-        var scenario = new Scenario
+        => new(TestMachine.Create(new MachineSetup
         {
-            File = "test",
-            Name = "test",
-            HostMemory = vmBytes + headroom,
-            Vms = [.. vms],
-        };
-        policy ??= new HwPoisonV2Policy(new HwPoisonOptions());
-        var components = new SimulationComponents(
-            CreateMemory(memory),
-            policy,
-            faults ?? new LinuxFaultDelivery(),
-            new RadixPageTableFactory(),
-            null,
-            new KernelOptions(),
-            new CostOptions());
-        return new PolicyMachine(new Simulation(scenario, components));
-    }
+            Vms = vms,
+            Memory = CreateMemory(memory),
+            Policy = policy ?? new HwPoisonV2Policy(new HwPoisonOptions()),
+            Faults = faults,
+            Headroom = headroom,
+        }));
 
     /// <summary>Runs one step; absent arguments stay null as in a parsed scenario.</summary>
     public Outcome Run(string op, string? vm, ulong? gpa = null, ulong? hva = null, ulong? offset = null, ulong? len = null,
         ulong? size = null, byte[]? data = null, GupFlags flags = GupFlags.None, bool? consumed = null, bool? shared = null, string? to = null)
-        => Simulation.Execute(new StepSpec
-        {
-            Index = _index++,
-            Op = op,
-            Location = new SourceLocation("test", _index, 1),
-            Vm = vm,
-            Gpa = gpa,
-            Hva = hva,
-            Offset = offset,
-            Len = len,
-            Size = size,
-            Data = data,
-            Flags = flags,
-            Consumed = consumed,
-            Shared = shared,
-            To = to,
-        });
+        => _machine.Run(op, vm, gpa, hva, offset: offset, len: len, size: size, data: data, flags: flags, consumed: consumed, shared: shared, to: to);
 
     public Outcome GuestWrite(string vm, ulong gpa, byte[] data, bool shared = false) => Run("guest.write", vm, gpa, data: data, shared: shared);
     public Outcome GuestRead(string vm, ulong gpa, int len = 8, bool shared = false) => Run("guest.read", vm, gpa, len: (ulong)len, shared: shared);

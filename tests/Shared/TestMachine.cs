@@ -25,7 +25,8 @@ internal sealed record MachineSetup
 
 /// <summary>
 /// A <see cref="Simulation"/> built from a hand-made <see cref="Scenario"/>, with one-line helpers for the
-/// step ops of <c>Simulation.Dispatch</c> and white-box access to the simulated kernel.
+/// step ops of <c>Simulation.Dispatch</c> and white-box access to the simulated kernel. Shared (linked)
+/// by the test projects that have Vmm.Core's internals.
 /// </summary>
 internal sealed class TestMachine
 {
