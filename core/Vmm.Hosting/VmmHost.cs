@@ -166,6 +166,8 @@ public sealed class VmmHost : IDisposable
                 files.AddRange(Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
             else if (File.Exists(path))
                 files.Add(path);
+            else if (path.StartsWith('-'))
+                throw new ScenarioException("unknown option (and no such file); see vmm run --help", new SourceLocation(path, 0, 0));
             else
                 throw new ScenarioException("no such file or directory", new SourceLocation(path, 0, 0));
         }

@@ -91,3 +91,19 @@ public sealed class RepositoryPluginsBadInputTests
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
 }
+
+public sealed class UnknownOptionTests
+{
+    [Fact]
+    public void Run_UnknownOption_Exits2AndPointsAtHelp()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = Program.Run(["run", "--plugins", Path.Combine(TestPaths.RepoRoot, "plugins.json"), "--bogus"], stdout, stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--bogus: unknown option", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--help", stderr.ToString(), StringComparison.Ordinal);
+    }
+}
