@@ -54,12 +54,12 @@ public sealed class RepositoryPluginsBadInputTests
     }
 
     [Fact]
-    public void Run_VmWithThpAndNoStrategyPlugin_Exits2NamingTheVm()
+    public void Run_UnknownThpStrategy_Exits2ListingTheKnownOnes()
     {
-        var (code, _, stderr) = Run("""{ "name": "thp", "vms": [ { "name": "td1", "memory": "8M", "thp": true } ], "steps": [] }""");
+        var (code, _, stderr) = Run("""{ "name": "thp", "components": { "thp": "pmd-magic" }, "vms": [ { "name": "td1", "memory": "8M", "thp": true } ], "steps": [] }""");
 
         Assert.Equal(2, code);
-        Assert.Contains("vm 'td1' has thp: true", stderr, StringComparison.Ordinal);
+        Assert.Contains("unknown thp 'pmd-magic'; known: no-thp, split", stderr, StringComparison.Ordinal);
         Assert.Contains("bad.json:1:", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }

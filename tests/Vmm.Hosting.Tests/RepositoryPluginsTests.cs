@@ -11,7 +11,7 @@ public sealed class RepositoryPluginsTests
     private static string PluginsJson => Path.Combine(TestPaths.RepoRoot, "plugins.json");
 
     [Fact]
-    public void Load_RepositoryPluginsJson_RegistersTheBaselineComponents()
+    public void Load_RepositoryPluginsJson_RegistersEveryPluginsComponents()
     {
         using var host = VmmHost.Load(PluginsJson);
 
@@ -21,6 +21,13 @@ public sealed class RepositoryPluginsTests
         Assert.Contains("policy prot-none (Baseline)", names);
         Assert.Contains("faults linux (Baseline)", names);
         Assert.Contains("pagetable x86-64 (core)", names);
+        Assert.Contains("memory tdx-ci (Tdx)", names);
+        Assert.Contains("memory tdx-li (Tdx)", names);
+        Assert.Contains("memory mktme (Tdx)", names);
+        Assert.Contains("policy hwpoison-v1 (HwPoison)", names);
+        Assert.Contains("policy hwpoison-v2 (HwPoison)", names);
+        Assert.Contains("thp split (Thp)", names);
+        Assert.Contains("thp no-thp (Thp)", names);
         Assert.All(host.Components, c => Assert.False(string.IsNullOrWhiteSpace(c.Description), $"{c.Name} has no description"));
     }
 

@@ -58,7 +58,7 @@ public interface IHostKernel
     /// <summary>split_huge_pmd: replaces one process's 2 MiB leaf with 512 4 KiB entries.</summary>
     bool SplitHugePmd(int pid, Hva hva);
 
-    /// <summary>split_huge_page: breaks the compound page into base pages; fails when pinned.</summary>
+    /// <summary>split_huge_page: breaks the compound page into base pages; fails when pinned or otherwise referenced beyond its mappings and the caller's one reference on <paramref name="pfn"/>.</summary>
     bool SplitHugePage(Pfn pfn);
 
     /// <summary>mprotect of a VM's memslot mapping in the VMM: PROT_NONE (true) or read/write (false); existing entries change too.</summary>

@@ -38,7 +38,8 @@ internal sealed partial class HostKernel
 
     /// <summary>
     /// split_huge_page: split every PMD mapping, then break the compound page into 512 base pages.
-    /// Fails (EBUSY) when anything beyond the mappings holds a reference: a pin, a GUP reference.
+    /// Fails (EBUSY) when anything beyond the mappings and the caller's one reference (on <paramref name="pfn"/>)
+    /// holds the page: a pin, another GUP reference.
     /// </summary>
     public bool SplitHugePage(Pfn pfn)
     {
@@ -53,7 +54,9 @@ internal sealed partial class HostKernel
             if (e.Size == MappingSize.Size2M) pmdMappings++;
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
             expected += Frames.MapCountOf(head.Add(i)) + Frames.HwpEntryRefsOf(head.Add(i));
-        if (Frames.PinCountOf(head) > 0 || Frames.RefCountOf(head) != expected + pmdMappings)
+        // can_split_folio: besides the mappings, only the caller's own reference (on pfn) may be held.
+        var callerRefs = Frames.RefCountOf(head) - (expected + pmdMappings);
+        if (Frames.PinCountOf(head) > 0 || callerRefs is < 0 or > 1)
         {
             CostLedger.Add(CostKind.ThpSplitFailed);
             return false;
@@ -67,6 +70,7 @@ internal sealed partial class HostKernel
         var refs = new int[PageGeometry.PagesPerHuge];
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
             refs[i] = Frames.MapCountOf(head.Add(i)) + Frames.HwpEntryRefsOf(head.Add(i));
+        refs[pfn.Value - head.Value] += callerRefs;
         var headFlags = Frames.Flags(head);
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
         {
