@@ -11,18 +11,11 @@ namespace Vmm.Benchmarks;
 /// plain byte[] read with the same addresses. TlbHit measures TLB + controller; FullWalk adds a 4-level walk.
 /// </summary>
 [MemoryDiagnoser]
-public class GuestAccessBenchmarks
+public class GuestAccessBenchmarks : FlatArrayComparison
 {
-    private const ulong VmBytes = 64UL << 20;
-    private readonly byte[] _destination = new byte[8];
     private HostKernel _kernel = null!;
     private Process _vmm = null!;
     private ulong _hvaBase;
-    private ulong[] _offsets = [];
-    private byte[] _flat = [];
-
-    [Params(AccessPattern.TlbHit, AccessPattern.FullWalk)]
-    public AccessPattern Pattern { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -31,12 +24,10 @@ public class GuestAccessBenchmarks
         _kernel = simulation.Kernel;
         _vmm = _kernel.Vmm;
         _hvaBase = _kernel.VmList[0].Info.HvaBase.Value;
-        _offsets = AccessPatterns.Offsets(Pattern);
-        _flat = new byte[VmBytes];
-        new Random(42).NextBytes(_flat);
+        PrepareFlat();
         for (var page = 0UL; page < VmBytes; page += PageGeometry.PageSize)
         {
-            if (!_kernel.TryUserAccess(_vmm, _hvaBase + page, _flat.AsSpan((int)page, PageGeometry.PageSize), write: true, out var failure))
+            if (!_kernel.TryUserAccess(_vmm, _hvaBase + page, Flat.AsSpan((int)page, PageGeometry.PageSize), write: true, out var failure))
                 throw new InvalidOperationException($"pre-touch of hva 0x{_hvaBase + page:x} failed: {failure}");
         }
         Verify();
@@ -56,29 +47,15 @@ public class GuestAccessBenchmarks
         if (misses != wanted) throw new InvalidOperationException($"{Pattern}: {misses} TLB misses per invocation, expected {wanted}");
     }
 
-    [Benchmark(Baseline = true, OperationsPerInvoke = AccessPatterns.AccessesPerInvoke)]
-    public ulong FlatArray()
-    {
-        var flat = _flat;
-        var destination = _destination.AsSpan();
-        var sum = 0UL;
-        foreach (var offset in _offsets)
-        {
-            flat.AsSpan((int)offset, 8).CopyTo(destination);
-            sum ^= BinaryPrimitives.ReadUInt64LittleEndian(destination);
-        }
-        return sum;
-    }
-
     /// <summary>The two steps of a host load: TranslateUser (TLB, walk) and the memory controller's Read.</summary>
     [Benchmark(OperationsPerInvoke = AccessPatterns.AccessesPerInvoke)]
     public ulong TranslateAndRead()
     {
         var kernel = _kernel;
         var memory = kernel.Memory;
-        var destination = _destination.AsSpan();
+        var destination = Destination.AsSpan();
         var sum = 0UL;
-        foreach (var offset in _offsets)
+        foreach (var offset in Offsets)
         {
             var va = _hvaBase + offset;
             if (kernel.TranslateUser(_vmm, va, write: false, out var pfn) != VmFault.Ok)
@@ -95,9 +72,9 @@ public class GuestAccessBenchmarks
     public ulong TryUserAccess()
     {
         var kernel = _kernel;
-        var destination = _destination.AsSpan();
+        var destination = Destination.AsSpan();
         var sum = 0UL;
-        foreach (var offset in _offsets)
+        foreach (var offset in Offsets)
         {
             if (!kernel.TryUserAccess(_vmm, _hvaBase + offset, destination, write: false, out var failure))
                 throw new InvalidOperationException($"hva 0x{_hvaBase + offset:x}: {failure}");

@@ -10,17 +10,10 @@ namespace Vmm.Benchmarks;
 /// addresses. The simulated EPT has no TLB: both patterns walk it; they differ in how far apart the pages are.
 /// </summary>
 [MemoryDiagnoser]
-public class GuestVcpuBenchmarks
+public class GuestVcpuBenchmarks : FlatArrayComparison
 {
-    private const ulong VmBytes = 64UL << 20;
-    private readonly byte[] _destination = new byte[8];
     private HostKernel _kernel = null!;
     private Vm _vm = null!;
-    private ulong[] _offsets = [];
-    private byte[] _flat = [];
-
-    [Params(AccessPattern.TlbHit, AccessPattern.FullWalk)]
-    public AccessPattern Pattern { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -28,12 +21,10 @@ public class GuestVcpuBenchmarks
         var simulation = BenchMachine.Create(VmBytes);
         _kernel = simulation.Kernel;
         _vm = _kernel.VmList[0];
-        _offsets = AccessPatterns.Offsets(Pattern);
-        _flat = new byte[VmBytes];
-        new Random(42).NextBytes(_flat);
+        PrepareFlat();
         for (var page = 0UL; page < VmBytes; page += PageGeometry.PageSize)
         {
-            if (!_kernel.TryGuestAccess(_vm, page, _flat.AsSpan((int)page, PageGeometry.PageSize), write: true, shared: false, out var failure))
+            if (!_kernel.TryGuestAccess(_vm, page, Flat.AsSpan((int)page, PageGeometry.PageSize), write: true, shared: false, out var failure))
                 throw new InvalidOperationException($"pre-touch of gpa 0x{page:x} failed: {failure}");
         }
         var faults = _kernel.CostLedger.Count(CostKind.EptFault);
@@ -43,29 +34,15 @@ public class GuestVcpuBenchmarks
             throw new InvalidOperationException("a measured read took an EPT fault: the pre-touch did not populate the EPT");
     }
 
-    [Benchmark(Baseline = true, OperationsPerInvoke = AccessPatterns.AccessesPerInvoke)]
-    public ulong FlatArray()
-    {
-        var flat = _flat;
-        var destination = _destination.AsSpan();
-        var sum = 0UL;
-        foreach (var offset in _offsets)
-        {
-            flat.AsSpan((int)offset, 8).CopyTo(destination);
-            sum ^= BinaryPrimitives.ReadUInt64LittleEndian(destination);
-        }
-        return sum;
-    }
-
     /// <summary>The whole guest.read path (HostKernel.TryGuestAccess), without the result array GuestAccess allocates.</summary>
     [Benchmark(OperationsPerInvoke = AccessPatterns.AccessesPerInvoke)]
     public ulong TryGuestAccess()
     {
         var kernel = _kernel;
         var vm = _vm;
-        var destination = _destination.AsSpan();
+        var destination = Destination.AsSpan();
         var sum = 0UL;
-        foreach (var offset in _offsets)
+        foreach (var offset in Offsets)
         {
             if (!kernel.TryGuestAccess(vm, offset, destination, write: false, shared: false, out var failure))
                 throw new InvalidOperationException($"gpa 0x{offset:x}: {failure}");
