@@ -6,4 +6,7 @@ namespace Vmm.Hosting;
 public sealed record ValidationResult(string File, Scenario? Scenario, ScenarioException? Error)
 {
     public bool IsValid => Error is null;
+
+    /// <summary>What is valid but probably not meant (an option for a component the run does not use); front ends print these as warnings.</summary>
+    public IReadOnlyList<ScenarioWarning> Warnings { get; init; } = [];
 }

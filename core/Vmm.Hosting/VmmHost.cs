@@ -128,14 +128,17 @@ public sealed class VmmHost : IDisposable
     /// <summary>Parses one scenario file.</summary>
     public Scenario Parse(string file) => ScenarioParser.ParseFile(file);
 
-    /// <summary>Parses a file and checks its components and options against this host, without running it.</summary>
+    /// <summary>
+    /// Parses a file and checks its components and options against this host, without running it; options of
+    /// components the run would not use come back as <see cref="ValidationResult.Warnings"/>.
+    /// </summary>
     public ValidationResult Validate(string file, RunOverrides? overrides = null)
     {
         try
         {
             var scenario = ScenarioParser.ParseFile(file);
-            _runner.Validate(scenario, overrides);
-            return new ValidationResult(file, scenario, null);
+            var warnings = _runner.Validate(scenario, overrides);
+            return new ValidationResult(file, scenario, null) { Warnings = warnings };
         }
         catch (ScenarioException e)
         {

@@ -91,6 +91,7 @@ internal static class RunCommand
             foreach (var file in files)
             {
                 var validation = host.Validate(file, overrides);
+                foreach (var warning in validation.Warnings) context.Error(warning.ToString());
                 if (validation.Error is not null) invalid.Add(validation.Error);
                 else scenarios.Add(validation.Scenario!);
             }

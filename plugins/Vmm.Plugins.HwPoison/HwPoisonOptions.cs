@@ -1,9 +1,13 @@
+using System.ComponentModel.DataAnnotations;
 using Vmm.Abstractions;
 
 namespace Vmm.Plugins.HwPoison;
 
-/// <summary>Options of hwpoison-v1 and hwpoison-v2, bound from `options` keys "hwpoison.*".</summary>
-public sealed class HwPoisonOptions
+/// <summary>
+/// Options of hwpoison-v1 and hwpoison-v2, bound from `options` keys "hwpoison.*". <see cref="Validate"/> makes
+/// the policies' own check, so the host reports a bad value even in a run that uses neither.
+/// </summary>
+public sealed class HwPoisonOptions : IValidatableObject
 {
     public const string Section = "hwpoison";
 
@@ -12,4 +16,12 @@ public sealed class HwPoisonOptions
 
     [Option("KVM_NR_SHARED_RANGES: how many merged shared ranges a VM may record; beyond that the share warns and the range is not remembered.")]
     public int MaxSharedRanges { get; set; } = 32;
+
+    /// <summary>What is wrong with <see cref="MaxSharedRanges"/>, or null.</summary>
+    internal string? MaxSharedRangesProblem => MaxSharedRanges < 0 ? $"must be 0 or more, not {MaxSharedRanges}" : null;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxSharedRangesProblem is { } problem) yield return new ValidationResult(problem, [nameof(MaxSharedRanges)]);
+    }
 }

@@ -19,8 +19,8 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     {
         Options = options;
         IsV2 = isV2;
-        if (options.MaxSharedRanges < 0)
-            throw new ComponentOptionsException($"maxSharedRanges must be 0 or more, not {options.MaxSharedRanges}", "hwpoison.maxSharedRanges");
+        if (options.MaxSharedRangesProblem is { } problem)
+            throw new ComponentOptionsException($"maxSharedRanges {problem}", "hwpoison.maxSharedRanges");
     }
 
     public HwPoisonOptions Options { get; }

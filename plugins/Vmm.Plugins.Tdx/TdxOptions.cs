@@ -1,11 +1,19 @@
+using System.ComponentModel.DataAnnotations;
 using Vmm.Abstractions;
+using Vmm.Plugins.Tdx.Ci;
+using Vmm.Plugins.Tdx.KeyIds;
 
 namespace Vmm.Plugins.Tdx;
 
-/// <summary>Options of tdx-li and tdx-ci, bound from `options` keys "tdx.*".</summary>
-public sealed class TdxOptions
+/// <summary>
+/// Options of tdx-li and tdx-ci, bound from `options` keys "tdx.*". <see cref="Validate"/> makes the checks
+/// the controllers make when created, so the host reports a bad value even in a run that uses neither.
+/// </summary>
+public sealed class TdxOptions : IValidatableObject
 {
     public const string Section = "tdx";
+
+    internal const string NoPrivateKeyIds = "TDX needs at least one private KeyID";
 
     [Option("KeyID bits at the top of the physical address (IA32_TME_ACTIVATE.MK_TME_KEYID_BITS).")]
     public int KeyIdBits { get; set; } = 6;
@@ -24,10 +32,20 @@ public sealed class TdxOptions
 
     [Option("The partial-write erratum (X86_BUG_TDX_PW_MCE): a partial non-temporal, uncached or DMA write to a TD-owned line poisons it (H11).")]
     public bool PartialWriteErratum { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (KeyIdLayout.Check(KeyIdBits, PrivateKeyIds, PhysicalAddressBits) is { } bad)
+            yield return new ValidationResult(bad.Problem, [bad.Option]);
+        else if (PrivateKeyIds == 0)
+            yield return new ValidationResult($"{NoPrivateKeyIds}; use 1 or more", [nameof(PrivateKeyIds)]);
+        if (LineMacs.NameProblem(Mac) is { } mac) yield return new ValidationResult(mac, [nameof(Mac)]);
+        if (LineMacs.KeyProblem(MacKey) is { } key) yield return new ValidationResult(key, [nameof(MacKey)]);
+    }
 }
 
-/// <summary>Options of mktme, bound from `options` keys "mktme.*".</summary>
-public sealed class MktmeOptions
+/// <summary>Options of mktme, bound from `options` keys "mktme.*"; <see cref="Validate"/> makes the controller's checks.</summary>
+public sealed class MktmeOptions : IValidatableObject
 {
     public const string Section = "mktme";
 
@@ -39,4 +57,10 @@ public sealed class MktmeOptions
 
     [Option("Physical address width; the KeyID bits are its top bits.")]
     public int PhysicalAddressBits { get; set; } = 52;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (KeyIdLayout.Check(KeyIdBits, PrivateKeyIds, PhysicalAddressBits) is { } bad)
+            yield return new ValidationResult(bad.Problem, [bad.Option]);
+    }
 }

@@ -7,6 +7,8 @@ public enum SigBusCode
     BUS_OBJERR = 3,
     BUS_MCEERR_AR = 4,
     BUS_MCEERR_AO = 5,
+    /// <summary>A plain force_sig(SIGBUS), without address or lsb (scenario-format.md, added 2026-12).</summary>
+    SI_KERNEL = 0x80,
 }
 
 /// <summary>errno values the simulated syscalls return (asm-generic/errno*.h).</summary>
@@ -46,6 +48,8 @@ public enum OutcomeKind
     Killed,
     NotRun,
     State,
+    /// <summary>The guest took a #VC (SEV-SNP): it detected the host's change to its page (scenario-format.md, added 2026-12).</summary>
+    GuestVc,
 }
 
 /// <summary>What a step observed, as a value (the contract's outcome JSON, scenario-format.md).</summary>
@@ -84,6 +88,7 @@ public sealed record Outcome
         => new() { Kind = OutcomeKind.KvmExit, ExitReason = reason, ExitFlags = flags, ExitGpa = gpa, ExitSize = size, Errno = errno };
     public static Outcome GuestMce(string reason) => new() { Kind = OutcomeKind.GuestMce, Reason = reason };
     public static Outcome GuestKilled(string reason) => new() { Kind = OutcomeKind.GuestKilled, Reason = reason };
+    public static Outcome GuestVc(string reason) => new() { Kind = OutcomeKind.GuestVc, Reason = reason };
     public static Outcome HostPanic(string reason) => new() { Kind = OutcomeKind.HostPanic, Reason = reason };
     public static Outcome Shutdown(string reason) => new() { Kind = OutcomeKind.Shutdown, Reason = reason };
     public static Outcome Killed(string signal) => new() { Kind = OutcomeKind.Killed, Signal = signal };
@@ -102,6 +107,7 @@ public sealed record Outcome
         OutcomeKind.KvmExit => $"KVM exit {ExitReason} [{string.Join(',', ExitFlags)}] gpa {ExitGpa} size 0x{ExitSize:x}, {Errno}",
         OutcomeKind.GuestMce => "guest-mce",
         OutcomeKind.GuestKilled => "guest-killed",
+        OutcomeKind.GuestVc => "guest-vc",
         OutcomeKind.HostPanic => "host-panic",
         OutcomeKind.Shutdown => "shutdown",
         OutcomeKind.Killed => $"killed {Signal}",

@@ -51,10 +51,14 @@ public sealed class ScenarioRunner(IServiceProvider services)
         }
     }
 
-    /// <summary>Checks options and components as a run would, without running: throws <see cref="ScenarioException"/> on bad input.</summary>
-    public void Validate(Scenario scenario, RunOverrides? overrides = null)
+    /// <summary>
+    /// Checks options and components as a run would, without running: throws <see cref="ScenarioException"/> on
+    /// bad input, and returns what is valid but probably unintended (options of components the run does not use).
+    /// </summary>
+    public IReadOnlyList<ScenarioWarning> Validate(Scenario scenario, RunOverrides? overrides = null)
     {
         using var run = Prepare(scenario, overrides ?? RunOverrides.None);
+        return run.Warnings;
     }
 
     private static ComponentOptionsException? FindOptionsError(Exception? e)
@@ -79,7 +83,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
             var descriptors = provider.GetServices<ComponentDescriptor>().ToList();
             var options = provider.GetService<ScenarioOptionsSource>()
                 ?? throw new InvalidOperationException("ScenarioOptionsSource is not registered: call services.AddVmmCore().");
-            options.Configure(scenario.Options, descriptors);
+            options.Configure(scenario.Options, descriptors, names);
 
             T Resolve<T>(ComponentKind kind) where T : class
             {
@@ -94,7 +98,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
                             $"vm '{thpVm.Name}' has thp: true, which needs a huge-page strategy, but no plugin registers thp '{name}' (known: {(known.Count > 0 ? string.Join(", ", known) : "none")}); add a THP plugin to plugins.json, name a known one in components.thp, or set thp: false",
                             thpVm.Location);
                     throw new ScenarioException(
-                        $"unknown {kind.Key()} '{name}'{(fromOverride ? " (from --set)" : "")}; known: {(known.Count > 0 ? string.Join(", ", known) : "none (no plugin registers one; check plugins.json)")}",
+                        $"unknown {kind.Key()} '{NameHints.Shorten(name)}'{(fromOverride ? " (from --set)" : "")}{NameHints.DidYouMean(name, known)}; known: {(known.Count > 0 ? string.Join(", ", known) : "none (no plugin registers one; check plugins.json)")}",
                         location);
                 }
                 try
@@ -131,7 +135,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 Vms = scenario.Vms,
                 Steps = scenario.Steps,
             };
-            return new PreparedRun(scope, effective, components, names);
+            return new PreparedRun(scope, effective, components, names) { Warnings = options.Warnings.ToList() };
         }
         catch
         {
@@ -142,6 +146,8 @@ public sealed class ScenarioRunner(IServiceProvider services)
 
     private sealed record PreparedRun(IServiceScope Scope, Scenario Scenario, SimulationComponents Components, IReadOnlyDictionary<ComponentKind, string> Names) : IDisposable
     {
+        public IReadOnlyList<ScenarioWarning> Warnings { get; init; } = [];
+
         public void Dispose() => Scope.Dispose();
     }
 }

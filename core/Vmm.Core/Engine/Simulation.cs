@@ -9,7 +9,7 @@ namespace Vmm.Core.Engine;
 public sealed class Simulation
 {
     /// <summary>Host memory added to the VMs' memory when the scenario does not say `host.memory`.</summary>
-    public const ulong DefaultHostHeadroom = 256UL << 20;
+    public const ulong DefaultHostHeadroom = ScenarioLimits.DefaultHostHeadroom;
 
     private readonly HostKernel _kernel;
 
@@ -22,7 +22,7 @@ public sealed class Simulation
         Ledger = new CostLedger(components.Costs);
         var vmBytes = 0UL;
         foreach (var vm in scenario.Vms) vmBytes += vm.Memory;
-        var host = scenario.HostMemory ?? vmBytes + DefaultHostHeadroom;
+        var host = scenario.HostMemory ?? ScenarioLimits.DefaultHostMemory(vmBytes);
         if (host < vmBytes && scenario.HostMemory is not null)
             throw new ScenarioException($"host.memory ({host} bytes) is smaller than the VMs' memory ({vmBytes} bytes); raise host.memory or leave it out", new SourceLocation(scenario.File, 0, 0));
         var frames = (long)(((host + PageGeometry.HugeSize - 1) & ~(PageGeometry.HugeSize - 1)) >> PageGeometry.PageShift);

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -52,7 +55,14 @@ public sealed partial class JsonSourceMap
         {
             throw new ScenarioException($"invalid JSON: {CleanMessage(e.Message)}", new SourceLocation(file, (e.LineNumber ?? 0) + 1, (e.BytePositionInLine ?? 0) + 1));
         }
+        catch (Exception e) when (e is InvalidOperationException or DecoderFallbackException)
+        {
+            // Build reads every string, so this is only a last resort: System.Text.Json found text it cannot decode.
+            throw new ScenarioException($"{InvalidText}: {e.Message}", new SourceLocation(file, 0, 0));
+        }
     }
+
+    private const string InvalidText = "the file is not valid UTF-8 JSON text; save it as UTF-8";
 
     private static ReadOnlyMemory<byte> SkipBom(ReadOnlyMemory<byte> utf8) =>
         utf8.Span.StartsWith("\uFEFF"u8) ? utf8[3..] : utf8;
@@ -73,12 +83,16 @@ public sealed partial class JsonSourceMap
             var location = Locate(utf8, lineStarts, reader.TokenStartIndex, file);
             switch (reader.TokenType)
             {
+                case JsonTokenType.String:
+                    ReadString(ref reader, utf8, lineStarts, file);
+                    map._values[NextPath(stack)] = location;
+                    break;
                 case JsonTokenType.PropertyName:
                 {
-                    var name = reader.GetString()!;
+                    var name = ReadString(ref reader, utf8, lineStarts, file);
                     var owner = stack.Peek();
                     if (!owner.Names!.Add(name))
-                        throw new ScenarioException($"duplicate property \"{name}\"; keep only one of them", location);
+                        throw new ScenarioException($"duplicate property {NameHints.Quote(name)}; keep only one of them", location);
                     owner.PendingName = name;
                     map._names[Child(owner.Path, name)] = location;
                     break;
@@ -101,6 +115,77 @@ public sealed partial class JsonSourceMap
             }
         }
         return map;
+    }
+
+    /// <summary>
+    /// A string or property name as text. Invalid UTF-8 bytes and an escaped lone surrogate ("\ud800") cannot be
+    /// text: System.Text.Json throws InvalidOperationException for them, which becomes bad input here, at the
+    /// first bad byte or escape.
+    /// </summary>
+    private static string ReadString(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, List<int> lineStarts, string file)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (Exception e) when (e is InvalidOperationException or DecoderFallbackException)
+        {
+            var what = reader.TokenType == JsonTokenType.PropertyName ? "property name" : "string";
+            // The token starts at its opening quote; ValueSpan is the raw text between the quotes.
+            var raw = reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan.ToArray();
+            var start = reader.TokenStartIndex + 1;
+            var bad = FirstInvalidUtf8(raw);
+            if (bad >= 0)
+                throw new ScenarioException($"this {what} holds bytes that are not UTF-8; save the file as UTF-8", Locate(utf8, lineStarts, start + bad, file));
+            var escape = FirstLoneSurrogateEscape(raw);
+            throw new ScenarioException(
+                $"this {what} holds {(escape >= 0 ? $"\"{Encoding.ASCII.GetString(raw, escape, 6)}\", half of a UTF-16 surrogate pair" : "an invalid surrogate escape")}; write the whole character (or both halves, like \"\\ud83d\\ude00\")",
+                Locate(utf8, lineStarts, start + Math.Max(escape, 0), file));
+        }
+    }
+
+    /// <summary>Index of the first byte that does not start a valid UTF-8 sequence; -1 when all are valid.</summary>
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> raw)
+    {
+        for (var i = 0; i < raw.Length;)
+        {
+            if (Rune.DecodeFromUtf8(raw[i..], out _, out var consumed) != OperationStatus.Done) return i;
+            i += consumed;
+        }
+        return -1;
+    }
+
+    /// <summary>Index of the first \uXXXX escape of a surrogate that has no partner; -1 when there is none.</summary>
+    private static int FirstLoneSurrogateEscape(byte[] raw)
+    {
+        for (var i = 0; i + 6 <= raw.Length; i++)
+        {
+            if (raw[i] != (byte)'\\') continue;
+            if (raw[i + 1] != (byte)'u' || !TryHex(raw, i + 2, out var unit))
+            {
+                i++; // an escape of another character, such as \\ itself
+                continue;
+            }
+            if (char.IsLowSurrogate(unit)) return i;
+            if (char.IsHighSurrogate(unit))
+            {
+                if (i + 12 <= raw.Length && raw[i + 6] == (byte)'\\' && raw[i + 7] == (byte)'u' && TryHex(raw, i + 8, out var low) && char.IsLowSurrogate(low))
+                {
+                    i += 11;
+                    continue;
+                }
+                return i;
+            }
+            i += 5;
+        }
+        return -1;
+    }
+
+    private static bool TryHex(byte[] raw, int at, out char unit)
+    {
+        var ok = ushort.TryParse(Encoding.ASCII.GetString(raw, at, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value);
+        unit = (char)value;
+        return ok;
     }
 
     private static string NextPath(Stack<Container> stack)

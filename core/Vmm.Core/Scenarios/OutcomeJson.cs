@@ -98,6 +98,7 @@ public static class OutcomeJson
         OutcomeKind.KvmExit => "kvm-exit",
         OutcomeKind.GuestMce => "guest-mce",
         OutcomeKind.GuestKilled => "guest-killed",
+        OutcomeKind.GuestVc => "guest-vc",
         OutcomeKind.HostPanic => "host-panic",
         OutcomeKind.Shutdown => "shutdown",
         OutcomeKind.Killed => "killed",

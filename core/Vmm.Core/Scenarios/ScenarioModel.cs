@@ -26,7 +26,22 @@ public sealed class Scenario
     public List<StepSpec> Steps { get; init; } = [];
 }
 
-public sealed record VmSpec(string Name, ulong Memory, bool Protected, BackingKind Backing, bool Thp, SourceLocation Location);
+public sealed record VmSpec(string Name, ulong Memory, bool Protected, BackingKind Backing, bool Thp, SourceLocation Location)
+{
+    /// <summary>`gmemFlags` (guest-memfd backing only, kernel 6.18 and later); the engine does not model them yet.</summary>
+    public GuestMemfdFlags GmemFlags { get; init; }
+}
+
+/// <summary>guest_memfd creation flags (include/uapi/linux/kvm.h, 6.18), as a scenario's `gmemFlags` names them.</summary>
+[Flags]
+public enum GuestMemfdFlags
+{
+    None = 0,
+    /// <summary>GUEST_MEMFD_FLAG_MMAP: the guest_memfd can be mmap()ed by the VMM.</summary>
+    Mmap = 1 << 0,
+    /// <summary>GUEST_MEMFD_FLAG_INIT_SHARED: its memory starts out shared rather than private.</summary>
+    InitShared = 1 << 1,
+}
 
 /// <summary>One step: an op with its typed arguments and an optional expectation. Absent arguments are null.</summary>
 public sealed class StepSpec

@@ -27,12 +27,31 @@ public static class LineMacs
         "TDXCI"u8.CopyTo(block[11..]);
     }
 
-    /// <summary>Parses the MAC key option: 32 hex digits, with or without 0x.</summary>
-    public static byte[] ParseKey(string text, string option)
+    /// <summary>The MACs of tdx-ci, as the <c>tdx.mac</c> option names them.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["aes", "sha3"];
+
+    /// <summary>Why <paramref name="name"/> is not a MAC of <see cref="Names"/>, or null when it is.</summary>
+    public static string? NameProblem(string? name) =>
+        name is not null && Names.Contains(name) ? null : $"unknown MAC {Echo(name)}; use \"aes\" or \"sha3\"";
+
+    /// <summary>Why the MAC key option is not 32 hex digits (with or without 0x), or null when it is.</summary>
+    public static string? KeyProblem(string? text)
     {
-        var hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
-        if (hex.Length != 32 || !hex.All(Uri.IsHexDigit))
-            throw new ComponentOptionsException($"the MAC key must be 16 bytes as 32 hex digits (e.g. \"0x00112233445566778899aabbccddeeff\"), not \"{text}\"", option);
-        return Convert.FromHexString(hex);
+        if (text is not null && Hex(text) is { Length: 32 } hex && hex.All(Uri.IsHexDigit)) return null;
+        return $"the MAC key must be 16 bytes as 32 hex digits (e.g. \"0x00112233445566778899aabbccddeeff\"), not {Echo(text)}";
+    }
+
+    /// <summary>Parses the MAC key option: 32 hex digits, with or without 0x.</summary>
+    public static byte[] ParseKey(string? text, string option) =>
+        KeyProblem(text) is { } problem ? throw new ComponentOptionsException(problem, option) : Convert.FromHexString(Hex(text!));
+
+    private static string Hex(string text) => text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
+
+    /// <summary>A value from the scenario in a message: quoted, at most 40 characters, never a line break.</summary>
+    private static string Echo(string? text)
+    {
+        if (text is null) return "null";
+        var shown = text.Length <= 40 ? text : text[..37] + "...";
+        return "\"" + string.Concat(shown.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) + "\"";
     }
 }

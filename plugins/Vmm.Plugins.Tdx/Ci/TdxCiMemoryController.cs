@@ -19,7 +19,7 @@ public sealed class TdxCiMemoryController(TdxOptions options)
         {
             "aes" => new AesLineMac(key),
             "sha3" => new Sha3LineMac(key),
-            _ => throw new ComponentOptionsException($"unknown MAC \"{options.Mac}\"; use \"aes\" or \"sha3\"", "tdx.mac"),
+            _ => throw new ComponentOptionsException(LineMacs.NameProblem(options.Mac)!, "tdx.mac"),
         };
     }
 }

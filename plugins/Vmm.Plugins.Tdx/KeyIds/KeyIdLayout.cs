@@ -13,16 +13,24 @@ public sealed class KeyIdLayout
     /// <param name="section">The options section the values came from ("tdx" or "mktme"), for error messages.</param>
     public KeyIdLayout(int keyIdBits, int privateKeyIds, int physicalAddressBits, string section = "tdx")
     {
-        if (keyIdBits is < 1 or > 15) throw new ComponentOptionsException($"keyIdBits must be 1..15, not {keyIdBits}", $"{section}.keyIdBits");
-        if (physicalAddressBits is < 36 or > 52) throw new ComponentOptionsException($"physicalAddressBits must be 36..52, not {physicalAddressBits}", $"{section}.physicalAddressBits");
+        if (Check(keyIdBits, privateKeyIds, physicalAddressBits) is { } bad)
+            throw new ComponentOptionsException($"{bad.Option} {bad.Problem}", $"{section}.{bad.Option}");
         var total = 1 << keyIdBits;
-        if (privateKeyIds < 0 || privateKeyIds >= total)
-            throw new ComponentOptionsException($"privateKeyIds must be 0..{total - 1} with {keyIdBits} KeyID bits, not {privateKeyIds}", $"{section}.privateKeyIds");
         KeyIdBits = keyIdBits;
         PrivateKeyIds = privateKeyIds;
         PhysicalAddressBits = physicalAddressBits;
         KeyIdShift = physicalAddressBits - keyIdBits;
         FirstPrivate = total - privateKeyIds;
+    }
+
+    /// <summary>The first value that cannot make a layout, as (option name, what is wrong with it); null when they all can.</summary>
+    public static (string Option, string Problem)? Check(int keyIdBits, int privateKeyIds, int physicalAddressBits)
+    {
+        if (keyIdBits is < 1 or > 15) return ("keyIdBits", $"must be 1..15, not {keyIdBits}");
+        if (physicalAddressBits is < 36 or > 52) return ("physicalAddressBits", $"must be 36..52, not {physicalAddressBits}");
+        var total = 1 << keyIdBits;
+        if (privateKeyIds < 0 || privateKeyIds >= total) return ("privateKeyIds", $"must be 0..{total - 1} with {keyIdBits} KeyID bits, not {privateKeyIds}");
+        return null;
     }
 
     public int KeyIdBits { get; }

@@ -18,7 +18,7 @@ internal static class TdxKeys
     public static KeyIdAllocator Allocator(TdxOptions o)
     {
         var layout = Layout(o);
-        if (layout.PrivateKeyIds == 0) throw new Vmm.Abstractions.ComponentOptionsException("TDX needs at least one private KeyID", "tdx.privateKeyIds");
+        if (layout.PrivateKeyIds == 0) throw new Vmm.Abstractions.ComponentOptionsException(TdxOptions.NoPrivateKeyIds, "tdx.privateKeyIds");
         return new KeyIdAllocator(layout.FirstPrivate, layout.KeyIdCount, "tdx.privateKeyIds");
     }
 }

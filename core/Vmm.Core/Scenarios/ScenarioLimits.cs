@@ -1,0 +1,72 @@
+using Vmm.Abstractions;
+
+namespace Vmm.Core.Scenarios;
+
+/// <summary>
+/// The largest inputs a scenario may ask for, and the arithmetic the parser checks them with. Each limit is
+/// where the model stops being honest or the simulator's own memory would grow with the input; the parser
+/// rejects anything past them with a <see cref="ScenarioException"/> that names the limit.
+/// </summary>
+public static class ScenarioLimits
+{
+    /// <summary>Smallest unit of host and VM memory, and of a backing file: one 4 KiB page.</summary>
+    public const ulong PageBytes = PageGeometry.PageSize;
+
+    /// <summary>
+    /// Largest <c>host.memory</c>: 64 TiB (2^46 bytes, 2^34 frames). The per-frame tables are flat arrays indexed
+    /// by pfn, so a larger host costs simulator memory even when untouched.
+    /// </summary>
+    public const ulong MaxHostMemory = 64UL << 40;
+
+    /// <summary>Host memory added to the VMs' memory when a scenario does not say <c>host.memory</c> (the engine's default).</summary>
+    public const ulong DefaultHostHeadroom = 256UL << 20;
+
+    /// <summary>Where the VMM maps its first VM (README: each VM at the next 1 GiB boundary from here).</summary>
+    public const ulong VmmMappingBase = 0x7f0000000000;
+
+    /// <summary>Where x86-64 user space ends (TASK_SIZE with 4-level paging): no VM mapping may reach past it.</summary>
+    public const ulong UserSpaceEnd = 0x800000000000;
+
+    /// <summary>The alignment of each VM's mapping in the VMM: 1 GiB.</summary>
+    public const ulong VmMappingAlignment = 1UL << 30;
+
+    /// <summary>
+    /// Room for the VMs' mappings: <see cref="UserSpaceEnd"/> − <see cref="VmmMappingBase"/> = 1 TiB. The VMs'
+    /// memory, each rounded up to 1 GiB, must fit in it.
+    /// </summary>
+    public const ulong MaxVmMappingBytes = UserSpaceEnd - VmmMappingBase;
+
+    /// <summary>
+    /// Largest single data value: hex bytes, <c>fill</c> or <c>pattern</c> data, and also the <c>len</c> of a
+    /// read (the simulator allocates that buffer): 64 MiB.
+    /// </summary>
+    public const ulong MaxDataBytes = 64UL << 20;
+
+    /// <summary>All data values of one scenario together (writes and expected data): 256 MiB.</summary>
+    public const ulong MaxScenarioDataBytes = 256UL << 20;
+
+    /// <summary>The host memory a scenario gets when it does not say <c>host.memory</c>: its VMs' memory plus <see cref="DefaultHostHeadroom"/>.</summary>
+    public static ulong DefaultHostMemory(ulong vmBytes) => SaturatingAdd(vmBytes, DefaultHostHeadroom);
+
+    /// <summary>Host frames the parser checks <c>pfn</c> against: host memory in 4 KiB pages.</summary>
+    public static ulong HostFrames(ulong hostBytes) => hostBytes / PageBytes;
+
+    /// <summary>The VMM address space a VM of <paramref name="memory"/> bytes takes: its size rounded up to 1 GiB.</summary>
+    public static ulong MappingBytes(ulong memory) =>
+        memory > ulong.MaxValue - (VmMappingAlignment - 1) ? ulong.MaxValue : (memory + VmMappingAlignment - 1) & ~(VmMappingAlignment - 1);
+
+    /// <summary>True when [<paramref name="start"/>, <paramref name="start"/> + <paramref name="length"/>) lies inside [0, <paramref name="limit"/>), without wrapping.</summary>
+    public static bool Inside(ulong start, ulong length, ulong limit) => start <= limit && length <= limit - start;
+
+    /// <summary><paramref name="a"/> + <paramref name="b"/>, or <see cref="ulong.MaxValue"/> where it would wrap.</summary>
+    public static ulong SaturatingAdd(ulong a, ulong b) => a > ulong.MaxValue - b ? ulong.MaxValue : a + b;
+
+    /// <summary>A byte count as the scenario would write it: "64M", "1T", "0x1234" when it is no whole K.</summary>
+    public static string Format(ulong bytes)
+    {
+        if (bytes == 0) return "0";
+        foreach (var (suffix, shift) in new[] { ("T", 40), ("G", 30), ("M", 20), ("K", 10) })
+            if (bytes % (1UL << shift) == 0) return $"{bytes >> shift}{suffix}";
+        return $"0x{bytes:x}";
+    }
+}
