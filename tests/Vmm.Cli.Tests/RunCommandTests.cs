@@ -173,7 +173,7 @@ public class RunCommandTests
         var result = cli.Vmm("run", file);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.EndsWith($"unknown option \"line\" for \"test-memory\"; known: lines, strict{Environment.NewLine}", result.Stderr, StringComparison.Ordinal);
+        Assert.EndsWith($"unknown option \"line\" for \"test-memory\" (did you mean \"lines\"?); known: lines, strict{Environment.NewLine}", result.Stderr, StringComparison.Ordinal);
         Assert.StartsWith($"vmm: {file}:2:", result.Stderr, StringComparison.Ordinal);
     }
 

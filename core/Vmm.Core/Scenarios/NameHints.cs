@@ -18,7 +18,8 @@ public static class NameHints
 
     /// <summary>
     /// The known name <paramref name="given"/> most likely meant: the same ignoring case, else the nearest by
-    /// edit distance (at most 1 edit for names up to 4 characters, 2 for longer ones); null when none is close.
+    /// edit distance (at most 1 edit for names up to 4 characters, 2 for longer ones), else the one name that starts it or
+    /// that it starts; null when none is close.
     /// </summary>
     public static string? Closest(string given, IEnumerable<string> known)
     {
@@ -41,7 +42,15 @@ public static class NameHints
                 bestDistance = distance;
             }
         }
-        return best;
+        if (best is not null) return best;
+        // "lenght" for "len", "PUNCH" for "PUNCH_HOLE": one name cut short or run on, when only one fits that way.
+        var prefixed = candidates
+            .Where(k => k.Length >= 3 && (given.StartsWith(k, StringComparison.Ordinal) || k.StartsWith(given, StringComparison.Ordinal)))
+            .GroupBy(k => Math.Abs(k.Length - given.Length))
+            .OrderBy(g => g.Key)
+            .FirstOrDefault()?
+            .ToList();
+        return prefixed is [var only] ? only : null;
     }
 
     /// <summary>" (did you mean "plain"?)" after a wrong name, or "" when no known name is close.</summary>

@@ -139,7 +139,7 @@ public class ExpectationParsingTests
     }
 
     [Theory]
-    [InlineData("\"okay\"", "unknown outcome \"okay\"; use one of: ok, guest-mce, guest-killed, host-panic, shutdown, not-run, or an object with one of: ok, sigbus, errno, kvm-exit, killed, state")]
+    [InlineData("\"okay\"", "unknown outcome \"okay\"; use one of: ok, guest-mce, guest-killed, guest-vc, host-panic, shutdown, not-run, or an object with one of: ok, sigbus, errno, kvm-exit, killed, state")]
     [InlineData("""{ "sigsegv": {} }""", "unknown outcome \"sigsegv\"; use one of: ok, sigbus, errno, kvm-exit, killed, state")]
     [InlineData("""{ "ok": {}, "errno": "EFAULT" }""", "unknown key of an ok outcome \"errno\"; use one of: ok")]
     [InlineData("""{ "ok": { "bytes": "0x00" } }""", "unknown field of an ok outcome \"bytes\"; use one of: data, count")]

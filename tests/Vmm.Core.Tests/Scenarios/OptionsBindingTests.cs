@@ -36,9 +36,9 @@ public class OptionsBindingTests
     }
 
     [Fact]
-    public void Run_CostOption_WrittenWithEitherFirstLetter_SetsTheCostTable()
+    public void Run_CostOption_SetsTheCostTable()
     {
-        var costs = Bound("""{ "cost.tlbShootdown": 3000, "cost.PageFault": 1 }""").Costs;
+        var costs = Bound("""{ "cost.tlbShootdown": 3000, "cost.pageFault": 1 }""").Costs;
 
         Assert.Equal(3000, costs.TlbShootdown);
         Assert.Equal(1, costs.PageFault);
@@ -69,7 +69,7 @@ public class OptionsBindingTests
     {
         var error = RunError("{ \"name\": \"n\",\n  \"options\": { \"plain.line\": 3 }, \"steps\": [] }");
 
-        Assert.Equal("unknown option \"line\" for \"plain\"; known: lines, label, mode", error.Message);
+        Assert.Equal("unknown option \"line\" for \"plain\" (did you mean \"lines\"?); known: lines, label, mode", error.Message);
         Assert.Equal(new SourceLocation(ScenarioJson.FileName, 2, 16), error.Location);
     }
 
@@ -78,7 +78,7 @@ public class OptionsBindingTests
     {
         var error = RunError(WithOptions("""{ "plian.lines": 3 }"""));
 
-        Assert.Equal("unknown option section \"plian\" in \"plian.lines\"; known sections: cost, linux, plain", error.Message);
+        Assert.Equal("unknown option section \"plian\" in \"plian.lines\" (did you mean \"plain\"?); known sections: cost, linux, plain", error.Message);
     }
 
     [Fact]

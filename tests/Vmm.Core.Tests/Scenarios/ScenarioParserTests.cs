@@ -187,7 +187,7 @@ public class ScenarioParserTests
     {
         var error = Error("""{ "name": "n", "components": { "polcy": "none" }, "steps": [] }""");
 
-        Assert.Equal("unknown component kind \"polcy\"; use one of: memory, policy, thp, faults, pagetable", error.Message);
+        Assert.Equal("unknown component kind \"polcy\" (did you mean \"policy\"?); use one of: memory, policy, thp, faults, pagetable", error.Message);
         Assert.Equal(32, error.Location.Column);
     }
 
@@ -258,7 +258,7 @@ public class ScenarioParserTests
     {
         var error = ScenarioJson.Error("{ \"name\": \"n\", \"steps\": [\n  { \"op\": \"host.reed\" }\n] }");
 
-        Assert.StartsWith("unknown op \"host.reed\"; use one of: guest.read, guest.write,", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("unknown op \"host.reed\" (did you mean \"host.read\"?); use one of: guest.read, guest.write,", error.Message, StringComparison.Ordinal);
         Assert.EndsWith("vm.destroy, inspect, hw.unpoison", error.Message, StringComparison.Ordinal);
         Assert.Equal(new SourceLocation(FileName, 2, 11), error.Location);
     }
@@ -276,7 +276,7 @@ public class ScenarioParserTests
     {
         var error = StepError("""{ "op": "host.read", "vm": "vm1", "gpa": "0x1000", "lenght": 4 }""");
 
-        Assert.StartsWith("unknown property of step 0 (host.read) \"lenght\"; use one of: op, vm,", error.Message, StringComparison.Ordinal);
+        Assert.Equal("unknown property \"lenght\" in step 0 (host.read) (did you mean \"len\"?); host.read takes: op, hva, vm, gpa, len, expect", error.Message);
     }
 
     [Fact]
@@ -284,7 +284,7 @@ public class ScenarioParserTests
     {
         var error = StepError("""{ "op": "host.read", "vm": "vm9", "gpa": "0x1000", "len": 4 }""");
 
-        Assert.Equal("no VM named \"vm9\"; the scenario's VMs: vm1", error.Message);
+        Assert.Equal("no VM named \"vm9\" (did you mean \"vm1\"?); the scenario's VMs: vm1", error.Message);
     }
 
     [Fact]
@@ -296,61 +296,88 @@ public class ScenarioParserTests
     }
 
     [Theory]
-    [InlineData("\"advice\": \"POISON\"", "unknown advice \"POISON\"; use one of: HWPOISON, SOFT_OFFLINE, DONTNEED, HUGEPAGE, NOHUGEPAGE")]
-    [InlineData("\"to\": \"secret\"", "unknown to \"secret\"; use one of: private, shared")]
-    [InlineData("\"flags\": [\"write\", \"pinned\"]", "unknown flags \"pinned\"; use one of: write, hwpoison, allow-poisoned, pin, fast")]
-    [InlineData("\"mode\": [\"PUNCH\"]", "unknown mode \"PUNCH\"; use one of: PUNCH_HOLE, KEEP_SIZE")]
-    public void Parse_BadEnumValue_NamesAllowedValues(string property, string message)
+    [InlineData("""{ "op": "host.madvise", "vm": "vm1", "gpa": 0, "size": "4K", "advice": "POISON" }""", "unknown advice \"POISON\" (did you mean \"HWPOISON\"?); use one of: HWPOISON, SOFT_OFFLINE, DONTNEED, HUGEPAGE, NOHUGEPAGE")]
+    [InlineData("""{ "op": "guest.convert", "vm": "vm1", "gpa": 0, "size": "4K", "to": "secret" }""", "unknown to \"secret\"; use one of: private, shared")]
+    [InlineData("""{ "op": "host.gup", "vm": "vm1", "gpa": 0, "flags": ["write", "pinned"] }""", "unknown flags \"pinned\" (did you mean \"pin\"?); use one of: write, hwpoison, allow-poisoned, pin, fast")]
+    [InlineData("""{ "op": "host.fallocate", "vm": "vm1", "size": "4K", "mode": ["PUNCH"] }""", "unknown mode \"PUNCH\" (did you mean \"PUNCH_HOLE\"?); use one of: PUNCH_HOLE, KEEP_SIZE")]
+    public void Parse_BadEnumValue_NamesAllowedValues(string step, string message)
     {
-        var error = StepError($$"""{ "op": "host.madvise", "vm": "vm1", "gpa": 0, {{property}} }""");
+        var error = Error(WithSteps($"[{step}]").Replace("\"anon\"", "\"shmem\"", StringComparison.Ordinal));
 
         Assert.Equal(message, error.Message);
     }
 
     [Theory]
-    [InlineData("\"bit\": 512", "\"bit\" must be between 0 and 511, not 512")]
-    [InlineData("\"pages\": 0", "\"pages\" must be at least 1, not 0")]
-    [InlineData("\"shared\": \"yes\"", "\"shared\" is true or false, not \"yes\"")]
-    [InlineData("\"vm\": 1", "\"vm\" is a string, not 1")]
-    [InlineData("\"flags\": \"write\"", "\"flags\" is a list like [\"write\", \"pin\"], not \"write\"")]
-    public void Parse_ArgumentOfWrongType_SaysWhatItShouldBe(string property, string message)
+    [InlineData("""{ "op": "hw.flip-bit", "pfn": 1, "bit": 512 }""", "\"bit\" must be between 0 and 511, not 512")]
+    [InlineData("""{ "op": "host.gup", "hva": 0, "pages": 0 }""", "\"pages\" must be at least 1, not 0")]
+    [InlineData("""{ "op": "guest.read", "shared": "yes" }""", "\"shared\" is true or false, not \"yes\"")]
+    [InlineData("""{ "op": "host.gup", "vm": 1 }""", "\"vm\" is a string, not 1")]
+    [InlineData("""{ "op": "host.gup", "flags": "write" }""", "\"flags\" is a list like [\"write\", \"pin\"], not \"write\"")]
+    public void Parse_ArgumentOfWrongType_SaysWhatItShouldBe(string step, string message)
     {
-        var error = StepError($$"""{ "op": "host.gup", {{property}} }""");
+        var error = StepError(step);
 
         Assert.Equal(message, error.Message);
     }
 
     [Theory]
     [InlineData("4096", 4096UL)]
-    [InlineData("\"4096\"", 4096UL)]
-    [InlineData("\"0x1000\"", 0x1000UL)]
-    [InlineData("\"0X1000\"", null)]
-    [InlineData("\"4K\"", 4096UL)]
-    [InlineData("\"2M\"", 2UL << 20)]
-    [InlineData("\"1G\"", 1UL << 30)]
-    [InlineData("\"1T\"", 1UL << 40)]
-    [InlineData("\"0x10K\"", 16UL << 10)]
-    [InlineData("\"0xFFFFFFFFFFFFFFFF\"", ulong.MaxValue)]
-    [InlineData("\"4k\"", null)]
-    [InlineData("\"4KB\"", null)]
-    [InlineData("\"-1\"", null)]
+    [InlineData("0x1000", 0x1000UL)]
+    [InlineData("4K", 4096UL)]
+    [InlineData("2M", 2UL << 20)]
+    [InlineData("1G", 1UL << 30)]
+    [InlineData("1T", 1UL << 40)]
+    [InlineData("0x10K", 16UL << 10)]
+    [InlineData("0xFFFFFFFFFFFFFFFF", ulong.MaxValue)]
+    [InlineData("18446744073709551615", ulong.MaxValue)]
+    [InlineData("16383T", 16383UL << 40)]
+    [InlineData("0X1000", null)]
+    [InlineData("4k", null)]
+    [InlineData("4KB", null)]
     [InlineData("-1", null)]
     [InlineData("1.5", null)]
-    [InlineData("\"0x\"", null)]
-    [InlineData("\"16777216T\"", null)]
-    [InlineData("true", null)]
-    public void Parse_Size_AcceptsIntegersHexAndBinarySuffixesOnly(string size, ulong? expected)
+    [InlineData("0x", null)]
+    [InlineData("16384T", 16384UL << 40)]
+    [InlineData("18446744073709551616", null)]
+    [InlineData("0x10000000000000000", null)]
+    public void TryParseSize_AcceptsIntegersHexAndBinarySuffixesThatFitIn64Bits(string text, ulong? expected)
     {
-        var json = WithSteps($$"""[{ "op": "host.munmap", "vm": "vm1", "gpa": 0, "size": {{size}} }]""");
-        if (expected is { } value)
-        {
-            Assert.Equal(value, Parse(json).Steps[0].Size);
-        }
-        else
-        {
-            var error = ScenarioJson.Error(json);
-            Assert.StartsWith("expected a size like \"4K\", \"2M\", 4096 or \"0x1000\" for \"size\"", error.Message, StringComparison.Ordinal);
-        }
+        var parsed = ScenarioParser.TryParseSize(text, out var value);
+
+        Assert.Equal(expected is not null, parsed);
+        if (expected is { } v) Assert.Equal(v, value);
+    }
+
+    [Theory]
+    [InlineData("4096", 4096UL)]
+    [InlineData("\"4096\"", 4096UL)]
+    [InlineData("\"0x1000\"", 0x1000UL)]
+    [InlineData("\"4K\"", 4096UL)]
+    [InlineData("\"8M\"", 8UL << 20)]
+    public void Parse_Size_InAStep_IsReadInEveryForm(string size, ulong expected)
+    {
+        Assert.Equal(expected, Step($$"""{ "op": "host.munmap", "vm": "vm1", "gpa": 0, "size": {{size}} }""").Size);
+    }
+
+    [Theory]
+    [InlineData("\"0X1000\"", "expected a size like \"4K\", \"2M\", 4096 or \"0x1000\" for \"size\", not \"0X1000\"")]
+    [InlineData("\"4k\"", "expected a size like \"4K\", \"2M\", 4096 or \"0x1000\" for \"size\", not \"4k\"")]
+    [InlineData("\"0x\"", "expected a size like \"4K\", \"2M\", 4096 or \"0x1000\" for \"size\", not \"0x\"")]
+    [InlineData("true", "expected a size like \"4K\", \"2M\", 4096 or \"0x1000\" for \"size\", not true")]
+    [InlineData("-1", "\"size\" must not be negative, not -1;")]
+    [InlineData("\"-1\"", "\"size\" must not be negative, not \"-1\";")]
+    [InlineData("1.5", "\"size\" must be a whole number of bytes, not 1.5;")]
+    [InlineData("\"1.5M\"", "\"size\" must be a whole number of bytes, not \"1.5M\";")]
+    [InlineData("1e3", "\"size\" must be a whole number of bytes, not 1e3;")]
+    [InlineData("18446744073709551616", "\"size\" is 18446744073709551616, which does not fit in 64 bits")]
+    [InlineData("\"0x10000000000000000\"", "\"size\" is \"0x10000000000000000\", which does not fit in 64 bits")]
+    [InlineData("\"16777216T\"", "\"size\" is \"16777216T\", which does not fit in 64 bits")]
+    public void Parse_BadSize_SaysWhatIsWrongAtTheValue(string size, string message)
+    {
+        var error = Error("{ \"name\": \"n\", \"vms\": [ { \"name\": \"vm1\", \"memory\": \"8M\" } ],\n  \"steps\": [ { \"op\": \"host.munmap\", \"vm\": \"vm1\", \"gpa\": 0, \"size\": " + size + " } ] }");
+
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal(new SourceLocation(FileName, 2, 68), error.Location);
     }
 
     [Fact]
