@@ -61,12 +61,12 @@ public static class ScenarioLimits
     /// <summary><paramref name="a"/> + <paramref name="b"/>, or <see cref="ulong.MaxValue"/> where it would wrap.</summary>
     public static ulong SaturatingAdd(ulong a, ulong b) => a > ulong.MaxValue - b ? ulong.MaxValue : a + b;
 
-    /// <summary>A byte count as the scenario would write it: "64M", "1T", "0x1234" when it is no whole K.</summary>
+    /// <summary>A byte count as a scenario would write it: "64M", "1025G", and hex ("0x400000001000") when no suffix gives a short whole number.</summary>
     public static string Format(ulong bytes)
     {
         if (bytes == 0) return "0";
         foreach (var (suffix, shift) in new[] { ("T", 40), ("G", 30), ("M", 20), ("K", 10) })
-            if (bytes % (1UL << shift) == 0) return $"{bytes >> shift}{suffix}";
+            if (bytes % (1UL << shift) == 0 && bytes >> shift < 1UL << 20) return $"{bytes >> shift}{suffix}";
         return $"0x{bytes:x}";
     }
 }

@@ -729,9 +729,13 @@ public static partial class ScenarioParser
                     throw Fail(fill, $"\"fill\" is hex bytes like \"0xaa\", not {Describe(fill)}");
                 var unit = Convert.FromHexString(fillText.AsSpan(2));
                 var lenNode = Required(node, "len", "fill data");
-                var bytes = new byte[DataLength(lenNode)];
-                CountData(lenNode, (ulong)bytes.Length);
-                for (var i = 0; i < bytes.Length; i++) bytes[i] = unit[i % unit.Length];
+                var length = DataLength(lenNode);
+                CountData(lenNode, (ulong)length);
+                var bytes = new byte[length];
+                // Repeat the unit by doubling what is already filled.
+                var filled = Math.Min(unit.Length, length);
+                unit.AsSpan(0, filled).CopyTo(bytes);
+                for (; filled < length; filled *= 2) bytes.AsSpan(0, Math.Min(filled, length - filled)).CopyTo(bytes.AsSpan(filled));
                 return bytes;
             }
             if (node.Get("pattern") is { } pattern)
