@@ -32,6 +32,32 @@ public sealed class RepositoryPluginsTests
     }
 
     [Fact]
+    public void Validate_OptionOfAComponentTheRunDoesNotUse_IsValidWithAWarningAtTheOption()
+    {
+        using var scratch = new ScratchDirectory();
+        using var host = VmmHost.Load(PluginsJson);
+        var file = scratch.Write("unused.json", "{ \"name\": \"n\", \"components\": { \"memory\": \"plain\" },\n  \"options\": { \"tdx.mac\": \"sha3\" }, \"steps\": [] }");
+
+        var result = host.Validate(file);
+
+        Assert.True(result.IsValid);
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal($"{file}:2:16: warning: option \"tdx.mac\" has no effect: \"tdx\" options are for memory tdx-ci, tdx-li, and this run uses memory plain", warning.ToString());
+    }
+
+    [Fact]
+    public void Validate_BadOptionOfAComponentTheRunDoesNotUse_IsInvalid()
+    {
+        using var scratch = new ScratchDirectory();
+        using var host = VmmHost.Load(PluginsJson);
+        var file = scratch.Write("bad.json", "{ \"name\": \"n\", \"components\": { \"memory\": \"plain\" },\n  \"options\": { \"tdx.mac\": \"md5\" }, \"steps\": [] }");
+
+        var result = host.Validate(file);
+
+        Assert.Equal($"{file}:2:16: option \"tdx.mac\": unknown MAC \"md5\"; use \"aes\" or \"sha3\"", result.Error!.ToString());
+    }
+
+    [Fact]
     public void Load_RepositoryPluginsJson_LoadsEveryListedPluginFromItsBuildOutput()
     {
         using var host = VmmHost.Load(PluginsJson);
