@@ -4,7 +4,7 @@ namespace Vmm.Core.Costs;
 
 /// <summary>
 /// Modelled cost of each counted event in nanoseconds, bound from `options` keys "cost.*" (for example
-/// "cost.TlbShootdown": 3000). Defaults and their sources: shared/background/hardware-integrity.md §6.
+/// "cost.tlbShootdown": 3000; names as `vmm plugins` lists them, matched exactly). Defaults and their sources: shared/background/hardware-integrity.md §6.
 /// </summary>
 public sealed class CostOptions
 {

@@ -139,8 +139,9 @@ public static class OptionsBinder
 
     /// <summary>
     /// Runs an options object's own checks: DataAnnotations attributes on its properties, then
-    /// <see cref="IValidatableObject.Validate"/>. The first failure is a <see cref="ScenarioException"/> at the
-    /// option it names (or, for an option left at its default, at the first option the scenario gave).
+    /// <see cref="IValidatableObject.Validate"/>. The first failure is a <see cref="ScenarioException"/>
+    /// "option "section.option": MESSAGE" at the option its first member name names (a property name or an
+    /// option name), or, for an option left at its default, at the first option the scenario gave.
     /// </summary>
     public static void Validate(object options, string section, IReadOnlyList<OptionValue> given)
     {
