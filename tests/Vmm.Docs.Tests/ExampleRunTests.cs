@@ -33,6 +33,6 @@ public sealed class ExampleRunTests : IDisposable
     {
         var result = _host.Run(scenario);
 
-        Assert.True(result.Passed, $"{what}: " + string.Join("; ", result.Steps.Where(s => !s.Passed).Select(s => $"step {s.Index} {s.Op}: expected {s.Expected}, got {s.Actual}")));
+        Assert.True(result.Passed, $"{what}: " + string.Join("; ", result.Steps.Where(s => !s.Passed).Select(s => $"step {s.Index} {s.Op}: expected {s.Expected?.Json.GetRawText()}, got {s.Actual}")));
     }
 }

@@ -84,7 +84,7 @@ public sealed class SchemaTests
     }
 }
 
-/// <summary>Every ```json block in docs/*.md that is a whole scenario (an object with "steps") is one the schema accepts.</summary>
+/// <summary>Every ```json or ```jsonc block in docs/*.md that is a whole scenario (an object with "steps") is one the schema accepts.</summary>
 public sealed class MarkdownExampleTests
 {
     public static TheoryData<string, int> ScenarioBlocks()
@@ -156,7 +156,7 @@ internal static class DocsFiles
             var lines = File.ReadAllLines(file);
             for (var i = 0; i < lines.Length; i++)
             {
-                if (lines[i].Trim() != "```json") continue;
+                if (lines[i].Trim() is not ("```json" or "```jsonc")) continue;
                 var end = Array.FindIndex(lines, i + 1, l => l.Trim() == "```");
                 if (end < 0) break;
                 var json = string.Join("\n", lines[(i + 1)..end]);
