@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace Vmm.Hosting;
 
 /// <summary>
@@ -6,6 +9,9 @@ namespace Vmm.Hosting;
 /// </summary>
 public sealed class PluginLoadException(string message, string pluginsFile, int? pluginIndex = null, string? pluginName = null) : Exception(message)
 {
+    /// <summary>How much of a string from the file (a name, a path, a property) a message repeats.</summary>
+    public const int EchoLength = 80;
+
     /// <summary>Full path of the plugins.json in question (empty when none was found).</summary>
     public string PluginsFile { get; } = pluginsFile;
 
@@ -13,4 +19,30 @@ public sealed class PluginLoadException(string message, string pluginsFile, int?
     public int? PluginIndex { get; } = pluginIndex;
 
     public string? PluginName { get; } = pluginName;
+
+    /// <summary>
+    /// <paramref name="text"/> as a message may repeat it: control characters escaped (so the message stays
+    /// one line) and cut to <paramref name="max"/> characters with "…".
+    /// </summary>
+    public static string Echo(string text, int max = EchoLength)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var builder = new StringBuilder(Math.Min(text.Length, max) + 8);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (builder.Length >= max)
+            {
+                builder.Append('…');
+                break;
+            }
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                builder.Append(c).Append(text[++i]);
+            else if (char.IsControl(c) || char.IsSurrogate(c))
+                builder.Append(c switch { '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) });
+            else
+                builder.Append(c);
+        }
+        return builder.ToString();
+    }
 }

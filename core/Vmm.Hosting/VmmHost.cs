@@ -51,7 +51,8 @@ public sealed class VmmHost : IDisposable
     /// </summary>
     public static VmmHost Load(string pluginsJsonPath, Action<IServiceCollection>? configureServices = null)
     {
-        var fullPath = Path.GetFullPath(pluginsJsonPath);
+        ArgumentNullException.ThrowIfNull(pluginsJsonPath);
+        var fullPath = PluginsLocator.FullPathOf(pluginsJsonPath, "the plugins file");
         var entries = PluginsManifest.Read(fullPath);
         IServiceCollection services = new ServiceCollection();
         services.AddVmmCore();
@@ -64,17 +65,21 @@ public sealed class VmmHost : IDisposable
         {
             PluginLoadException Fail(string reason) => new($"{fullPath}: {entry.Label}: {reason}", fullPath, entry.Index, entry.Name);
 
+            if (Directory.Exists(entry.FullPath))
+                throw Fail($"path {PluginLoadException.Echo(entry.Path)} is a directory; name the plugin's .dll inside it");
             if (!File.Exists(entry.FullPath))
-                throw Fail($"file {entry.Path} not found (looked at {entry.FullPath}); build it with: dotnet build hosts/Vmm.Cli");
+                throw Fail($"file {PluginLoadException.Echo(entry.Path)} not found (looked at {PluginLoadException.Echo(entry.FullPath, 160)}); build it with: dotnet build hosts/Vmm.Cli");
+            if (new FileInfo(entry.FullPath).Length == 0)
+                throw Fail($"{PluginLoadException.Echo(entry.Path)} is empty, or not a regular file (devices and pipes have no length); name the plugin's .dll, or rebuild it with: dotnet build hosts/Vmm.Cli");
 
             Assembly assembly;
             try
             {
                 assembly = PluginAssemblies.Load(entry.FullPath);
             }
-            catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or IOException or InvalidOperationException or ArgumentException)
+            catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
             {
-                throw Fail($"cannot load {entry.FullPath} as a .NET assembly ({e.GetType().Name}: {FirstLine(e.Message)}); rebuild the plugin with: dotnet build hosts/Vmm.Cli");
+                throw Fail($"cannot load {PluginLoadException.Echo(entry.FullPath, 160)} as a .NET assembly ({e.GetType().Name}: {FirstLine(e.Message)}); rebuild the plugin with: dotnet build hosts/Vmm.Cli");
             }
 
             foreach (var plugin in CreatePlugins(assembly, Fail))
@@ -227,9 +232,10 @@ public sealed class VmmHost : IDisposable
             .Select(s => s.ImplementationInstance)
             .OfType<ComponentDescriptor>();
 
+    /// <summary>The first line of an exception's message, cut short: loader messages repeat the (long) path.</summary>
     private static string FirstLine(string text)
     {
         var newline = text.IndexOfAny(['\r', '\n']);
-        return newline < 0 ? text : text[..newline];
+        return PluginLoadException.Echo(newline < 0 ? text : text[..newline], 200);
     }
 }

@@ -7,7 +7,7 @@ namespace Vmm.Plugins.HwPoison;
 /// (two-step: the page is faulted in normally, then poisoned as it is added), the frame gets PG_hwpoison
 /// and every VMM PTE to it becomes a hwpoison entry that keeps a page reference; VMM touches get SIGBUS,
 /// GUP fails, page-cache access gets EIO. <see cref="HwPoisonV1Policy"/> and <see cref="HwPoisonV2Policy"/>
-/// differ where the two postings differ (semantics.md P-hwpoison-v1 / P-hwpoison-v2).
+/// differ where the two postings differ (docs/semantics.md P-hwpoison-v1 / P-hwpoison-v2).
 /// </summary>
 public abstract class HwPoisonPolicy : IPoisonPolicy
 {

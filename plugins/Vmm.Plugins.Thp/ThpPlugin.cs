@@ -5,7 +5,7 @@ using Vmm.Plugins.Thp.Split;
 
 namespace Vmm.Plugins.Thp;
 
-/// <summary>What happens to a 2 MiB mapping when part of it becomes private or poisoned (semantics.md table T).</summary>
+/// <summary>What happens to a 2 MiB mapping when part of it becomes private or poisoned (docs/semantics.md table T).</summary>
 public sealed class ThpPlugin : IVmmPlugin
 {
     public string Name => "Thp";

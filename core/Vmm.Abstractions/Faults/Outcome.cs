@@ -52,7 +52,7 @@ public enum OutcomeKind
     GuestVc,
 }
 
-/// <summary>What a step observed, as a value (the contract's outcome JSON, scenario-format.md).</summary>
+/// <summary>What a step observed, as a value (the contract's outcome JSON, docs/scenario-format.md).</summary>
 public sealed record Outcome
 {
     public OutcomeKind Kind { get; private init; }

@@ -25,7 +25,7 @@ public sealed record VmInfo(
     public bool Contains(Gpa gpa) => gpa.Value < MemoryBytes;
 }
 
-/// <summary>A kernel version ("5.16", "6.11") for the switches of semantics.md table V.</summary>
+/// <summary>A kernel version ("5.16", "6.11") for the switches of docs/semantics.md table V.</summary>
 public readonly record struct KernelVersion(int Major, int Minor) : IComparable<KernelVersion>
 {
     public static readonly KernelVersion Default = new(5, 16);

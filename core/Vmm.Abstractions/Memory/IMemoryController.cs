@@ -40,7 +40,7 @@ public interface IMemoryControllerHost
 
 /// <summary>
 /// The memory controller: every load, store, DMA and re-initialisation of a line goes through it with the
-/// requester and the KeyID in the physical address (semantics.md table H). Hot path: allocation-free.
+/// requester and the KeyID in the physical address (docs/semantics.md table H). Hot path: allocation-free.
 /// </summary>
 public interface IMemoryController
 {

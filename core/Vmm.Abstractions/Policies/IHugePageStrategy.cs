@@ -1,7 +1,7 @@
 namespace Vmm.Abstractions;
 
 /// <summary>
-/// What happens to a 2 MiB mapping when part of it becomes private, poisoned or shared (semantics.md
+/// What happens to a 2 MiB mapping when part of it becomes private, poisoned or shared (docs/semantics.md
 /// table T). Policies call it; it uses the kernel's THP mechanisms (split_huge_pmd, split_huge_page).
 /// </summary>
 public interface IHugePageStrategy

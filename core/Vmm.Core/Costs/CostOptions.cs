@@ -4,7 +4,7 @@ namespace Vmm.Core.Costs;
 
 /// <summary>
 /// Modelled cost of each counted event in nanoseconds, bound from `options` keys "cost.*" (for example
-/// "cost.tlbShootdown": 3000; names as `vmm plugins` lists them, matched exactly). Defaults and their sources: shared/background/hardware-integrity.md §6.
+/// "cost.tlbShootdown": 3000; names as `vmm plugins` lists them, matched exactly). Defaults and their sources: docs/costs.md.
 /// </summary>
 public sealed class CostOptions
 {
@@ -18,7 +18,7 @@ public sealed class CostOptions
     public double TlbHit { get; set; } = 0.5;
     [Option("TLB miss bookkeeping (ns), on top of the walk.")]
     public double TlbMiss { get; set; } = 1;
-    [Option("IPI-based TLB shootdown (ns): ~1-3 us round trip (hardware-integrity.md §6).")]
+    [Option("IPI-based TLB shootdown (ns): ~1-3 us round trip (docs/costs.md).")]
     public double TlbShootdown { get; set; } = 1500;
     [Option("EPT violation exit and KVM fault handling (ns) [assumption].")]
     public double EptFault { get; set; } = 2000;
@@ -30,17 +30,17 @@ public sealed class CostOptions
     public double LineRead { get; set; } = 80;
     [Option("64-byte line write (ns) [assumption].")]
     public double LineWrite { get; set; } = 80;
-    [Option("MAC computation or check per line (ns): not published, modelled as a few ns (hardware-integrity.md §6).")]
+    [Option("MAC computation or check per line (ns): not published, modelled as a few ns (docs/costs.md).")]
     public double MacCompute { get; set; } = 3;
-    [Option("Full-line re-initialisation store, MOVDIR64B (ns): 4 KiB at ~10 GB/s = 0.4 us per page (hardware-integrity.md §6).")]
+    [Option("Full-line re-initialisation store, MOVDIR64B (ns): 4 KiB at ~10 GB/s = 0.4 us per page (docs/costs.md).")]
     public double LineReinit { get; set; } = 6.25;
     [Option("Flush of one page's cache lines for the old KeyID (ns) [assumption].")]
     public double CacheFlush { get; set; } = 1000;
-    [Option("Private/shared conversion of one 4 KiB page (ns): several to tens of us (hardware-integrity.md §6).")]
+    [Option("Private/shared conversion of one 4 KiB page (ns): several to tens of us (docs/costs.md).")]
     public double Conversion { get; set; } = 10000;
     [Option("Signal delivery to a process (ns) [assumption].")]
     public double Signal { get; set; } = 2000;
-    [Option("memory_failure() handling (ns): tens of us with LMCE (hardware-integrity.md §6).")]
+    [Option("memory_failure() handling (ns): tens of us with LMCE (docs/costs.md).")]
     public double MemoryFailure { get; set; } = 20000;
     [Option("One rmap walk (ns) [assumption].")]
     public double RmapWalk { get; set; } = 200;
@@ -58,7 +58,7 @@ public sealed class CostOptions
     public double FrameFree { get; set; } = 80;
     [Option("4 KiB copy (ns): 4 KiB at ~10 GB/s.")]
     public double PageCopy { get; set; } = 400;
-    [Option("Machine-check handling (ns): tens of us (LMCE) to ms (broadcast) (hardware-integrity.md §6).")]
+    [Option("Machine-check handling (ns): tens of us (LMCE) to ms (broadcast) (docs/costs.md).")]
     public double MachineCheck { get; set; } = 50000;
     [Option("Hypercall round trip (ns) [assumption].")]
     public double Hypercall { get; set; } = 1500;

@@ -24,7 +24,7 @@ internal enum VmFault
 
 /// <summary>
 /// The simulated host kernel: frames, processes, page cache, faults, GUP, syscalls, memory_failure and
-/// THP mechanisms, plus KVM (Kvm.cs). Single-threaded; behaviour follows shared/spec/semantics.md.
+/// THP mechanisms, plus KVM (Kvm.cs). Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
 internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
 {

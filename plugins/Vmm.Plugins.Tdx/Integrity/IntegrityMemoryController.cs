@@ -19,7 +19,7 @@ public enum IntegrityMode
 /// <summary>
 /// The Intel memory controller with KeyIDs: per-line state (owner bit, poison, KeyID, MAC) lives in a
 /// <see cref="LineStore"/> only for frames that saw a non-zero KeyID or poison; every other frame
-/// behaves as plain DRAM. Rows H2–H6, H10, H11 and H14 of semantics.md. Hot path: no allocation.
+/// behaves as plain DRAM. Rows H2–H6, H10, H11 and H14 of docs/semantics.md. Hot path: no allocation.
 /// </summary>
 public abstract class IntegrityMemoryController : IMemoryController
 {
