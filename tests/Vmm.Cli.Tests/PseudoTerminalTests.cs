@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Vmm.Cli.Tests.Infrastructure;
 using Vmm.Tests.Infrastructure;
 
@@ -50,28 +49,10 @@ public sealed class PseudoTerminalTests
     /// <summary>Runs <c>dotnet vmm.dll ARGUMENTS --plugins plugins.json</c> from the repository root under <c>script</c>; its exit code and everything the terminal showed.</summary>
     private static (int ExitCode, string Output) RunInPseudoTerminal(string arguments)
     {
-        var vmm = Path.Combine(AppContext.BaseDirectory, "vmm.dll");
         var plugins = Path.Combine(TestPaths.RepoRoot, "plugins.json");
-        var command = $"dotnet {Quote(vmm)} {arguments} --plugins {Quote(plugins)}";
-        var start = new ProcessStartInfo("script", ["-qec", command, "/dev/null"])
-        {
-            WorkingDirectory = TestPaths.RepoRoot,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["TERM"] = "xterm-256color";
-        start.Environment.Remove("NO_COLOR");
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"'{command}' under script did not finish in two minutes");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        var command = $"dotnet {Quote(ProcessRunner.VmmDll)} {arguments} --plugins {Quote(plugins)}";
+        var (exitCode, stdout, stderr) = ProcessRunner.Run("script", ["-qec", command, "/dev/null"], new Dictionary<string, string> { ["TERM"] = "xterm-256color" });
+        return (exitCode, stdout + stderr);
     }
 
     private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
