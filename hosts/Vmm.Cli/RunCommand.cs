@@ -136,22 +136,34 @@ internal static class RunCommand
             }
 
             var scenarios = new List<Scenario>();
+            var broken = new List<Entry>();
             foreach (var file in files)
             {
-                var validation = host.Validate(file, overrides);
-                if (validation.Error is not null) invalid.Add(validation.Error);
-                else scenarios.Add(validation.Scenario!);
+                try
+                {
+                    var validation = host.Validate(file, overrides);
+                    if (validation.Error is not null) invalid.Add(validation.Error);
+                    else scenarios.Add(validation.Scenario!);
+                }
+                catch (Exception e)
+                {
+                    // A bug met while validating one file is that file's internal error, not the whole run's.
+                    broken.Add(new Entry(file, InternalError: e));
+                }
             }
             foreach (var error in invalid) context.Error(error.ToString());
-            if (invalid.Count > 0 && !arguments.KeepGoing)
+            foreach (var entry in broken) context.Error(entry.Message!);
+            if (invalid.Count + broken.Count > 0 && !arguments.KeepGoing)
             {
                 if (scenarios.Count > 0)
-                    context.Error($"{invalid.Count} of {files.Count} files are invalid, so none was run; --keep-going runs the valid ones");
+                    context.Error(broken.Count == 0
+                        ? $"{invalid.Count} of {files.Count} files are invalid, so none was run; --keep-going runs the valid ones"
+                        : $"{invalid.Count + broken.Count} of {files.Count} files could not be validated, so none was run; --keep-going runs the others");
                 if (arguments.Json) RunReport.WriteJson(context.Stdout, [], invalid);
-                return ExitCodes.BadInput;
+                return invalid.Count > 0 ? ExitCodes.BadInput : ExitCodes.InternalError;
             }
 
-            var entries = RunAll(context, host, scenarios, overrides, limit);
+            var entries = broken.Concat(RunAll(context, host, scenarios, overrides, limit)).ToList();
             var results = entries.Where(e => e.Result is not null).Select(e => e.Result!).ToList();
             var errors = invalid.Concat(entries.Where(e => e.Error is not null).Select(e => e.Error!)).ToList();
             var timedOut = entries.Where(e => e.TimedOut is not null).Select(e => e.TimedOut!).ToList();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Vmm.Abstractions;
 using Vmm.Cli.Tests.Infrastructure;
 
 namespace Vmm.Cli.Tests;
@@ -89,6 +90,35 @@ public sealed class KeepGoingTests
         Assert.StartsWith($"vmm: {bug}: internal error (a bug; please report it): System.InvalidOperationException: fake machine bug", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("b-pass (", result.Stdout, StringComparison.Ordinal);
         Assert.EndsWith("2 scenarios, 1 passed, 0 failed, 1 internal error" + Environment.NewLine, result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true, 3, "b-pass (")]
+    [InlineData(false, 3, null)]
+    public void Run_AnInternalErrorWhileValidatingOneFile_IsThatFilesError(bool keepGoing, int exitCode, string? ran)
+    {
+        using var cli = new CliHarness
+        {
+            Services = services => services.AddVmmComponent<IPoisonPolicy, BrokenPolicy>(ComponentKind.Policy, "broken-policy", "Throws when created."),
+        };
+        var broken = cli.Write("suite/a-broken.json", """{ "name": "a", "components": { "memory": "test-memory", "policy": "broken-policy" }, "steps": [] }""");
+        cli.Scenario("suite/b-pass.json", PassingSteps);
+
+        var result = keepGoing
+            ? cli.Vmm("run", "--keep-going", Path.Combine(cli.Directory, "suite"))
+            : cli.Vmm("run", Path.Combine(cli.Directory, "suite"));
+
+        Assert.True(result.ExitCode == exitCode, result.ToString());
+        Assert.StartsWith($"vmm: {broken}: internal error (a bug; please report it): System.InvalidOperationException: policy bug", result.Stderr, StringComparison.Ordinal);
+        if (ran is not null)
+            Assert.Contains(ran, result.Stdout, StringComparison.Ordinal);
+        else
+            Assert.EndsWith($"vmm: 1 of 2 files could not be validated, so none was run; --keep-going runs the others{Environment.NewLine}", result.Stderr, StringComparison.Ordinal);
+    }
+
+    public sealed class BrokenPolicy : IPoisonPolicy
+    {
+        public BrokenPolicy() => throw new InvalidOperationException("policy bug");
     }
 
     [Fact]

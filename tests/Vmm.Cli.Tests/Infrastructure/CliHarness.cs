@@ -66,6 +66,9 @@ internal sealed class CliHarness : IDisposable
     /// <summary>The machines scenarios run on (by default <see cref="FakeMachineFactory"/> with no delays).</summary>
     public IScenarioMachineFactory Machines { get; set; } = new FakeMachineFactory();
 
+    /// <summary>More services for the host, after the plugins and <see cref="Machines"/> (components that misbehave).</summary>
+    public Action<IServiceCollection>? Services { get; set; }
+
     /// <summary>How long vmm waits past --timeout for a step that does not return.</summary>
     public TimeSpan TimeoutGrace { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -100,17 +103,21 @@ internal sealed class CliHarness : IDisposable
         var command = args.Length > 0 && !string.IsNullOrEmpty(pluginsJson) && args[0] is "run" or "plugins" && !args.Contains("--plugins")
             ? [args[0], "--plugins", pluginsJson, .. args[1..]]
             : args;
-        void Services(IServiceCollection services) => services.AddSingleton(Machines);
+        void ConfigureServices(IServiceCollection services)
+        {
+            services.AddSingleton(Machines);
+            Services?.Invoke(services);
+        }
         if (!terminal)
         {
             var stdout = new StringWriter();
             var stderr = new StringWriter();
-            var code = Program.Run(command, new CliContext(stdout, stderr, Services) { TimeoutGrace = TimeoutGrace });
+            var code = Program.Run(command, new CliContext(stdout, stderr, ConfigureServices) { TimeoutGrace = TimeoutGrace });
             return new CliResult(code, stdout.ToString(), stderr.ToString());
         }
         using var outConsole = Terminal();
         using var errorConsole = Terminal();
-        var context = new CliContext(outConsole.Profile.Out.Writer, errorConsole.Profile.Out.Writer, Services)
+        var context = new CliContext(outConsole.Profile.Out.Writer, errorConsole.Profile.Out.Writer, ConfigureServices)
         {
             OutConsole = outConsole,
             ErrorConsole = errorConsole,
