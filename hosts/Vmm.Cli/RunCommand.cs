@@ -224,30 +224,17 @@ internal static class RunCommand
         var console = context.ErrorConsole;
         if (scenarios.Count > 0 && console.Profile.Capabilities.Interactive)
         {
-            // Refreshed from this thread only, while waiting for each worker: a render error can then never escape on Spectre's own thread.
-            console.Progress()
-                .AutoRefresh(false)
-                .AutoClear(true)
-                .Columns(new SpinnerColumn(), new ProgressBarColumn { Width = BarWidth }, new PlainDescriptionColumn())
-                .Start(progress =>
-                {
-                    var task = progress.AddTask("scenarios", maxValue: scenarios.Count);
-                    for (var i = 0; i < scenarios.Count; i++)
-                    {
-                        var label = $"{i + 1}/{scenarios.Count} {scenarios[i].File}";
-                        task.Description = label;
-                        progress.Refresh();
-                        var entry = RunOne(host, scenarios[i], overrides, limit, context.TimeoutGrace, elapsed =>
-                        {
-                            if (elapsed >= SlowAfter) task.Description = $"{label} ({elapsed.TotalSeconds:0} s)";
-                            progress.Refresh();
-                        });
-                        if (entry.Message is { } message) console.Write(new Text($"vmm: {message}{Environment.NewLine}"));
-                        entries.Add(entry);
-                        task.Increment(1);
-                    }
-                    progress.Refresh();
-                });
+            // Ctrl+C ends vmm at once; give the terminal back its cursor, which the live display hides.
+            ConsoleCancelEventHandler showCursor = (_, _) => console.Cursor.Show();
+            Console.CancelKeyPress += showCursor;
+            try
+            {
+                RunWithProgress(context, console, host, scenarios, overrides, limit, entries);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= showCursor;
+            }
             return entries;
         }
 
@@ -265,6 +252,34 @@ internal static class RunCommand
             entries.Add(entry);
         }
         return entries;
+    }
+
+    private static void RunWithProgress(CliContext context, IAnsiConsole console, VmmHost host, List<Scenario> scenarios, RunOverrides overrides, TimeSpan? limit, List<Entry> entries)
+    {
+        // Refreshed from this thread only, while waiting for each worker: a render error can then never escape on Spectre's own thread.
+        console.Progress()
+            .AutoRefresh(false)
+            .AutoClear(true)
+            .Columns(new SpinnerColumn(), new ProgressBarColumn { Width = BarWidth }, new PlainDescriptionColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask("scenarios", maxValue: scenarios.Count);
+                for (var i = 0; i < scenarios.Count; i++)
+                {
+                    var label = $"{i + 1}/{scenarios.Count} {scenarios[i].File}";
+                    task.Description = label;
+                    progress.Refresh();
+                    var entry = RunOne(host, scenarios[i], overrides, limit, context.TimeoutGrace, elapsed =>
+                    {
+                        if (elapsed >= SlowAfter) task.Description = $"{label} ({elapsed.TotalSeconds:0} s)";
+                        progress.Refresh();
+                    });
+                    if (entry.Message is { } message) console.Write(new Text($"vmm: {message}{Environment.NewLine}"));
+                    entries.Add(entry);
+                    task.Increment(1);
+                }
+                progress.Refresh();
+            });
     }
 
     /// <summary>
