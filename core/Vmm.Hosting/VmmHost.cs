@@ -157,6 +157,10 @@ public sealed class VmmHost : IDisposable
     /// <summary>Runs a scenario, calling <paramref name="onStep"/> after each step.</summary>
     public ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep) => _runner.Run(scenario, overrides, onStep);
 
+    /// <summary>As above, stopping between steps with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> is cancelled (a time limit).</summary>
+    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep, CancellationToken cancellationToken) =>
+        _runner.Run(scenario, overrides, onStep, cancellationToken);
+
     /// <summary>Streaming form: a prepared run whose <see cref="ScenarioRun.Steps"/> executes one step per item.</summary>
     public ScenarioRun Start(Scenario scenario, RunOverrides? overrides = null) => _runner.Start(scenario, overrides);
 

@@ -5,6 +5,9 @@ namespace Vmm.Cli;
 /// <summary>Spectre consoles over the command's writers: colours and live displays only on a real terminal.</summary>
 internal static class Consoles
 {
+    /// <summary>Width of a console that is not a terminal: wide enough that no line vmm writes is wrapped (one line per scenario for grep).</summary>
+    public const int PipedWidth = 1 << 16;
+
     public static bool IsTerminal(TextWriter writer) =>
         (ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected)
         || (ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected);
@@ -19,7 +22,7 @@ internal static class Consoles
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
         });
-        if (!terminal) console.Profile.Width = 200;
+        if (!terminal) console.Profile.Width = PipedWidth;
         return console;
     }
 }

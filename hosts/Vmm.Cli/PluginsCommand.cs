@@ -43,7 +43,7 @@ internal static class PluginsCommand
         {
             using var host = VmmHost.Load(PluginsLocator.Find(pluginsFile), context.ConfigureServices);
             if (json) WriteJson(context.Stdout, host);
-            else WriteTables(Consoles.Create(context.Stdout), host);
+            else WriteTables(context.OutConsole, host);
             return ExitCodes.Passed;
         }
         catch (PluginLoadException e)
@@ -61,9 +61,13 @@ internal static class PluginsCommand
     {
         var unicode = console.Profile.Capabilities.Unicode;
         var border = unicode ? TableBorder.Rounded : TableBorder.Ascii;
-        console.MarkupLine($"[bold]plugins[/] from {Markup.Escape(host.PluginsFile)}:");
+        console.Write(new Paragraph().Append("plugins", new Style(decoration: Decoration.Bold)).Append($" from {host.PluginsFile}:"));
+        console.WriteLine();
         foreach (var plugin in host.Plugins)
-            console.MarkupLine($"  {Markup.Escape(plugin.Name)} [dim]{Markup.Escape(plugin.AssemblyPath)}[/]");
+        {
+            console.Write(new Paragraph().Append($"  {plugin.Name} ").Append(plugin.AssemblyPath, new Style(decoration: Decoration.Dim)));
+            console.WriteLine();
+        }
         console.WriteLine();
 
         var components = new Table().Border(border).Title("components");
@@ -142,5 +146,6 @@ internal static class PluginsCommand
         writer.WriteEndArray();
     }
 
-    private static Markup Text(string text) => new(Markup.Escape(text));
+    /// <summary>A table cell that shows <paramref name="text"/> as it is (plugin-supplied, so never parsed as markup).</summary>
+    private static Text Text(string text) => new(text);
 }

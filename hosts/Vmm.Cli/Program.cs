@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
 
 namespace Vmm.Cli;
 
-/// <summary>The <c>vmm</c> command. Exit codes: 0 every expectation met, 1 some failed, 2 bad input, 3 internal error.</summary>
+/// <summary>The <c>vmm</c> command. Exit codes: 0 every expectation met, 1 some failed or timed out, 2 bad input, 3 internal error.</summary>
 public static class Program
 {
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
@@ -15,10 +16,18 @@ public static class Program
     /// <summary>As <see cref="Run(string[], TextWriter, TextWriter)"/>, with extra services added after the plugins (test doubles).</summary>
     internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, Action<IServiceCollection>? configureServices)
     {
-        ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var context = new CliContext(stdout, stderr, configureServices);
+        return Run(args, new CliContext(stdout, stderr, configureServices));
+    }
+
+    /// <summary>As <see cref="Run(string[], TextWriter, TextWriter)"/>, with the streams, consoles and services of <paramref name="context"/>.</summary>
+    internal static int Run(string[] args, CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        var stdout = context.Stdout;
+        var stderr = context.Stderr;
         var root = new RootCommand(
             """
             vmm: simulate how a KVM host protects confidential-guest memory, scenario by scenario.
@@ -29,7 +38,8 @@ public static class Program
               vmm run --set policy=hwpoison-v2 --kernel 6.11 scenarios/tdx/
               vmm plugins                                         components and their options
 
-            Exit codes: 0 every expectation met, 1 some expectation failed, 2 invalid input, 3 internal error.
+            Exit codes: 0 every expectation met, 1 some expectation failed or a scenario ran past --timeout,
+            2 invalid input, 3 internal error.
             """)
         {
             RunCommand.Create(context),
@@ -61,6 +71,26 @@ internal static class ExitCodes
 /// <summary>Where a command writes and what it adds to the host.</summary>
 internal sealed record CliContext(TextWriter Stdout, TextWriter Stderr, Action<IServiceCollection>? ConfigureServices)
 {
+    private IAnsiConsole? _out;
+    private IAnsiConsole? _error;
+
+    /// <summary>The Spectre console over <see cref="Stdout"/>; tests give one (an interactive ANSI TestConsole) whose writer is <see cref="Stdout"/>.</summary>
+    public IAnsiConsole OutConsole
+    {
+        get => _out ??= Consoles.Create(Stdout);
+        init => _out = value;
+    }
+
+    /// <summary>The Spectre console over <see cref="Stderr"/>, where progress is shown; tests may give one as for <see cref="OutConsole"/>.</summary>
+    public IAnsiConsole ErrorConsole
+    {
+        get => _error ??= Consoles.Create(Stderr);
+        init => _error = value;
+    }
+
+    /// <summary>How long past <c>--timeout</c> a scenario whose step does not return is waited for before vmm moves on without it.</summary>
+    public TimeSpan TimeoutGrace { get; init; } = TimeSpan.FromSeconds(2);
+
     public void Error(string message) => Stderr.WriteLine($"vmm: {message}");
 
     /// <summary>A bug, not bad input: say so, with the stack trace for whoever fixes it.</summary>

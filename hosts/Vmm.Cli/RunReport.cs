@@ -12,15 +12,26 @@ namespace Vmm.Cli;
 /// <summary>How <c>vmm run</c> shows results: a table of steps per scenario and a summary line, or one JSON document.</summary>
 internal static class RunReport
 {
-    public static void WriteTables(IAnsiConsole console, IReadOnlyList<ScenarioResult> results, int notFinished, bool allTables = true)
+    /// <summary>
+    /// A line per scenario (step tables for failing ones, or all when <paramref name="allTables"/>), then the summary.
+    /// Every file-derived string is rendered as <see cref="Text"/>, never parsed as markup.
+    /// </summary>
+    public static void WriteTables(IAnsiConsole console, IReadOnlyList<ScenarioResult> results, RunTally tally, bool allTables = true)
     {
         var unicode = console.Profile.Capabilities.Unicode;
         var passMark = unicode ? "✓" : "ok";
         var failMark = unicode ? "✗" : "FAIL";
+        var dim = new Style(decoration: Decoration.Dim);
         foreach (var result in results)
         {
-            var colour = result.Passed ? "green" : "red";
-            console.MarkupLine($"[bold {colour}]{(result.Passed ? passMark : failMark)}[/] [bold]{Markup.Escape(result.Name)}[/] [dim]({Markup.Escape(result.File)}; {Markup.Escape(Components(result))})[/]");
+            var colour = result.Passed ? Color.Green : Color.Red;
+            console.Write(new Paragraph()
+                .Append(result.Passed ? passMark : failMark, new Style(colour, decoration: Decoration.Bold))
+                .Append(" ")
+                .Append(result.Name, new Style(decoration: Decoration.Bold))
+                .Append(" ")
+                .Append($"({result.File}; {Components(result)})", dim));
+            console.WriteLine();
             if (result.Passed && !allTables) continue;
             var table = new Table().Border(unicode ? TableBorder.Rounded : TableBorder.Ascii);
             table.AddColumn(new TableColumn("#").RightAligned());
@@ -28,29 +39,32 @@ internal static class RunReport
             table.AddColumn("expected");
             table.AddColumn("actual");
             table.AddColumn(new TableColumn("").Centered());
+            var red = new Style(Color.Red);
             foreach (var step in result.Steps)
             {
-                var style = step.Passed ? "" : "red";
+                var style = step.Passed ? Style.Plain : red;
                 table.AddRow(
-                    Cell(step.Index.ToString(CultureInfo.InvariantCulture), style),
-                    Cell(step.Op, style),
-                    Cell(step.Expected is null ? "-" : OutcomeText.Describe(step.Expected), style),
-                    Cell(DescribeActual(step), style),
-                    Cell(step.Passed ? passMark : failMark, step.Passed ? "green" : "bold red"));
+                    new Text(step.Index.ToString(CultureInfo.InvariantCulture), style),
+                    new Text(step.Op, style),
+                    new Text(step.Expected is null ? "-" : OutcomeText.Describe(step.Expected), style),
+                    new Text(DescribeActual(step), style),
+                    new Text(step.Passed ? passMark : failMark, step.Passed ? new Style(Color.Green) : new Style(Color.Red, decoration: Decoration.Bold)));
             }
             console.Write(table);
             foreach (var warning in result.Warnings)
-                console.MarkupLine($"  [yellow]warning:[/] {Markup.Escape(warning)}");
+            {
+                console.Write(new Paragraph().Append("  ").Append("warning:", new Style(Color.Yellow)).Append(" " + warning));
+                console.WriteLine();
+            }
             console.WriteLine();
         }
 
-        var passed = results.Count(r => r.Passed);
-        var failed = results.Count - passed;
-        var summary = $"{results.Count + notFinished} scenarios, {passed} passed, {failed} failed" + (notFinished > 0 ? $", {notFinished} stopped by an error" : "");
-        console.MarkupLine(failed == 0 && notFinished == 0 ? $"[green]{summary}[/]" : $"[red]{summary}[/]");
+        console.Write(new Text(tally.ToString(), new Style(tally.AllPassed ? Color.Green : Color.Red)));
+        console.WriteLine();
     }
 
-    public static void WriteJson(TextWriter output, IReadOnlyList<ScenarioResult> results, IReadOnlyList<ScenarioException> errors)
+    /// <summary>The --json document: "scenarios" (the contract), then "errors" (bad input) and "timedOut" (--timeout) when there are any.</summary>
+    public static void WriteJson(TextWriter output, IReadOnlyList<ScenarioResult> results, IReadOnlyList<ScenarioException> errors, IReadOnlyList<TimedOut>? timedOut = null)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -69,6 +83,21 @@ internal static class RunReport
                     writer.WriteNumber("line", error.Location.Line);
                     writer.WriteNumber("column", error.Location.Column);
                     writer.WriteString("message", error.Message);
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+            }
+            if (timedOut is { Count: > 0 })
+            {
+                writer.WriteStartArray("timedOut");
+                foreach (var stopped in timedOut)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("file", stopped.File);
+                    writer.WriteString("name", stopped.Name);
+                    writer.WriteNumber("seconds", stopped.Limit.TotalSeconds);
+                    writer.WriteNumber("stepsDone", stopped.StepsDone);
+                    writer.WriteString("message", stopped.Message);
                     writer.WriteEndObject();
                 }
                 writer.WriteEndArray();
@@ -127,7 +156,24 @@ internal static class RunReport
 
     private static string Components(ScenarioResult result) =>
         string.Join(", ", result.Components.OrderBy(c => c.Key).Select(c => $"{c.Key.Key()} {c.Value}")) + $", kernel {result.Kernel}";
-
-    private static Markup Cell(string text, string style) =>
-        new(style.Length == 0 ? Markup.Escape(text) : $"[{style}]{Markup.Escape(text)}[/]");
 }
+
+/// <summary>How a run's files ended; the summary line is "N scenarios, P passed, F failed" plus each other count that is not zero.</summary>
+internal sealed record RunTally(int Passed, int Failed, int Invalid, int TimedOut, int InternalErrors)
+{
+    public int Total => Passed + Failed + Invalid + TimedOut + InternalErrors;
+
+    public bool AllPassed => Passed == Total;
+
+    public override string ToString()
+    {
+        var text = new StringBuilder($"{Total} scenarios, {Passed} passed, {Failed} failed");
+        if (Invalid > 0) text.Append(CultureInfo.InvariantCulture, $", {Invalid} invalid");
+        if (TimedOut > 0) text.Append(CultureInfo.InvariantCulture, $", {TimedOut} timed out");
+        if (InternalErrors > 0) text.Append(CultureInfo.InvariantCulture, $", {InternalErrors} internal {(InternalErrors == 1 ? "error" : "errors")}");
+        return text.ToString();
+    }
+}
+
+/// <summary>A scenario that <c>--timeout</c> stopped after <paramref name="StepsDone"/> steps.</summary>
+internal sealed record TimedOut(string File, string Name, TimeSpan Limit, int StepsDone, string Message);

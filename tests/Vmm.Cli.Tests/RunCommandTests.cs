@@ -64,6 +64,23 @@ public class RunCommandTests
     }
 
     [Fact]
+    public void Run_Piped_WritesOneLinePerPassingScenarioHoweverLong()
+    {
+        using var cli = new CliHarness();
+        var name = string.Concat(Enumerable.Repeat("a long scenario name ", 30));
+        for (var i = 0; i < 4; i++)
+            cli.Write($"suite/{i}.json", $$"""{ "name": "{{i}} {{name}}", {{CliHarness.Components}} "vms": [ { "name": "vm1", "memory": "8M" } ], "steps": {{PassingSteps}} }""");
+
+        var result = cli.Vmm("run", Path.Combine(cli.Directory, "suite"));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.Stdout.TrimEnd().Split('\n');
+        Assert.Equal(5, lines.Length);
+        Assert.All(lines[..4], line => Assert.True(line.Length > 600, line));
+        Assert.Equal("4 scenarios, 4 passed, 0 failed", lines[4].TrimEnd());
+    }
+
+    [Fact]
     public void Run_AfterAHostPanic_ShowsLaterStepsAsNotRun()
     {
         using var cli = new CliHarness();
@@ -240,7 +257,9 @@ public class RunCommandTests
         var result = cli.Vmm("run", "--json", Path.Combine(cli.Directory, "suite"));
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal(2, result.Stderr.TrimEnd().Split('\n').Length);
+        var lines = result.Stderr.TrimEnd().Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("vmm: 2 of 3 files are invalid, so none was run; --keep-going runs the valid ones", lines[2].TrimEnd());
         using var json = JsonDocument.Parse(result.Stdout);
         Assert.Empty(json.RootElement.GetProperty("scenarios").EnumerateArray());
         Assert.Equal([bad1, bad2], json.RootElement.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("file").GetString()));

@@ -33,11 +33,15 @@ public sealed class ScenarioRun : IDisposable
     /// <summary>Results so far.</summary>
     public IReadOnlyList<StepResult> Results => _results;
 
-    /// <summary>Executes the steps not yet run, yielding each result; after the machine ended, steps are <c>not-run</c>.</summary>
-    public IEnumerable<StepResult> Steps()
+    /// <summary>
+    /// Executes the steps not yet run, yielding each result; after the machine ended, steps are <c>not-run</c>.
+    /// Once <paramref name="cancellationToken"/> is cancelled, the next step throws <see cref="OperationCanceledException"/> instead of running.
+    /// </summary>
+    public IEnumerable<StepResult> Steps(CancellationToken cancellationToken = default)
     {
         while (_results.Count < _effective.Steps.Count)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var step = _effective.Steps[_results.Count];
             var actual = _machine.Ended ? Outcome.NotRun : _machine.Execute(step);
             var result = new StepResult(step.Index, step.Op, step.Expect, actual, step.Expect is null || step.Expect.Matches(actual), step.Location);

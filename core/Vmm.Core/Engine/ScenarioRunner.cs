@@ -23,11 +23,14 @@ public sealed class ScenarioRunner(IServiceProvider services)
         [ComponentKind.PageTable] = "x86-64",
     };
 
-    /// <summary>Runs every step; <paramref name="onStep"/> sees each result as soon as it is known.</summary>
-    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null, Action<StepResult>? onStep = null)
+    /// <summary>
+    /// Runs every step; <paramref name="onStep"/> sees each result as soon as it is known. A cancelled
+    /// <paramref name="cancellationToken"/> stops the run between steps with <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null, Action<StepResult>? onStep = null, CancellationToken cancellationToken = default)
     {
         using var run = Start(scenario, overrides);
-        foreach (var step in run.Steps()) onStep?.Invoke(step);
+        foreach (var step in run.Steps(cancellationToken)) onStep?.Invoke(step);
         return run.Finish();
     }
 
