@@ -70,7 +70,7 @@ public sealed partial class JsonSourceMap
     private static JsonSourceMap Build(ReadOnlySpan<byte> utf8, string file)
     {
         var map = new JsonSourceMap(file);
-        var lineStarts = LineStarts(utf8);
+        var lineStarts = new TextPositions(utf8);
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
         {
             CommentHandling = JsonCommentHandling.Skip,
@@ -122,7 +122,7 @@ public sealed partial class JsonSourceMap
     /// text: System.Text.Json throws InvalidOperationException for them, which becomes bad input here, at the
     /// first bad byte or escape.
     /// </summary>
-    private static string ReadString(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, List<int> lineStarts, string file)
+    private static string ReadString(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8, TextPositions lineStarts, string file)
     {
         try
         {
@@ -195,22 +195,44 @@ public sealed partial class JsonSourceMap
         return owner.Names is null ? Item(owner.Path, owner.NextIndex++) : Child(owner.Path, owner.PendingName!);
     }
 
-    private static List<int> LineStarts(ReadOnlySpan<byte> utf8)
+    private static SourceLocation Locate(ReadOnlySpan<byte> utf8, TextPositions positions, long offset, string file)
     {
-        var starts = new List<int> { 0 };
-        for (var i = 0; i < utf8.Length; i++)
-            if (utf8[i] == (byte)'\n') starts.Add(i + 1);
-        return starts;
+        var (line, column) = positions.At(utf8, offset);
+        return new SourceLocation(file, line, column);
     }
 
-    private static SourceLocation Locate(ReadOnlySpan<byte> utf8, List<int> lineStarts, long offset, string file)
+    /// <summary>
+    /// Line and column (1-based, in characters) of byte offsets. Tokens are located in increasing order, so the
+    /// column is counted on from the last offset of the same line: linear in the file, even when it is one line.
+    /// </summary>
+    private sealed class TextPositions
     {
-        var index = lineStarts.BinarySearch((int)offset);
-        var line = index >= 0 ? index : ~index - 1;
-        long column = 1;
-        for (var i = lineStarts[line]; i < offset; i++)
-            if ((utf8[i] & 0xC0) != 0x80) column++;
-        return new SourceLocation(file, line + 1, column);
+        private readonly List<int> _lineStarts = [0];
+        private int _line;
+        private long _offset;
+        private long _column = 1;
+
+        public TextPositions(ReadOnlySpan<byte> utf8)
+        {
+            for (var i = 0; i < utf8.Length; i++)
+                if (utf8[i] == (byte)'\n') _lineStarts.Add(i + 1);
+        }
+
+        public (int Line, long Column) At(ReadOnlySpan<byte> utf8, long offset)
+        {
+            var index = _lineStarts.BinarySearch((int)offset);
+            var line = index >= 0 ? index : ~index - 1;
+            if (line != _line || offset < _offset)
+            {
+                _line = line;
+                _offset = _lineStarts[line];
+                _column = 1;
+            }
+            for (var i = _offset; i < offset; i++)
+                if ((utf8[(int)i] & 0xC0) != 0x80) _column++;
+            _offset = offset;
+            return (line + 1, _column);
+        }
     }
 
     /// <summary>System.Text.Json appends its own path and position; the location already says where.</summary>
