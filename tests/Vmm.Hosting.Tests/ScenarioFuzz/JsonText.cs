@@ -28,12 +28,11 @@ internal sealed class JsonText
 
     public void EndArray() => End(']');
 
-    /// <summary>A property name, quoted and escaped as needed (<paramref name="rawName"/>: written between the quotes as is).</summary>
-    public void Name(string name, bool rawName = false)
+    /// <summary>A property name, quoted and escaped.</summary>
+    public void Name(string name)
     {
         Separate();
-        if (rawName) _text.Append('"').Append(name).Append('"');
-        else AppendQuoted(_text, name);
+        AppendQuoted(_text, name);
         _text.Append(": ");
         _afterName = true;
     }
@@ -42,12 +41,6 @@ internal sealed class JsonText
     {
         Separate();
         _text.Append(json);
-    }
-
-    public void String(string value)
-    {
-        Separate();
-        AppendQuoted(_text, value);
     }
 
     public void Property(string name, string rawValue)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using CsCheck;
@@ -474,7 +473,4 @@ internal sealed class ScenarioGen(FuzzVocabulary vocabulary) : Gen<FuzzInput>
         j.EndObject();
         return ("heavy:" + kind, j.ToUtf8());
     }
-
-    public static string Describe(IEnumerable<(string Name, int PerMille)>? classes = null) =>
-        string.Join(", ", (classes ?? Classes).Select(c => c.Name + " " + c.PerMille.ToString(CultureInfo.InvariantCulture) + "‰"));
 }

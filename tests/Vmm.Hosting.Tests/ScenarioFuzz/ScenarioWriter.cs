@@ -92,6 +92,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
 
     private readonly List<(string Name, ulong Memory)> _vms = [];
     private bool _guestMemfd;
+    private ulong _cursor; // the current step's address in its VM
 
     /// <summary>Percent chance that a value is replaced by a wrong one.</summary>
     public double Hazard { get; set; } = 1;
@@ -271,6 +272,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     public void Step(FuzzRandom r, JsonText j, string op, IReadOnlyDictionary<string, string>? fixedValues = null)
     {
         var vm = _vms.Count > 0 && r.Chance(97) ? _vms[r.Int(_vms.Count)] : (Name: "nope", Memory: 8 * M);
+        _cursor = 0;
         j.BeginObject();
         j.Name("op");
         Value(r, j, () => JsonText.Quote(op), FuzzSlot.String);
@@ -328,23 +330,28 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         switch (property)
         {
             case "vm": return JsonText.Quote(vmName);
-            case "gpa" or "offset" or "bufferGpa": return Size(r, Address(r, vmMemory, edge));
+            case "gpa" or "offset" or "bufferGpa":
+                _cursor = Math.Max(_cursor, Address(r, vmMemory, edge));
+                return Size(r, _cursor);
             case "hva":
-                return r.Chance(80) || _vms.Count == 0
-                    ? Size(r, VmmBase + Address(r, vmMemory, edge), hex: true)
-                    : Size(r, r.Pick(new ulong[] { 0, 0x1000UL, VmmBase - 0x1000, 1UL << 47, ulong.MaxValue - 0xfff }), hex: true);
+                if (!r.Chance(80) && _vms.Count > 0) return Size(r, r.Pick(new ulong[] { 0, 0x1000UL, VmmBase - 0x1000, 1UL << 47, ulong.MaxValue - 0xfff }), hex: true);
+                _cursor = Address(r, vmMemory, edge);
+                return Size(r, VmmBase + _cursor, hex: true);
             case "pfn": return Size(r, edge ? r.Pick(new[] { 1UL << 32, 1UL << 40, ulong.MaxValue }) : r.ULong(Math.Max(vmMemory >> 12, 1) + 64));
             case "len" or "count":
                 return edge
                     ? Size(r, r.Pick(new ulong[] { 0, 64 * M + 1, vmMemory, vmMemory + 1 }))
-                    : Size(r, r.Chance(60) ? (ulong)r.Int(1, 16) : r.Chance(50) ? 4 * K : (ulong)r.Int(1, 8192));
+                    : Size(r, Math.Min(Room(vmMemory), r.Chance(60) ? (ulong)r.Int(1, 16) : r.Chance(50) ? 4 * K : (ulong)r.Int(1, 8192)));
             case "size":
-                return edge
-                    ? Size(r, r.Pick(new ulong[] { 0, vmMemory + 4 * K, 2 * vmMemory, 1 * G }))
-                    : Size(r, r.Chance(20) ? vmMemory : 4 * K * (ulong)r.Int(1, (int)Math.Clamp(vmMemory >> 12, 1, 512)));
+            {
+                if (edge) return Size(r, r.Pick(new ulong[] { 0, vmMemory + 4 * K, 2 * vmMemory, 1 * G }));
+                // Whole pages from the page of the address to at most the end of the VM.
+                var pages = Math.Max((vmMemory - Math.Min(_cursor & ~(4 * K - 1), vmMemory)) >> 12, 1);
+                return Size(r, 4 * K * (r.Chance(20) ? pages : (ulong)r.Int(1, (int)Math.Min(pages, 512))));
+            }
             case "pages": return (edge ? r.Pick(new[] { 0, 513, 100000 }) : r.Int(1, 4)).ToString(CultureInfo.InvariantCulture);
             case "bit": return (edge ? r.Pick(new[] { -1, 512, 4096 }) : r.Int(0, 511)).ToString(CultureInfo.InvariantCulture);
-            case "data": return Data(r, edge);
+            case "data": return Data(r, edge, Room(vmMemory));
             case "shared" or "private" or "consumed": return r.Bool() ? "true" : "false";
             case "to": return JsonText.Quote(r.Chance(Hazard) ? "Private" : r.Bool() ? "private" : "shared");
             case "flags": return StringList(r, GupFlags, r.Chance(Hazard * 3) ? "bogus" : null);
@@ -364,26 +371,29 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         return r.Chance(20) ? page + (ulong)r.Int(0, 4095) : page;
     }
 
-    private string Data(FuzzRandom r, bool edge)
+    /// <summary>Bytes from the step's address to the end of its VM (at least 1), so that ranges stay inside unless at the edge.</summary>
+    private ulong Room(ulong vmMemory) => _cursor < vmMemory ? vmMemory - _cursor : 1;
+
+    private string Data(FuzzRandom r, bool edge, ulong room)
     {
         switch (r.Weighted([60, 20, 20]))
         {
             case 0:
             {
-                var bytes = r.Int(1, 16);
+                var bytes = (int)Math.Min((ulong)r.Int(1, 16), room);
                 var hex = new char[bytes * 2];
                 for (var i = 0; i < hex.Length; i++) hex[i] = "0123456789abcdef"[r.Int(16)];
                 return JsonText.Quote("0x" + new string(hex));
             }
             case 1:
             {
-                var len = edge ? DataEdge(r) : (ulong)r.Int(1, 8192);
+                var len = edge ? DataEdge(r) : Math.Min((ulong)r.Int(1, 8192), room);
                 var fill = r.Chance(Hazard * 3) ? r.Pick(new[] { "0xa", "0x", "aa" }) : r.Pick(new[] { "0xaa", "0x00", "0xdeadbeef" });
                 return $"{{\"fill\": {JsonText.Quote(fill)}, \"len\": {Size(r, len)}}}";
             }
             default:
             {
-                var len = edge ? DataEdge(r) : (ulong)r.Int(1, 8192);
+                var len = edge ? DataEdge(r) : Math.Min((ulong)r.Int(1, 8192), room);
                 var seed = r.Chance(Hazard * 3) ? r.Pick(new[] { "\"7\"", "1.5", "null" }) : r.Pick(new[] { "7", "0", "-1", "9223372036854775807" });
                 return $"{{\"pattern\": {seed}, \"len\": {Size(r, len)}}}";
             }
