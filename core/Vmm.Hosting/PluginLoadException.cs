@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace Vmm.Hosting;
 
 /// <summary>
@@ -24,25 +21,5 @@ public sealed class PluginLoadException(string message, string pluginsFile, int?
     /// <paramref name="text"/> as a message may repeat it: control characters escaped (so the message stays
     /// one line) and cut to <paramref name="max"/> characters with "…".
     /// </summary>
-    public static string Echo(string text, int max = EchoLength)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var builder = new StringBuilder(Math.Min(text.Length, max) + 8);
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (builder.Length >= max)
-            {
-                builder.Append('…');
-                break;
-            }
-            var c = text[i];
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                builder.Append(c).Append(text[++i]);
-            else if (char.IsControl(c) || char.IsSurrogate(c))
-                builder.Append(c switch { '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) });
-            else
-                builder.Append(c);
-        }
-        return builder.ToString();
-    }
+    public static string Echo(string text, int max = EchoLength) => Vmm.Core.Scenarios.NameHints.OneLine(text, max);
 }

@@ -236,7 +236,8 @@ public sealed partial class JsonSourceMap
     }
 
     /// <summary>System.Text.Json appends its own path and position; the location already says where.</summary>
-    private static string CleanMessage(string message) => PositionSuffix().Replace(message, "").TrimEnd();
+    /// <summary>Its "invalid literal" messages quote the rest of the file: keep one line of it.</summary>
+    private static string CleanMessage(string message) => NameHints.OneLine(PositionSuffix().Replace(message, "").TrimEnd(), 120);
 
     [GeneratedRegex(@"^[A-Za-z_$][A-Za-z0-9_$-]*$")]
     private static partial Regex PlainName();

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -69,6 +71,32 @@ public static class NameHints
     {
         ArgumentNullException.ThrowIfNull(text);
         return text.Length <= MaxEcho ? text : Cut(text, MaxEcho - 3) + "...";
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> as a one-line message may repeat it: control characters and lone surrogates
+    /// escaped, cut to <paramref name="max"/> characters with "…".
+    /// </summary>
+    public static string OneLine(string text, int max)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var builder = new StringBuilder(Math.Min(text.Length, max) + 8);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (builder.Length >= max)
+            {
+                builder.Append('…');
+                break;
+            }
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                builder.Append(c).Append(text[++i]);
+            else if (char.IsControl(c) || char.IsSurrogate(c))
+                builder.Append(c switch { '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) });
+            else
+                builder.Append(c);
+        }
+        return builder.ToString();
     }
 
     /// <summary>The first <paramref name="length"/> characters without splitting a surrogate pair.</summary>
