@@ -264,7 +264,7 @@ public sealed class Simulation
     private Outcome ReadIntoGuestBuffer(StepSpec s, Vm vm, ulong bufferGpa)
     {
         var len = RequireLen(s);
-        if (bufferGpa + (ulong)len > vm.Info.MemoryBytes) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        if (bufferGpa > vm.Info.MemoryBytes || (ulong)len > vm.Info.MemoryBytes - bufferGpa) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
         var read = _kernel.FileReadWrite(RequireFile(s, vm), s.Offset ?? 0, new byte[len], write: false);
         if (read.Kind != OutcomeKind.Ok || read.Data is null) return read;
         var copied = _kernel.UserCopy(_kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, read.Data, toUser: true);
@@ -275,7 +275,7 @@ public sealed class Simulation
     private Outcome WriteFromGuestBuffer(StepSpec s, Vm vm, ulong bufferGpa)
     {
         var len = RequireLen(s);
-        if (bufferGpa + (ulong)len > vm.Info.MemoryBytes) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        if (bufferGpa > vm.Info.MemoryBytes || (ulong)len > vm.Info.MemoryBytes - bufferGpa) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
         var buffer = new byte[len];
         var copied = _kernel.UserCopy(_kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, buffer, toUser: false);
         if (copied == 0) return Outcome.Error(Errno.EFAULT);
@@ -344,7 +344,11 @@ public sealed class Simulation
             var pfn = new Pfn(rawPfn);
             if (!_kernel.Frames.IsValid(pfn)) throw Bad(s, $"pfn 0x{rawPfn:x} is outside host memory");
             if (requester == Requester.Seam) throw Bad(s, "with \"requester\": \"seam\" needs \"vm\" and \"gpa\" (the TDX module uses that TD's KeyID)");
-            return _kernel.KernelAccess(pfn, (int)((s.Offset ?? 0) & (PageGeometry.PageSize - 1)), buffer, write, requester);
+            var inFrame = (int)((s.Offset ?? 0) & (PageGeometry.PageSize - 1));
+            var lastFrame = pfn.Value + (((ulong)inFrame + (ulong)buffer.Length - 1) >> PageGeometry.PageShift);
+            if (!_kernel.Frames.IsValid(new Pfn(lastFrame)))
+                throw Bad(s, $"pfn 0x{rawPfn:x} with len {buffer.Length} runs past the end of host memory ({_kernel.Frames.Count} frames); shorten len");
+            return _kernel.KernelAccess(pfn, inFrame, buffer, write, requester);
         }
         var vm = RequireVm(s);
         var gpa = RequireGpa(s, vm);
@@ -474,7 +478,7 @@ public sealed class Simulation
     /// <summary>[gpa, gpa+len) must lie in the VM: past its end lies another mapping's memory, not this VM's frames.</summary>
     private static void RequireInside(StepSpec s, Vm vm, ulong gpa, ulong len)
     {
-        if (len > vm.Info.MemoryBytes - gpa)
+        if (gpa > vm.Info.MemoryBytes || len > vm.Info.MemoryBytes - gpa)
             throw Bad(s, $"gpa 0x{gpa:x}+{len} reaches past the end of vm '{vm.Info.Name}' (memory 0x{vm.Info.MemoryBytes:x}); keep gpa+len inside the VM");
     }
 
