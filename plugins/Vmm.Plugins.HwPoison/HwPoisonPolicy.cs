@@ -14,6 +14,7 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     private readonly Dictionary<int, SharedRanges> _shared = [];
     private readonly Dictionary<ulong, (VmId Vm, ulong Gfn)> _poisonedBy = [];
     private readonly List<(Gfn Gfn, Pfn Pfn)> _frameScratch = [];
+    private static readonly Outcome Enosys = Outcome.Error(Errno.ENOSYS); // outcomes are immutable: one instance serves every refusal
     private IHostKernel _kernel = null!;
 
     private protected HwPoisonPolicy(HwPoisonOptions options, bool isV2)
@@ -100,7 +101,7 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
         if (toPrivate)
         {
             // v1: the guest's __set_memory_enc_dec warns and returns -ENOSYS. v2: forget the range; the next private fault poisons again.
-            if (!IsV2) return Outcome.Error(Errno.ENOSYS);
+            if (!IsV2) return Enosys;
             ranges.Remove(first, end);
             return null;
         }

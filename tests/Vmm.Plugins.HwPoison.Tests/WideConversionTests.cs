@@ -117,4 +117,28 @@ public class WideConversionTests
         // Three huge pages of 512 subpages are looked up; the other 2^28 - 1536 gfns are not.
         Assert.InRange(m.Kernel.PageSteps - before, 3 * 512, 3 * 512 * 3);
     }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("hwpoison-v1")]
+    [InlineData("hwpoison-v2")]
+    public void ConvertWhole1TiBGuest_AllocatesNothingOnceWarm(string policy)
+    {
+        var m = PolicyMachine.Create([PolicyMachine.Vm("td", TiB)], MemoryKind.Plain, Policy(policy));
+        var vm = m.VmNamed("td");
+        var buffer = new byte[8];
+        void Cycle()
+        {
+            m.Kernel.Convert(vm, 0, TiB, toPrivate: false);
+            m.Kernel.Convert(vm, 0, TiB, toPrivate: true);
+            foreach (var gpa in Touched) Assert.True(m.Kernel.TryGuestAccess(vm, gpa, buffer, write: false, shared: false, out _));
+        }
+        Cycle();
+        Cycle();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Cycle();
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }

@@ -146,7 +146,10 @@ internal sealed class BackingFile
     public void Remove(ulong index) => _cache.Set(index, default);
 
     /// <summary>Indexes in [start, end) that hold a page (hugetlbfs: the 2 MiB-aligned head indexes); costs the cached chunks, not the range.</summary>
-    public IEnumerable<ulong> CachedIndexes(ulong start, ulong end) => _cache.NonDefaultIndexes(start, Math.Min(end, Pages));
+    public List<ulong> CachedIndexes(ulong start, ulong end) => _cache.NonDefaultIndexes(start, Math.Min(end, Pages));
+
+    /// <summary><see cref="CachedIndexes"/> appended to a caller's list (allocation-free once the list has grown).</summary>
+    public void CollectCachedIndexes(ulong start, ulong end, List<ulong> into) => _cache.CollectNonDefaultIndexes(start, Math.Min(end, Pages), into);
 
     /// <summary>Directory pages and chunks of the cache that <see cref="CachedIndexes"/> has looked at.</summary>
     public long ScannedBlocks => _cache.ScannedBlocks;

@@ -152,11 +152,15 @@ internal sealed partial class HostKernel
             var scanned = file.ScannedBlocks;
             // hugetlbfs caches the head at the 2 MiB-aligned index: start at the head that covers `from`.
             var span = file.IsHugetlb ? (ulong)PageGeometry.PagesPerHuge : 1;
-            foreach (var index in file.CachedIndexes(from & ~(span - 1), to))
+            var cached = _indexScratch;
+            cached.Clear();
+            file.CollectCachedIndexes(from & ~(span - 1), to, cached);
+            foreach (var index in cached)
             {
                 PageSteps++;
                 for (var gfn = Math.Max(index, from); gfn < Math.Min(index + span, to); gfn++) candidates.Add(gfn);
             }
+            cached.Clear();
             PageSteps += file.ScannedBlocks - scanned;
         }
         candidates.Sort();
@@ -171,6 +175,7 @@ internal sealed partial class HostKernel
     }
 
     private readonly List<ulong> _gfnScratch = [];
+    private readonly List<ulong> _indexScratch = [];
     private PageTableVisitor? _collectLeafGfns;
     private ulong _walkBase;
     private ulong _walkFirst;
@@ -439,18 +444,25 @@ internal sealed partial class HostKernel
             for (var gfn = first; gfn < end; gfn++) ZapEpt(vm.Info.Id, new Gfn(gfn));
             return;
         }
-        var leaves = new List<(ulong Gpa, MappingSize Size)>();
-        vm.Ept.Visit(first << PageGeometry.PageShift, end << PageGeometry.PageShift, (gpa, _, size) =>
-        {
-            leaves.Add((gpa, size));
-            return true;
-        });
+        var leaves = _eptLeaves;
+        leaves.Clear();
+        vm.Ept.Visit(first << PageGeometry.PageShift, end << PageGeometry.PageShift, _collectEptLeaf ??= CollectEptLeaf);
         PageSteps += leaves.Count;
         foreach (var (gpa, size) in leaves)
         {
             vm.Ept.Set(gpa, PteValue.None, size);
             CostLedger.Add(CostKind.TlbShootdown);
         }
+        leaves.Clear();
+    }
+
+    private readonly List<(ulong Gpa, MappingSize Size)> _eptLeaves = [];
+    private PageTableVisitor? _collectEptLeaf;
+
+    private bool CollectEptLeaf(ulong gpa, PteValue entry, MappingSize size)
+    {
+        _eptLeaves.Add((gpa, size));
+        return true;
     }
 
     /// <summary>Tears a VM down: EPT dropped, its memory unmapped from the VMM and its backing files released.</summary>
@@ -501,6 +513,6 @@ internal sealed partial class HostKernel
             foreach (var vma in p.Vmas)
                 if (vma.File == file) return;
         }
-        foreach (var index in file.CachedIndexes(0, file.Pages).ToList()) RemoveFromCache(file, index);
+        foreach (var index in file.CachedIndexes(0, file.Pages)) RemoveFromCache(file, index);
     }
 }

@@ -171,7 +171,7 @@ internal sealed partial class HostKernel
                     if (to > from) ZapRange(p, vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift), vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift));
                 }
             }
-            foreach (var index in file.CachedIndexes(first, last).ToList()) RemoveFromCache(file, index);
+            foreach (var index in file.CachedIndexes(first, last)) RemoveFromCache(file, index);
             return Outcome.Ok();
         }
         for (var index = first; index < last; index++)

@@ -81,7 +81,7 @@ internal sealed class SparseArray<T>
 
     public int AllocatedDirectories { get; private set; }
 
-    /// <summary>Directory pages and chunks <see cref="NonDefaultIndexes"/> has looked at so far (what its cost grows with).</summary>
+    /// <summary>Directory pages and chunks <see cref="CollectNonDefaultIndexes"/> has looked at so far (what its cost grows with).</summary>
     public long ScannedBlocks { get; private set; }
 
     /// <summary>Bytes held by the directories and the allocated chunks (for the memory-per-frame report).</summary>
@@ -89,13 +89,14 @@ internal sealed class SparseArray<T>
         => ((long)_top.Length + (long)AllocatedDirectories * DirectorySize) * IntPtr.Size + (long)AllocatedChunks * ChunkSize * elementSize;
 
     /// <summary>
-    /// Indexes of non-default entries in [start, end), ascending. Missing directory pages and chunks are
-    /// skipped whole: the cost grows with the populated chunks, not with the range.
+    /// Appends the indexes of non-default entries in [start, end) to <paramref name="into"/>, ascending.
+    /// Missing directory pages and chunks are skipped whole: the cost grows with the populated chunks, not
+    /// with the range, and nothing is allocated beyond the list's growth.
     /// </summary>
-    public IEnumerable<ulong> NonDefaultIndexes(ulong start, ulong end)
+    public void CollectNonDefaultIndexes(ulong start, ulong end, List<ulong> into)
     {
         end = Math.Min(end, (ulong)Length);
-        if (start >= end) yield break;
+        if (start >= end) return;
         var comparer = EqualityComparer<T>.Default;
         var lastTop = (end - 1) >> TopShift;
         for (var t = start >> TopShift; t <= lastTop; t++)
@@ -115,9 +116,17 @@ internal sealed class SparseArray<T>
                 var from = (int)(Math.Max(start, chunkBase) - chunkBase);
                 var to = (int)(Math.Min(end, chunkBase + ChunkSize) - chunkBase);
                 for (var i = from; i < to; i++)
-                    if (!comparer.Equals(chunk[i], default!)) yield return chunkBase + (ulong)i;
+                    if (!comparer.Equals(chunk[i], default!)) into.Add(chunkBase + (ulong)i);
             }
         }
+    }
+
+    /// <summary>The indexes of non-default entries in [start, end), ascending (see <see cref="CollectNonDefaultIndexes"/>).</summary>
+    public List<ulong> NonDefaultIndexes(ulong start, ulong end)
+    {
+        var indexes = new List<ulong>();
+        CollectNonDefaultIndexes(start, end, indexes);
+        return indexes;
     }
 
     private void CheckIndex(ulong index)
