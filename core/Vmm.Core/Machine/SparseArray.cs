@@ -4,8 +4,8 @@ namespace Vmm.Core.Machine;
 
 /// <summary>
 /// A flat array indexed by pfn (or page index) whose 4096-entry chunks exist only once written. The chunk
-/// directory is two-level (a top array of 4096-chunk directory pages, each made on first use), so even
-/// 2^34 entries (a 64 TiB host) cost a few KiB until touched. Get/Set are allocation-free after the chunk
+/// directory is two-level (a top array of directory pages of up to 4096 chunks, each made on first use), so
+/// even 2^34 entries (a 64 TiB host) cost a few KiB until touched. Get/Set are allocation-free after the chunk
 /// exists.
 /// </summary>
 internal sealed class SparseArray<T>
@@ -41,7 +41,9 @@ internal sealed class SparseArray<T>
         if (t >= (ulong)top.Length) return default!;
         var directory = top[(int)t];
         if (directory is null) return default!;
-        var chunk = directory[(int)(index >> ChunkShift) & DirectoryMask];
+        var c = (int)(index >> ChunkShift) & DirectoryMask;
+        if ((uint)c >= (uint)directory.Length) return default!; // past the end, in the last directory page
+        var chunk = directory[c];
         return chunk is null ? default! : chunk[(int)index & ChunkMask];
     }
 
@@ -86,7 +88,7 @@ internal sealed class SparseArray<T>
 
     /// <summary>Bytes held by the directories and the allocated chunks (for the memory-per-frame report).</summary>
     public long FootprintBytes(int elementSize)
-        => ((long)_top.Length + (long)AllocatedDirectories * DirectorySize) * IntPtr.Size + (long)AllocatedChunks * ChunkSize * elementSize;
+        => ((long)_top.Length + _directorySlots) * IntPtr.Size + (long)AllocatedChunks * ChunkSize * elementSize;
 
     /// <summary>
     /// Appends the indexes of non-default entries in [start, end) to <paramref name="into"/>, ascending.
@@ -106,7 +108,7 @@ internal sealed class SparseArray<T>
             if (directory is null) continue;
             var topBase = t << TopShift;
             var firstChunk = start > topBase ? (int)((start - topBase) >> ChunkShift) : 0;
-            var lastChunk = (int)Math.Min(DirectoryMask, (end - 1 - topBase) >> ChunkShift);
+            var lastChunk = (int)Math.Min((ulong)directory.Length - 1, (end - 1 - topBase) >> ChunkShift);
             for (var c = firstChunk; c <= lastChunk; c++)
             {
                 var chunk = directory[c];
@@ -137,11 +139,16 @@ internal sealed class SparseArray<T>
 
     private T[]?[] NewDirectory(ulong index)
     {
-        var directory = new T[]?[DirectorySize];
+        // The last directory page holds only the chunks left, so a small array's directory stays small.
+        var topBase = (long)(index >> TopShift) << TopShift;
+        var directory = new T[]?[(int)Math.Min(DirectorySize, (Length - topBase + ChunkSize - 1) >> ChunkShift)];
         _top[(int)(index >> TopShift)] = directory;
         AllocatedDirectories++;
+        _directorySlots += directory.Length;
         return directory;
     }
+
+    private long _directorySlots;
 }
 
 /// <summary>

@@ -36,9 +36,23 @@ public class SparseArrayTests
     public void Get_PastTheEnd_IsDefault()
     {
         var array = new SparseArray<int>(100);
+        array.Set(99, 1);
 
+        Assert.Equal(1, array.Get(99));
         Assert.Equal(0, array.Get(100));
+        Assert.Equal(0, array.Get(1UL << 20)); // inside the top directory page's span, past its chunks
         Assert.Equal(0, array.Get(ulong.MaxValue));
+    }
+
+    [Fact]
+    public void Directory_OfASmallArray_HoldsOnlyItsChunks()
+    {
+        var array = new SparseArray<int>(10 * SparseArray<int>.ChunkSize);
+
+        array.Set(0, 1);
+
+        Assert.Equal((1 + 10) * IntPtr.Size + SparseArray<int>.ChunkSize * 4, array.FootprintBytes(4));
+        Assert.Equal([0UL], array.NonDefaultIndexes(0, ulong.MaxValue));
     }
 
     [Theory]
