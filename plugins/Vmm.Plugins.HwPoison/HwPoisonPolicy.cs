@@ -13,6 +13,8 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
 {
     private readonly Dictionary<int, SharedRanges> _shared = [];
     private readonly Dictionary<ulong, (VmId Vm, ulong Gfn)> _poisonedBy = [];
+    private readonly List<(Gfn Gfn, Pfn Pfn)> _frameScratch = [];
+    private static readonly Outcome Enosys = Outcome.Error(Errno.ENOSYS); // outcomes are immutable: one instance serves every refusal
     private IHostKernel _kernel = null!;
 
     private protected HwPoisonPolicy(HwPoisonOptions options, bool isV2)
@@ -92,21 +94,25 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     public Outcome? OnConvert(VmInfo vm, Gpa gpa, ulong size, bool toPrivate)
     {
         var first = gpa.Value >> PageGeometry.PageShift;
-        var end = (gpa.Value + size + PageGeometry.PageSize - 1) >> PageGeometry.PageShift;
+        // The gfn after the range's last byte; a range that would wrap ends at the top of the gfn space.
+        var lastByte = size == 0 ? gpa.Value : size - 1 > ulong.MaxValue - gpa.Value ? ulong.MaxValue : gpa.Value + size - 1;
+        var end = size == 0 ? first : (lastByte >> PageGeometry.PageShift) + 1;
         var ranges = _shared[vm.Id.Value];
         if (toPrivate)
         {
             // v1: the guest's __set_memory_enc_dec warns and returns -ENOSYS. v2: forget the range; the next private fault poisons again.
-            if (!IsV2) return Outcome.Error(Errno.ENOSYS);
+            if (!IsV2) return Enosys;
             ranges.Remove(first, end);
             return null;
         }
         if (!ranges.Add(first, end))
             _kernel.Warn($"{Name}: {vm.Name} shares gfn 0x{first:x}-0x{end - 1:x} but already has {ranges.Capacity} shared ranges (KVM_NR_SHARED_RANGES); the range is not remembered and its next private fault poisons it again");
-        for (var gfn = first; gfn < end; gfn++)
+        // Only the frames present in the range, however wide it is (kvm_share_memory walks the memslot's pages).
+        var frames = _frameScratch;
+        frames.Clear();
+        _kernel.FramesOf(vm.Id, new Gfn(first), new Gfn(end), frames);
+        foreach (var (_, pfn) in frames)
         {
-            var pfn = _kernel.FrameOf(vm.Id, new Gfn(gfn));
-            if (!pfn.IsValid) continue;
             var flags = _kernel.GetFlags(pfn);
             if ((flags & FrameFlags.HwPoison) == 0) continue;
             if (IsV2 && _kernel.GetOwner(pfn) != vm.Id) continue; // kvm_share_pfn: only the owner may share
@@ -115,6 +121,7 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
             if (IsV2) _kernel.SetOwner(pfn, VmId.None);
             _poisonedBy.Remove(pfn.Value);
         }
+        frames.Clear();
         return null;
     }
 

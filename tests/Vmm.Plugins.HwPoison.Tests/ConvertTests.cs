@@ -128,6 +128,38 @@ public class ConvertTests
         Assert.Single(kernel.Warnings);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ConvertToShared_Of64TiB_AsksForTheRangesFramesOnceAndNeverLooksUpEachGfn(bool v2)
+    {
+        var (policy, kernel, td1, _) = Machine(v2);
+        var low = kernel.AddFrame(td1, 3, 0x40);
+        var high = kernel.AddFrame(td1, (1UL << 18) - 1, 0x41); // the VM's last gfn
+        policy.OnGuestFault(td1, new Gfn(3), low, privateAccess: true);
+        policy.OnGuestFault(td1, new Gfn((1UL << 18) - 1), high, privateAccess: true);
+
+        Assert.Null(policy.OnConvert(td1, GpaOf(0), 64UL << 40, toPrivate: false));
+
+        Assert.False(Poisoned(kernel, low));
+        Assert.False(Poisoned(kernel, high));
+        Assert.Equal(1, kernel.FramesOfCalls);
+        Assert.Equal(0, kernel.FrameOfCalls); // a per-gfn loop would make 2^34 lookups
+    }
+
+    [Fact]
+    public void ConvertToShared_OfARangeThatWouldWrap_EndsAtTheTopOfTheGfnSpace()
+    {
+        var (policy, kernel, td1, _) = Machine(v2: true);
+        var frame = kernel.AddFrame(td1, 9, 0x40);
+        policy.OnGuestFault(td1, new Gfn(9), frame, privateAccess: true);
+
+        Assert.Null(policy.OnConvert(td1, GpaOf(9), ulong.MaxValue, toPrivate: false));
+
+        Assert.False(Poisoned(kernel, frame));
+        Assert.Empty(kernel.Warnings);
+    }
+
     [Fact]
     public void Options_NegativeMaxSharedRanges_IsRejectedWithTheOptionName()
     {

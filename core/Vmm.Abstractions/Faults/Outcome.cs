@@ -29,6 +29,7 @@ public enum Errno
     ENODEV = 19,
     EINVAL = 22,
     ESPIPE = 29,
+    EFBIG = 27,
     ENOSPC = 28,
     ENOSYS = 38,
     EOPNOTSUPP = 95,

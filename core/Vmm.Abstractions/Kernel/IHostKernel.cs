@@ -49,6 +49,13 @@ public interface IHostKernel
     /// <summary>The frame backing a guest page in the VMM's page tables or the backing file, if any.</summary>
     Pfn FrameOf(VmId vm, Gfn gfn);
 
+    /// <summary>
+    /// Appends to <paramref name="into"/>, by ascending gfn, every gfn of [first, end) inside the VM for which
+    /// <see cref="FrameOf"/> finds a frame. Costs the entries and cached pages present, not the range's size,
+    /// so a policy may walk a conversion of any width.
+    /// </summary>
+    void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into);
+
     /// <summary>Drops the VM's EPT entry for a gfn (kvm_zap_gfn_range); counted as a shootdown.</summary>
     void ZapEpt(VmId vm, Gfn gfn);
 

@@ -25,6 +25,7 @@ public sealed class Simulation
         var host = scenario.HostMemory ?? ScenarioLimits.DefaultHostMemory(vmBytes);
         if (host < vmBytes && scenario.HostMemory is not null)
             throw new ScenarioException($"host.memory ({host} bytes) is smaller than the VMs' memory ({vmBytes} bytes); raise host.memory or leave it out", new SourceLocation(scenario.File, 0, 0));
+        CheckHostFits(scenario, host);
         var frames = (long)(((host + PageGeometry.HugeSize - 1) & ~(PageGeometry.HugeSize - 1)) >> PageGeometry.PageShift);
         _kernel = new HostKernel(frames, components, scenario.Kernel, Ledger);
         foreach (var vm in scenario.Vms)
@@ -37,6 +38,8 @@ public sealed class Simulation
                 throw new ScenarioException($"vm '{vm.Name}': guest-memfd backing needs kernel 6.8 or later (scenario kernel is {scenario.Kernel}); set \"kernel\": \"6.8\"", vm.Location);
             if (vm.Thp && components.Thp is null)
                 throw new ScenarioException($"vm '{vm.Name}' has thp: true but no huge-page strategy was resolved; add a THP plugin or set thp: false", vm.Location);
+            if (vm.Memory > Process.UserSpaceEnd - _kernel.Vmm.MmapCursor)
+                throw new ScenarioException($"vm '{vm.Name}' ({vm.Memory} bytes) does not fit the VMM's address space: VMs are mapped from 0x{Process.MmapBase:x}, each at the next 1 GiB boundary, and user space ends at 0x{Process.UserSpaceEnd:x}, so the VMs' memory, each rounded up to 1G, must total at most 1T; make the VMs smaller or fewer", vm.Location);
             try
             {
                 _kernel.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp);
@@ -47,6 +50,27 @@ public sealed class Simulation
             }
         }
     }
+
+    /// <summary>
+    /// Defence behind the parser's limits: the VMs' sizes must not wrap when added, and the host must fit the
+    /// frame table (at most 64 TiB), so no machine type is asked for more than it can hold.
+    /// </summary>
+    private static void CheckHostFits(Scenario scenario, ulong host)
+    {
+        var location = new SourceLocation(scenario.File, 0, 0);
+        var total = 0UL;
+        foreach (var vm in scenario.Vms)
+        {
+            if (vm.Memory > MaxHostBytes - total)
+                throw new ScenarioException($"the VMs' memory adds up to more than 64T (vm '{vm.Name}' brings it past {MaxHostBytes} bytes); the host holds at most 64T, so make the VMs smaller", vm.Location);
+            total += vm.Memory;
+        }
+        if (host > MaxHostBytes)
+            throw new ScenarioException($"host memory of {host} bytes is more than 64T, the largest host the simulator models; lower host.memory to 64T or less", location);
+    }
+
+    /// <summary>64 TiB: 2^34 frames of 4 KiB, what the frame table holds.</summary>
+    private const ulong MaxHostBytes = (ulong)FrameTable.MaxFrames << PageGeometry.PageShift;
 
     public Scenario Scenario { get; }
     public SimulationComponents Components { get; }
@@ -86,6 +110,12 @@ public sealed class Simulation
             foreach (var e in _kernel.Events)
                 if (e.Kind is KernelEventKind.HostPanic or KernelEventKind.Shutdown) return _kernel.Faults.Deliver(e);
         }
+        if (!outcome.EndsMachine && outcome.Kind != OutcomeKind.Killed)
+        {
+            // The OOM killer chose the VMM: whatever the syscall or KVM_RUN would have returned, it dies.
+            foreach (var e in _kernel.Events)
+                if (e.Pid == _kernel.Vmm.Pid && e.Kind == KernelEventKind.SigKill) return _kernel.Faults.Deliver(e);
+        }
         if (outcome.Kind == OutcomeKind.Ok)
         {
             foreach (var e in _kernel.Events)
@@ -118,8 +148,8 @@ public sealed class Simulation
             case "vmm.set-attributes":
             {
                 var vm = RequireVm(s);
-                _kernel.SetAttributes(vm, RequireGpa(s, vm), RequireSize(s), s.Private ?? throw Bad(s, "needs \"private\": true or false"));
-                return Outcome.Ok();
+                var rc = _kernel.SetAttributes(vm, RequireGpa(s, vm), RequireSize(s), s.Private ?? throw Bad(s, "needs \"private\": true or false"));
+                return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
             }
             case "host.read":
                 return VmmAlive() ?? _kernel.UserAccess(_kernel.Vmm, HostAddress(s), new byte[RequireLen(s)], write: false);
@@ -164,7 +194,7 @@ public sealed class Simulation
                 var vm = RequireVm(s);
                 if (vm.File is null) throw Bad(s, $"vm '{vm.Info.Name}' is anon-backed: there is no file to map");
                 if (s.Hva is { } fixedAt && fixedAt % PageGeometry.PageSize != 0) throw Bad(s, $"\"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED)");
-                return Outcome.OkCount((long)_kernel.MmapBacking(vm, s.Offset ?? 0, RequireSize(s), s.Hva));
+                return _kernel.MmapBacking(vm, s.Offset ?? 0, RequireSize(s), s.Hva);
             }
             case "host.munmap":
                 return VmmAlive() ?? _kernel.Munmap(_kernel.Vmm, HostAddress(s), RequireSize(s));
@@ -202,6 +232,7 @@ public sealed class Simulation
             case "hw.flip-bit":
             {
                 var (pfn, offset, _) = ResolveFrame(s, create: true);
+                if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
                 _kernel.Memory.FlipBit(pfn, offset / PageGeometry.LineSize, s.Bit ?? 0);
                 return Outcome.Ok();
             }
@@ -233,7 +264,7 @@ public sealed class Simulation
     private Outcome ReadIntoGuestBuffer(StepSpec s, Vm vm, ulong bufferGpa)
     {
         var len = RequireLen(s);
-        if (bufferGpa + (ulong)len > vm.Info.MemoryBytes) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        if (bufferGpa > vm.Info.MemoryBytes || (ulong)len > vm.Info.MemoryBytes - bufferGpa) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
         var read = _kernel.FileReadWrite(RequireFile(s, vm), s.Offset ?? 0, new byte[len], write: false);
         if (read.Kind != OutcomeKind.Ok || read.Data is null) return read;
         var copied = _kernel.UserCopy(_kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, read.Data, toUser: true);
@@ -244,7 +275,7 @@ public sealed class Simulation
     private Outcome WriteFromGuestBuffer(StepSpec s, Vm vm, ulong bufferGpa)
     {
         var len = RequireLen(s);
-        if (bufferGpa + (ulong)len > vm.Info.MemoryBytes) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        if (bufferGpa > vm.Info.MemoryBytes || (ulong)len > vm.Info.MemoryBytes - bufferGpa) throw Bad(s, $"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
         var buffer = new byte[len];
         var copied = _kernel.UserCopy(_kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, buffer, toUser: false);
         if (copied == 0) return Outcome.Error(Errno.EFAULT);
@@ -260,6 +291,7 @@ public sealed class Simulation
     {
         var vm = RequireVm(s);
         var gpa = RequireGpa(s, vm);
+        RequireInside(s, vm, gpa, (ulong)buffer.Length);
         var flags = _kernel.Policy.KvmGupFlags(vm.Info) | (toGuest ? GupFlags.Write : GupFlags.None);
         var taken = new List<Pfn>();
         var done = 0;
@@ -285,6 +317,7 @@ public sealed class Simulation
     private Outcome MemoryError(StepSpec s)
     {
         var (pfn, offset, hva) = ResolveFrame(s, create: true);
+        if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
         var consumed = s.Consumed ?? false;
         _kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
         if (consumed && hva != 0)
@@ -311,10 +344,15 @@ public sealed class Simulation
             var pfn = new Pfn(rawPfn);
             if (!_kernel.Frames.IsValid(pfn)) throw Bad(s, $"pfn 0x{rawPfn:x} is outside host memory");
             if (requester == Requester.Seam) throw Bad(s, "with \"requester\": \"seam\" needs \"vm\" and \"gpa\" (the TDX module uses that TD's KeyID)");
-            return _kernel.KernelAccess(pfn, (int)((s.Offset ?? 0) & (PageGeometry.PageSize - 1)), buffer, write, requester);
+            var inFrame = (int)((s.Offset ?? 0) & (PageGeometry.PageSize - 1));
+            var lastFrame = pfn.Value + (((ulong)inFrame + (ulong)buffer.Length - 1) >> PageGeometry.PageShift);
+            if (!_kernel.Frames.IsValid(new Pfn(lastFrame)))
+                throw Bad(s, $"pfn 0x{rawPfn:x} with len {buffer.Length} runs past the end of host memory ({_kernel.Frames.Count} frames); shorten len");
+            return _kernel.KernelAccess(pfn, inFrame, buffer, write, requester);
         }
         var vm = RequireVm(s);
         var gpa = RequireGpa(s, vm);
+        RequireInside(s, vm, gpa, (ulong)buffer.Length);
         // The TDX module touches TD memory with the TD's private KeyID; everything else uses the shared one.
         var key = requester == Requester.Seam ? vm.Info.PrivateKey : KeyId.Shared;
         var done = 0;
@@ -332,6 +370,7 @@ public sealed class Simulation
                     continue;
                 }
                 pfn = Populate(vm, addr, s);
+                if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
             }
             var result = _kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), write, requester, key);
             if (result.Kind != OutcomeKind.Ok) return result;
@@ -358,13 +397,19 @@ public sealed class Simulation
         return (frame, (int)(gpa & (PageGeometry.PageSize - 1)), vm.Info.HvaBase.Value + gpa);
     }
 
-    /// <summary>Faults a guest page in through the VMM's mapping so that a frame exists behind it.</summary>
+    /// <summary>
+    /// Faults a guest page in through the VMM's mapping so that a frame exists behind it; Pfn.Invalid when
+    /// the host is out of memory (the OOM killer's SIGKILL to the VMM is then the step's outcome).
+    /// </summary>
     private Pfn Populate(Vm vm, ulong gpa, StepSpec s)
     {
         var taken = new List<Pfn>();
         var hva = vm.Info.HvaBase.Value + gpa;
         if (_kernel.GetUserPages(_kernel.Vmm, hva, 1, GupFlags.Write | GupFlags.Force | GupFlags.AllowPoisoned, taken, out var error) == 0)
+        {
+            if (error == Errno.ENOMEM) return Pfn.Invalid;
             throw Bad(s, $"gpa 0x{gpa:x} of vm '{vm.Info.Name}' has no frame and cannot be populated ({error}); touch it first");
+        }
         _kernel.PutPages(taken);
         return _kernel.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
     }
@@ -428,6 +473,13 @@ public sealed class Simulation
         var gpa = s.Gpa ?? throw Bad(s, "needs \"gpa\"");
         if (gpa >= vm.Info.MemoryBytes) throw Bad(s, $"gpa 0x{gpa:x} is outside vm '{vm.Info.Name}' (memory 0x{vm.Info.MemoryBytes:x})");
         return gpa;
+    }
+
+    /// <summary>[gpa, gpa+len) must lie in the VM: past its end lies another mapping's memory, not this VM's frames.</summary>
+    private static void RequireInside(StepSpec s, Vm vm, ulong gpa, ulong len)
+    {
+        if (gpa > vm.Info.MemoryBytes || len > vm.Info.MemoryBytes - gpa)
+            throw Bad(s, $"gpa 0x{gpa:x}+{len} reaches past the end of vm '{vm.Info.Name}' (memory 0x{vm.Info.MemoryBytes:x}); keep gpa+len inside the VM");
     }
 
     private ulong HostAddress(StepSpec s)

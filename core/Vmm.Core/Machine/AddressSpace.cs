@@ -66,8 +66,14 @@ internal sealed class Process
     public Tlb Tlb { get; } = new();
     public List<Vma> Vmas { get; } = [];
     public bool Alive { get; set; } = true;
-    /// <summary>Next free address for a new mapping (grows upward, 1 GiB-aligned).</summary>
-    public ulong MmapCursor { get; set; } = 0x7f00_0000_0000UL;
+    /// <summary>TASK_SIZE with 4-level paging: user addresses lie below 2^47.</summary>
+    public const ulong UserSpaceEnd = 0x8000_0000_0000UL;
+
+    /// <summary>Where the VMM's mappings start: the VMs from here upward, 1 TiB up to <see cref="UserSpaceEnd"/>.</summary>
+    public const ulong MmapBase = 0x7f00_0000_0000UL;
+
+    /// <summary>Next free address for a new mapping (grows upward, 1 GiB-aligned, never past <see cref="UserSpaceEnd"/>).</summary>
+    public ulong MmapCursor { get; set; } = MmapBase;
 
     public Vma? FindVma(ulong va)
     {
@@ -76,12 +82,17 @@ internal sealed class Process
         return null;
     }
 
-    public ulong ReserveRange(ulong bytes)
+    /// <summary>
+    /// Places a new mapping of <paramref name="bytes"/> at the cursor and moves the cursor to the next 1 GiB
+    /// boundary; false (mmap's ENOMEM) when it would not end inside user space.
+    /// </summary>
+    public bool TryReserveRange(ulong bytes, out ulong start)
     {
         const ulong align = 1UL << 30;
-        var start = MmapCursor;
+        start = MmapCursor;
+        if (bytes == 0 || bytes > UserSpaceEnd - start) return false;
         MmapCursor = (start + bytes + align - 1) & ~(align - 1);
-        return start;
+        return true;
     }
 
     public void AddVma(Vma vma)
@@ -98,7 +109,8 @@ internal sealed class Process
 /// </summary>
 internal sealed class BackingFile
 {
-    private readonly SparseArray<uint> _cache;
+    // pfn + 1 (0 = not cached) in 40 bits: every pfn of a 64 TiB host fits, at 5 bytes a page.
+    private readonly SparseArray<UInt40> _cache;
 
     public BackingFile(int id, string name, BackingKind kind, ulong sizeBytes, VmId vm)
     {
@@ -107,7 +119,9 @@ internal sealed class BackingFile
         Kind = kind;
         SizeBytes = sizeBytes;
         Vm = vm;
-        _cache = new SparseArray<uint>((long)(sizeBytes >> PageGeometry.PageShift) + 1);
+        if (sizeBytes >> PageGeometry.PageShift > FrameTable.MaxFrames)
+            throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes, $"A backing file holds at most 64 TiB, not 0x{sizeBytes:x} bytes.");
+        _cache = new SparseArray<UInt40>((long)(sizeBytes >> PageGeometry.PageShift));
     }
 
     public int Id { get; }
@@ -123,13 +137,20 @@ internal sealed class BackingFile
     public Pfn Lookup(ulong index)
     {
         if (index >= Pages) return Pfn.Invalid;
-        var v = _cache.Get(index);
+        var v = _cache.Get(index).Value;
         return v == 0 ? Pfn.Invalid : new Pfn(v - 1);
     }
 
-    public void Insert(ulong index, Pfn pfn) => _cache.Set(index, (uint)(pfn.Value + 1));
+    public void Insert(ulong index, Pfn pfn) => _cache.Set(index, new UInt40(pfn.Value + 1));
 
-    public void Remove(ulong index) => _cache.Set(index, 0);
+    public void Remove(ulong index) => _cache.Set(index, default);
 
-    public IEnumerable<ulong> CachedIndexes(ulong start, ulong end) => _cache.NonDefaultIndexes(start, Math.Min(end, Pages));
+    /// <summary>Indexes in [start, end) that hold a page (hugetlbfs: the 2 MiB-aligned head indexes); costs the cached chunks, not the range.</summary>
+    public List<ulong> CachedIndexes(ulong start, ulong end) => _cache.NonDefaultIndexes(start, Math.Min(end, Pages));
+
+    /// <summary><see cref="CachedIndexes"/> appended to a caller's list (allocation-free once the list has grown).</summary>
+    public void CollectCachedIndexes(ulong start, ulong end, List<ulong> into) => _cache.CollectNonDefaultIndexes(start, Math.Min(end, Pages), into);
+
+    /// <summary>Directory pages and chunks of the cache that <see cref="CachedIndexes"/> has looked at.</summary>
+    public long ScannedBlocks => _cache.ScannedBlocks;
 }

@@ -16,11 +16,16 @@ internal sealed class FrameTable
     private readonly SparseArray<short> _owner; // VmId + 1; 0 = none
     private readonly SparseArray<ushort> _key;
     private readonly SparseArray<int> _file; // BackingFile id; 0 = none
-    private readonly SparseArray<ulong> _index; // page index in the file
+    private readonly SparseArray<UInt40> _index; // page index in the file
     private readonly SparseArray<int> _rmapHead;
+
+    /// <summary>The most frames a host may have: 2^34, 64 TiB of 4 KiB frames (every pfn then fits the 40-bit page-cache slots).</summary>
+    public const long MaxFrames = 1L << 34;
 
     public FrameTable(long frameCount)
     {
+        if (frameCount is < 1 or > MaxFrames)
+            throw new ArgumentOutOfRangeException(nameof(frameCount), frameCount, $"A host has 1 to 2^34 frames (4 KiB to 64 TiB of memory), not {frameCount}.");
         Count = frameCount;
         _flags = new(frameCount);
         _refCount = new(frameCount);
@@ -63,11 +68,11 @@ internal sealed class FrameTable
     public void SetKey(Pfn pfn, KeyId key) => _key.Set(pfn.Value, key.Value);
 
     public int FileId(Pfn pfn) => _file.Get(pfn.Value);
-    public ulong FileIndex(Pfn pfn) => _index.Get(pfn.Value);
+    public ulong FileIndex(Pfn pfn) => _index.Get(pfn.Value).Value;
     public void SetFile(Pfn pfn, int fileId, ulong index)
     {
         _file.Set(pfn.Value, fileId);
-        _index.Set(pfn.Value, index);
+        _index.Set(pfn.Value, new UInt40(index));
     }
 
     public int RmapHead(Pfn pfn) => _rmapHead.Get(pfn.Value);
@@ -84,13 +89,13 @@ internal sealed class FrameTable
         _owner.Set(pfn.Value, 0);
         _key.Set(pfn.Value, 0);
         _file.Set(pfn.Value, 0);
-        _index.Set(pfn.Value, 0);
+        _index.Set(pfn.Value, default);
     }
 
     public long FootprintBytes =>
         _flags.FootprintBytes(2) + _refCount.FootprintBytes(4) + _mapCount.FootprintBytes(4) + _pinCount.FootprintBytes(4)
         + _hwpEntryRefs.FootprintBytes(4) + _owner.FootprintBytes(2) + _key.FootprintBytes(2) + _file.FootprintBytes(4)
-        + _index.FootprintBytes(8) + _rmapHead.FootprintBytes(4);
+        + _index.FootprintBytes(5) + _rmapHead.FootprintBytes(4);
 }
 
 /// <summary>

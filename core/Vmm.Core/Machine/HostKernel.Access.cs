@@ -20,9 +20,17 @@ internal sealed partial class HostKernel
             VmFault.SigSegv => Deliver(new KernelEvent(KernelEventKind.SigSegv, p.Pid, default, new Hva(va), 0, context, vm, "access outside any VMA")),
             VmFault.HwPoison => Deliver(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(va), PageGeometry.PageShift, context, vm, "hwpoison entry")),
             VmFault.HwPoisonLarge => Deliver(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(va), PageGeometry.HugeShift, context, vm, "hwpoison huge entry")),
-            VmFault.Oom => Deliver(new KernelEvent(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, context, vm, "out of memory")),
+            VmFault.Oom => Faults.Deliver(LastOomKill(p) ?? new KernelEvent(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, context, vm, "out of memory")),
             _ => Deliver(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_ADRERR, new Hva(va), 0, context, vm, "VM_FAULT_SIGBUS")),
         };
+    }
+
+    /// <summary>The SIGKILL the OOM killer sent <paramref name="p"/> during this step (HandleMmFault raised it).</summary>
+    private KernelEvent? LastOomKill(Process p)
+    {
+        for (var i = Events.Count - 1; i >= 0; i--)
+            if (Events[i].Kind == KernelEventKind.SigKill && Events[i].Pid == p.Pid) return Events[i];
+        return null;
     }
 
     /// <summary>A user load/store of [va, va+buffer.Length) through the process's page tables (host.read / host.write).</summary>

@@ -38,8 +38,24 @@ internal sealed partial class HostKernel
         return VmFault.SigBus;
     }
 
-    /// <summary>handle_mm_fault: make the page at <paramref name="va"/> present, or say why it cannot be.</summary>
+    /// <summary>
+    /// handle_mm_fault: make the page at <paramref name="va"/> present, or say why it cannot be. A user page
+    /// the allocator cannot find means the OOM killer chose the faulting process (an order-0 allocation
+    /// fails only for the OOM victim), so VM_FAULT_OOM comes with its SIGKILL whoever asked: a load or
+    /// store, GUP for KVM or a syscall, copy_to_user.
+    /// </summary>
     internal VmFault HandleMmFault(Process p, ulong va, bool write, GupFlags flags, out Pfn allowed)
+    {
+        var fault = HandleMmFaultCore(p, va, write, flags, out allowed);
+        if (fault == VmFault.Oom) OomKill(p, va);
+        return fault;
+    }
+
+    /// <summary>out_of_memory → oom_kill_process: SIGKILL to the victim (the process whose fault could not be served).</summary>
+    private void OomKill(Process p, ulong va)
+        => Raise(new KernelEvent(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, SignalContext.Async, default, "out of memory: the OOM killer chose this process"));
+
+    private VmFault HandleMmFaultCore(Process p, ulong va, bool write, GupFlags flags, out Pfn allowed)
     {
         allowed = Pfn.Invalid;
         CostLedger.Add(CostKind.PageFault);
@@ -166,7 +182,8 @@ internal sealed partial class HostKernel
                 var hugeVa = va & ~(PageGeometry.HugeSize - 1);
                 var index = vma.FileIndex(hugeVa);
                 var head = GetHugetlbPage(file, index);
-                if (!head.IsValid) return index >= file.Pages ? VmFault.SigBus : VmFault.Oom;
+                // hugetlb_no_page: past EOF, or alloc_hugetlb_folio finds no free huge page (-ENOSPC), is VM_FAULT_SIGBUS.
+                if (!head.IsValid) return VmFault.SigBus;
                 if (Frames.Has(head, FrameFlags.HwPoison)) return VmFault.HwPoisonLarge;
                 MapFrame(p, hugeVa, head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
                 return VmFault.Ok;

@@ -14,7 +14,6 @@ internal sealed class Vm
         Vma = vma;
         File = file;
         GuestMemfd = guestMemfd;
-        SharedGfns = new SparseArray<byte>((long)(info.MemoryBytes >> PageGeometry.PageShift) + 1);
     }
 
     public VmInfo Info { get; }
@@ -22,13 +21,14 @@ internal sealed class Vm
     public Vma Vma { get; }
     public BackingFile? File { get; }
     public BackingFile? GuestMemfd { get; }
-    /// <summary>1 where the gfn was converted to shared (or set shared by attributes); protected VMs start private.</summary>
-    public SparseArray<byte> SharedGfns { get; }
+    /// <summary>Gfns converted to shared (or set shared by attributes); protected VMs start private.</summary>
+    public GfnRangeSet SharedGfns { get; } = new();
+    public ulong Pages => Info.MemoryBytes >> PageGeometry.PageShift;
     public bool Destroyed { get; set; }
     /// <summary>The TD was marked fatal (H6).</summary>
     public bool Dead { get; set; }
 
-    public bool IsPrivate(Gfn gfn) => Info.Protected && SharedGfns.Get(gfn.Value) == 0;
+    public bool IsPrivate(Gfn gfn) => Info.Protected && !SharedGfns.Contains(gfn.Value);
 }
 
 internal sealed partial class HostKernel
@@ -42,8 +42,12 @@ internal sealed partial class HostKernel
 
     internal Vm CreateVm(string name, ulong memory, bool isProtected, BackingKind backing, bool thp)
     {
+        if (memory == 0 || memory % PageGeometry.PageSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(memory), memory, $"vm '{name}': memory must be a non-zero multiple of 4 KiB, not 0x{memory:x} bytes.");
+        if (!Vmm.TryReserveRange(memory, out var hva))
+            throw new ArgumentOutOfRangeException(nameof(memory), memory,
+                $"vm '{name}' needs 0x{memory:x} bytes of the VMM's address space from 0x{Vmm.MmapCursor:x}, but user space ends at 0x{Process.UserSpaceEnd:x}: the VMs' mappings, each rounded up to 1 GiB, total at most 1 TiB.");
         var id = new VmId(_vms.Count);
-        var hva = Vmm.ReserveRange(memory);
         var key = isProtected ? Memory.AssignPrivateKey(id) : KeyId.Shared;
         var info = new VmInfo(id, name, isProtected, backing, thp, memory, new Hva(hva), key);
         BackingFile? file = null;
@@ -93,6 +97,8 @@ internal sealed partial class HostKernel
     public Pfn FrameOf(VmId vmId, Gfn gfn)
     {
         var vm = _vms[vmId.Value];
+        PageSteps++;
+        if (gfn.Value >= vm.Pages) return Pfn.Invalid; // past the memslot: another mapping's memory, not this VM's
         var va = vm.Info.HvaBase.Value + (gfn.Value << PageGeometry.PageShift);
         var entry = Vmm.PageTable.Lookup(va, out var size);
         if (entry.MapsFrame) return LeafPfn(entry, size, va);
@@ -104,11 +110,85 @@ internal sealed partial class HostKernel
     public void ZapEpt(VmId vmId, Gfn gfn)
     {
         var vm = _vms[vmId.Value];
+        PageSteps++;
+        if (gfn.Value >= vm.Pages) return;
         var gpa = gfn.Value << PageGeometry.PageShift;
         var entry = vm.Ept.Lookup(gpa, out var size);
         if (entry.IsNone) return;
         vm.Ept.Set(size == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, PteValue.None, size);
         CostLedger.Add(CostKind.TlbShootdown);
+    }
+
+    /// <summary>
+    /// Per-page steps taken by lookups and range walks (FrameOf, ZapEpt, the leaves and cache chunks a range
+    /// visits): what a range operation's cost grows with. Tests read it to show that a wide conversion costs
+    /// the pages present in the range, not its size.
+    /// </summary>
+    internal long PageSteps { get; private set; }
+
+    public void FramesOf(VmId vmId, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into)
+    {
+        var vm = _vms[vmId.Value];
+        var from = first.Value;
+        var to = Math.Min(end.Value, vm.Pages);
+        if (from >= to) return;
+        if (to - from <= (ulong)PageGeometry.PagesPerHuge)
+        {
+            // A few pages: look each one up (no walk, no allocation).
+            for (var gfn = from; gfn < to; gfn++)
+                if (FrameOf(vmId, new Gfn(gfn)) is { IsValid: true } pfn) into.Add((new Gfn(gfn), pfn));
+            return;
+        }
+        // FrameOf finds a frame only behind a VMM page-table entry or in the backing file's page cache, so
+        // those are the candidates: the walk skips empty tables and the cache scan skips empty chunks.
+        var candidates = _gfnScratch;
+        candidates.Clear();
+        _walkBase = vm.Info.HvaBase.Value;
+        _walkFirst = from;
+        _walkEnd = to;
+        Vmm.PageTable.Visit(_walkBase + (from << PageGeometry.PageShift), _walkBase + (to << PageGeometry.PageShift), _collectLeafGfns ??= CollectLeafGfns);
+        if (vm.File is { } file)
+        {
+            var scanned = file.ScannedBlocks;
+            // hugetlbfs caches the head at the 2 MiB-aligned index: start at the head that covers `from`.
+            var span = file.IsHugetlb ? (ulong)PageGeometry.PagesPerHuge : 1;
+            var cached = _indexScratch;
+            cached.Clear();
+            file.CollectCachedIndexes(from & ~(span - 1), to, cached);
+            foreach (var index in cached)
+            {
+                PageSteps++;
+                for (var gfn = Math.Max(index, from); gfn < Math.Min(index + span, to); gfn++) candidates.Add(gfn);
+            }
+            cached.Clear();
+            PageSteps += file.ScannedBlocks - scanned;
+        }
+        candidates.Sort();
+        var previous = ulong.MaxValue;
+        foreach (var gfn in candidates)
+        {
+            if (gfn == previous) continue;
+            previous = gfn;
+            if (FrameOf(vmId, new Gfn(gfn)) is { IsValid: true } pfn) into.Add((new Gfn(gfn), pfn));
+        }
+        candidates.Clear();
+    }
+
+    private readonly List<ulong> _gfnScratch = [];
+    private readonly List<ulong> _indexScratch = [];
+    private PageTableVisitor? _collectLeafGfns;
+    private ulong _walkBase;
+    private ulong _walkFirst;
+    private ulong _walkEnd;
+
+    /// <summary>The visitor of <see cref="FramesOf"/>: the gfns in range under one VMM leaf (512 for a 2 MiB leaf).</summary>
+    private bool CollectLeafGfns(ulong va, PteValue entry, MappingSize size)
+    {
+        PageSteps++;
+        var gfn = (va - _walkBase) >> PageGeometry.PageShift;
+        var count = size == MappingSize.Size2M ? (ulong)PageGeometry.PagesPerHuge : 1;
+        for (var g = Math.Max(gfn, _walkFirst); g < Math.Min(gfn + count, _walkEnd); g++) _gfnScratch.Add(g);
+        return true;
     }
 
     public void SetVmmMemoryProtNone(VmId vmId, bool protNone)
@@ -193,6 +273,12 @@ internal sealed partial class HostKernel
         if (vm.Dead)
         {
             failure = Faults.Deliver(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} was already marked fatal", vm.Info.Id, Vmm.Pid));
+            return false;
+        }
+        if (gpa > vm.Info.MemoryBytes || (ulong)buffer.Length > vm.Info.MemoryBytes - gpa)
+        {
+            // No memslot behind the access (the scenario parser rejects such steps; this keeps the EPT inside the VM).
+            failure = Outcome.Error(Errno.EFAULT);
             return false;
         }
         failure = null;
@@ -298,6 +384,10 @@ internal sealed partial class HostKernel
     internal Outcome Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)
     {
         CostLedger.Add(CostKind.Hypercall);
+        // KVM_HC_MAP_GPA_RANGE / MapGPA: an empty, unaligned or wrapping range is invalid, and the VMM
+        // converts only memory the guest has (the memslot), so a range past its end fails as a whole.
+        if (size == 0 || ((gpa | size) & (PageGeometry.PageSize - 1)) != 0 || size > vm.Info.MemoryBytes || gpa > vm.Info.MemoryBytes - size)
+            return Outcome.Error(Errno.EINVAL);
         var outcome = Policy.OnConvert(vm.Info, new Gpa(gpa), size, toPrivate);
         if (outcome is not null && outcome.Kind != OutcomeKind.Ok) return outcome;
         SetAttributes(vm, gpa, size, toPrivate);
@@ -308,30 +398,71 @@ internal sealed partial class HostKernel
 
     /// <summary>
     /// H10: frames of [start, end) that hold the VM's private KeyID are removed from the TD and
-    /// re-initialised for the shared KeyID (TDH.MEM.PAGE.REMOVE, cache flush, MOVDIR64B).
+    /// re-initialised for the shared KeyID (TDH.MEM.PAGE.REMOVE, cache flush, MOVDIR64B). Costs the
+    /// frames present in the range, not its size.
     /// </summary>
     internal void ReclaimPrivateFrames(Vm vm, ulong start, ulong end)
     {
-        if (vm.Info.PrivateKey.IsShared) return;
-        for (var a = start & ~(ulong)(PageGeometry.PageSize - 1); a < end; a += PageGeometry.PageSize)
+        if (vm.Info.PrivateKey.IsShared || end <= start) return;
+        var frames = _frameScratch;
+        frames.Clear();
+        FramesOf(vm.Info.Id, new Gfn(start >> PageGeometry.PageShift), new Gfn(((end - 1) >> PageGeometry.PageShift) + 1), frames);
+        foreach (var (_, pfn) in frames)
         {
-            var pfn = FrameOf(vm.Info.Id, new Gfn(a >> PageGeometry.PageShift));
-            if (!pfn.IsValid || Frames.Key(pfn) != vm.Info.PrivateKey) continue;
+            if (Frames.Key(pfn) != vm.Info.PrivateKey) continue;
             Memory.Reinitialize(pfn, KeyId.Shared);
             Frames.SetKey(pfn, KeyId.Shared);
             Frames.ClearFlags(pfn, FrameFlags.Private);
         }
+        frames.Clear();
     }
 
-    /// <summary>KVM_SET_MEMORY_ATTRIBUTES: record private/shared per gfn and zap the EPT entries of the range.</summary>
-    internal void SetAttributes(Vm vm, ulong gpa, ulong size, bool isPrivate)
+    private readonly List<(Gfn Gfn, Pfn Pfn)> _frameScratch = [];
+
+    /// <summary>
+    /// KVM_SET_MEMORY_ATTRIBUTES (kvm_vm_ioctl_set_mem_attributes): record private/shared for the gfns of
+    /// the range and zap the EPT entries behind them. An empty, unaligned or wrapping range is EINVAL; gfns
+    /// beyond the memslot may be set (KVM allows it) and only cost their range.
+    /// </summary>
+    internal Errno SetAttributes(Vm vm, ulong gpa, ulong size, bool isPrivate)
     {
-        for (var a = gpa & ~(ulong)(PageGeometry.PageSize - 1); a < gpa + size; a += PageGeometry.PageSize)
+        if (size == 0 || ((gpa | size) & (PageGeometry.PageSize - 1)) != 0 || gpa + size < gpa) return Errno.EINVAL;
+        var first = gpa >> PageGeometry.PageShift;
+        var end = first + (size >> PageGeometry.PageShift);
+        if (isPrivate) vm.SharedGfns.Remove(first, end);
+        else vm.SharedGfns.Add(first, end);
+        ZapEptGfns(vm, first, Math.Min(end, vm.Pages));
+        return 0;
+    }
+
+    /// <summary>kvm_zap_gfn_range: every EPT leaf that maps a gfn of [first, end) goes, one shootdown each.</summary>
+    private void ZapEptGfns(Vm vm, ulong first, ulong end)
+    {
+        if (first >= end) return;
+        if (end - first <= (ulong)PageGeometry.PagesPerHuge)
         {
-            var gfn = a >> PageGeometry.PageShift;
-            vm.SharedGfns.Set(gfn, isPrivate ? (byte)0 : (byte)1);
-            ZapEpt(vm.Info.Id, new Gfn(gfn));
+            for (var gfn = first; gfn < end; gfn++) ZapEpt(vm.Info.Id, new Gfn(gfn));
+            return;
         }
+        var leaves = _eptLeaves;
+        leaves.Clear();
+        vm.Ept.Visit(first << PageGeometry.PageShift, end << PageGeometry.PageShift, _collectEptLeaf ??= CollectEptLeaf);
+        PageSteps += leaves.Count;
+        foreach (var (gpa, size) in leaves)
+        {
+            vm.Ept.Set(gpa, PteValue.None, size);
+            CostLedger.Add(CostKind.TlbShootdown);
+        }
+        leaves.Clear();
+    }
+
+    private readonly List<(ulong Gpa, MappingSize Size)> _eptLeaves = [];
+    private PageTableVisitor? _collectEptLeaf;
+
+    private bool CollectEptLeaf(ulong gpa, PteValue entry, MappingSize size)
+    {
+        _eptLeaves.Add((gpa, size));
+        return true;
     }
 
     /// <summary>Tears a VM down: EPT dropped, its memory unmapped from the VMM and its backing files released.</summary>
@@ -382,6 +513,6 @@ internal sealed partial class HostKernel
             foreach (var vma in p.Vmas)
                 if (vma.File == file) return;
         }
-        foreach (var index in file.CachedIndexes(0, file.Pages).ToList()) RemoveFromCache(file, index);
+        foreach (var index in file.CachedIndexes(0, file.Pages)) RemoveFromCache(file, index);
     }
 }

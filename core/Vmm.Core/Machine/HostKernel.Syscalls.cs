@@ -97,6 +97,7 @@ internal sealed partial class HostKernel
     /// <summary>madvise(2) as root over [va, va+size).</summary>
     internal Outcome Madvise(Process p, ulong va, ulong size, string advice)
     {
+        if (size > ulong.MaxValue - va) return Outcome.Error(Errno.EINVAL); // madvise: a range that wraps
         var start = va & ~(ulong)(PageGeometry.PageSize - 1);
         var end = va + size;
         if (p.FindVma(start) is null) return Outcome.Error(Errno.ENOMEM);
@@ -152,6 +153,9 @@ internal sealed partial class HostKernel
     {
         if ((offset | size) % PageGeometry.PageSize != 0 && file.Kind == BackingKind.GuestMemfd) return Outcome.Error(Errno.EINVAL);
         if (punchHole && !keepSize) return Outcome.Error(Errno.EOPNOTSUPP);
+        // vfs_fallocate: offset and len are loff_t; len 0 or a negative value is EINVAL, an end past s_maxbytes EFBIG.
+        if (size == 0 || offset > long.MaxValue || size > long.MaxValue) return Outcome.Error(Errno.EINVAL);
+        if (offset + size > long.MaxValue) return Outcome.Error(Errno.EFBIG);
         var first = offset >> PageGeometry.PageShift;
         var last = Math.Min(file.Pages, (offset + size + PageGeometry.PageSize - 1) >> PageGeometry.PageShift);
         if (punchHole)
@@ -162,12 +166,12 @@ internal sealed partial class HostKernel
                 foreach (var vma in p.Vmas.ToList())
                 {
                     if (vma.File != file) continue;
-                    var vaStart = vma.Start + ((Math.Max(first, vma.PgOff) - vma.PgOff) << PageGeometry.PageShift);
-                    var vaEnd = vma.Start + ((Math.Max(Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift)), vma.PgOff) - vma.PgOff) << PageGeometry.PageShift);
-                    if (vaEnd > vaStart) ZapRange(p, vaStart, vaEnd);
+                    var from = Math.Max(first, vma.PgOff);
+                    var to = Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift));
+                    if (to > from) ZapRange(p, vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift), vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift));
                 }
             }
-            foreach (var index in file.CachedIndexes(first, last).ToList()) RemoveFromCache(file, index);
+            foreach (var index in file.CachedIndexes(first, last)) RemoveFromCache(file, index);
             return Outcome.Ok();
         }
         for (var index = first; index < last; index++)
@@ -175,17 +179,27 @@ internal sealed partial class HostKernel
         return Outcome.Ok();
     }
 
-    /// <summary>A second shared mapping of a VM's backing file in the VMM (MAP_FIXED over whatever was at <paramref name="fixedAt"/>); returns its address.</summary>
-    internal ulong MmapBacking(Vm vm, ulong offset, ulong size, ulong? fixedAt = null)
+    /// <summary>
+    /// A second shared mapping of a VM's backing file in the VMM (MAP_FIXED over whatever was at
+    /// <paramref name="fixedAt"/>); OkCount(its address), or mmap(2)'s errno: EINVAL for a zero length or an
+    /// unaligned offset or address, ENOMEM when the mapping would not end inside user space.
+    /// </summary>
+    internal Outcome MmapBacking(Vm vm, ulong offset, ulong size, ulong? fixedAt = null)
     {
         var file = vm.File ?? throw new InvalidOperationException("anonymous memory has no backing file");
+        if (size == 0 || (offset & (PageGeometry.PageSize - 1)) != 0) return Outcome.Error(Errno.EINVAL);
+        // do_mmap: len = PAGE_ALIGN(len), and a length that wraps or leaves TASK_SIZE is -ENOMEM.
+        if (size > Process.UserSpaceEnd) return Outcome.Error(Errno.ENOMEM);
+        size = (size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1);
         ulong start;
         if (fixedAt is { } at)
         {
+            if ((at & (PageGeometry.PageSize - 1)) != 0) return Outcome.Error(Errno.EINVAL);
+            if (at > Process.UserSpaceEnd - size) return Outcome.Error(Errno.ENOMEM);
             Munmap(Vmm, at, size);
             start = at;
         }
-        else start = Vmm.ReserveRange(size);
+        else if (!Vmm.TryReserveRange(size, out start)) return Outcome.Error(Errno.ENOMEM);
         Vmm.AddVma(new Vma
         {
             Start = start,
@@ -195,13 +209,15 @@ internal sealed partial class HostKernel
             PgOff = offset >> PageGeometry.PageShift,
             Shared = true,
         });
-        return start;
+        return Outcome.OkCount((long)start);
     }
 
     /// <summary>munmap(2): zap the range and cut the VMAs.</summary>
     internal Outcome Munmap(Process p, ulong va, ulong size)
     {
         if ((va & (PageGeometry.PageSize - 1)) != 0 || size == 0) return Outcome.Error(Errno.EINVAL);
+        // __do_munmap: a range that is not inside TASK_SIZE is EINVAL.
+        if (size > Process.UserSpaceEnd || va > Process.UserSpaceEnd - ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1))) return Outcome.Error(Errno.EINVAL);
         var end = va + ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1));
         ZapRange(p, va, end);
         foreach (var vma in p.Vmas.ToList())

@@ -9,6 +9,8 @@ public sealed class PhysicalMemory : IPhysicalMemory
 
     public PhysicalMemory(long frameCount)
     {
+        if (frameCount is < 1 or > FrameTable.MaxFrames)
+            throw new ArgumentOutOfRangeException(nameof(frameCount), frameCount, $"A host has 1 to 2^34 frames (4 KiB to 64 TiB of memory), not {frameCount}.");
         FrameCount = frameCount;
         _frames = new SparseArray<byte[]?>(frameCount);
     }

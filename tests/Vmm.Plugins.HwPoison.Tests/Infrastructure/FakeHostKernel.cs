@@ -59,7 +59,25 @@ internal sealed class FakeHostKernel : IHostKernel
         return 1;
     }
 
-    public Pfn FrameOf(VmId vm, Gfn gfn) => _frames.GetValueOrDefault((vm.Value, gfn.Value), Pfn.Invalid);
+    public Pfn FrameOf(VmId vm, Gfn gfn)
+    {
+        FrameOfCalls++;
+        return _frames.GetValueOrDefault((vm.Value, gfn.Value), Pfn.Invalid);
+    }
+
+    /// <summary>How often a policy looked up one gfn's frame.</summary>
+    public int FrameOfCalls { get; private set; }
+
+    public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into)
+    {
+        FramesOfCalls++;
+        var pages = _vms[vm.Value].MemoryBytes >> PageGeometry.PageShift;
+        foreach (var ((id, gfn), pfn) in _frames.OrderBy(f => f.Key.Gfn))
+            if (id == vm.Value && gfn >= first.Value && gfn < end.Value && gfn < pages) into.Add((new Gfn(gfn), pfn));
+    }
+
+    /// <summary>How often a policy asked for the frames of a range.</summary>
+    public int FramesOfCalls { get; private set; }
     public bool IsHugeMapped(int pid, Hva hva) => pid == Pid && HugeMapped.Contains(hva);
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason) => Signals.Add((code, address, lsb, reason));
     public void Warn(string message) => Warnings.Add(message);
