@@ -27,7 +27,7 @@ public class VmmHostTests
         var result = host.Validate(file);
 
         Assert.True(result.IsValid);
-        Assert.Equal("ok", result.Scenario!.Name);
+        Assert.Equal("ok", result.Name);
     }
 
     [Fact]
@@ -95,9 +95,9 @@ public class VmmHostTests
     }
 
     [Fact]
-    public void ExpandPaths_MissingPath_IsAScenarioException()
+    public void ExpandPaths_MissingPath_IsAnInvalidScenarioException()
     {
-        var error = Assert.Throws<ScenarioException>(() => VmmHost.ExpandPaths(["no/such/place"]));
+        var error = Assert.Throws<InvalidScenarioException>(() => VmmHost.ExpandPaths(["no/such/place"]));
 
         Assert.Equal("no/such/place: no such file or directory", error.ToString());
     }
