@@ -176,21 +176,21 @@ public sealed class VmmHost : IDisposable
         }
     }
 
-    /// <summary>Engine level (Core types), for tools that build scenarios in memory: parses one scenario file.</summary>
-    public Scenario Parse(string file) => ScenarioParser.ParseFile(file);
+    /// <summary>Engine level (Core types, so not public), for tests that build scenarios in memory: parses one scenario file.</summary>
+    internal Scenario Parse(string file) => ScenarioParser.ParseFile(file);
 
     /// <summary>Engine level: runs a parsed scenario to the end.</summary>
-    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null) => _runner.Run(scenario, overrides);
+    internal ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null) => _runner.Run(scenario, overrides);
 
     /// <summary>Engine level: runs a parsed scenario, calling <paramref name="onStep"/> after each step.</summary>
-    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep) => _runner.Run(scenario, overrides, onStep);
+    internal ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep) => _runner.Run(scenario, overrides, onStep);
 
     /// <summary>Engine level: as above, stopping between steps with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> is cancelled.</summary>
-    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep, CancellationToken cancellationToken) =>
+    internal ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep, CancellationToken cancellationToken) =>
         _runner.Run(scenario, overrides, onStep, cancellationToken);
 
     /// <summary>Engine level, streaming: a prepared run whose <see cref="ScenarioRun.Steps"/> executes one step per item.</summary>
-    public ScenarioRun Start(Scenario scenario, RunOverrides? overrides = null) => _runner.Start(scenario, overrides);
+    internal ScenarioRun Start(Scenario scenario, RunOverrides? overrides = null) => _runner.Start(scenario, overrides);
 
     /// <summary>
     /// Files as given, and for each directory its *.json files at any depth, sorted by ordinal path. A path

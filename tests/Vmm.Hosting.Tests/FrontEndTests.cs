@@ -55,3 +55,38 @@ public sealed class FrontEndTests
         Assert.EndsWith("**1 scenarios, 1 passed, 0 failed**\n", markdown.ToString(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>Issue 9: a front end that references only Vmm.Hosting (and Abstractions) never meets a Vmm.Core type.</summary>
+public sealed class PublicApiTests
+{
+    [Fact]
+    public void HostingPublicApi_ExposesNoCoreType()
+    {
+        var flags = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.DeclaredOnly;
+        var leaks = new List<string>();
+        foreach (var type in typeof(VmmHost).Assembly.GetExportedTypes())
+        {
+            foreach (var member in type.GetMembers(flags))
+            {
+                var types = member switch
+                {
+                    System.Reflection.MethodInfo m => m.GetParameters().Select(p => p.ParameterType).Append(m.ReturnType),
+                    System.Reflection.PropertyInfo p => [p.PropertyType],
+                    System.Reflection.FieldInfo f => [f.FieldType],
+                    System.Reflection.ConstructorInfo c => c.GetParameters().Select(p => p.ParameterType),
+                    System.Reflection.EventInfo e => [e.EventHandlerType!],
+                    _ => [],
+                };
+                foreach (var used in types.SelectMany(Flatten))
+                    if (used.Assembly.GetName().Name == "Vmm.Core") leaks.Add($"{type.Name}.{member.Name}: {used.Name}");
+            }
+        }
+
+        Assert.Empty(leaks);
+    }
+
+    private static IEnumerable<Type> Flatten(Type type) =>
+        type.HasElementType ? Flatten(type.GetElementType()!)
+        : type.IsGenericType ? type.GetGenericArguments().SelectMany(Flatten).Prepend(type)
+        : [type];
+}

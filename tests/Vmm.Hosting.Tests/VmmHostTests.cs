@@ -70,9 +70,9 @@ public class VmmHostTests
               "steps": [ { "op": "host.gup", "vm": "vm1", "gpa": 0, "expect": { "errno": "EFAULT" } },
                          { "op": "host.gup", "vm": "vm1", "gpa": 0, "expect": { "errno": "EHWPOISON" } } ] }
             """);
-        var steps = new List<StepResult>();
+        var steps = new List<StepReport>();
 
-        var result = host.Run(host.Parse(file), RunOverrides.None, steps.Add);
+        var result = host.Run(host.Validate(file), ScenarioOverrides.None, steps.Add);
 
         Assert.False(result.Passed);
         Assert.Equal([true, false], steps.Select(s => s.Passed));
