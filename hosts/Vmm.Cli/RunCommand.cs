@@ -56,7 +56,7 @@ internal static class RunCommand
         };
         var export = new Option<string[]>("--export")
         {
-            Description = $"Also write the run as files in --output, one per exporter: {RunExporters.Names} (run.md, run.json). Comma-separated or repeated.",
+            Description = $"Also write the run as files in --output, one per exporter: {RunExporters.Names} (run.json, run.md). Comma-separated or repeated.",
             HelpName = "names",
             DefaultValueFactory = _ => [],
         };

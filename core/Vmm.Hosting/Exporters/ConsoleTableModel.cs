@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Vmm.Hosting.Exporters;
 
 /// <summary>What a span of console text means; a front end picks the colour (Spectre in <c>vmm</c>, CSS on a web page).</summary>
@@ -56,6 +58,15 @@ public sealed record ConsoleScenario(ConsoleLine Heading, bool Passed, ConsoleTa
 /// </summary>
 public sealed record ConsoleTableModel(IReadOnlyList<ConsoleScenario> Scenarios, ConsoleLine Summary, bool Passed)
 {
+    private static readonly IReadOnlyList<ConsoleColumn> StepColumns =
+    [
+        new("#", ColumnAlignment.Right),
+        new("op"),
+        new("expected"),
+        new("actual"),
+        new("", ColumnAlignment.Centre),
+    ];
+
     /// <summary>
     /// The model of <paramref name="report"/>: step tables for failing scenarios, or for all when <paramref name="allTables"/>;
     /// marks "✓"/"✗" when <paramref name="unicode"/>, else "ok"/"FAIL".
@@ -86,7 +97,7 @@ public sealed record ConsoleTableModel(IReadOnlyList<ConsoleScenario> Scenarios,
                 var style = step.Passed ? ConsoleStyle.Plain : ConsoleStyle.Failure;
                 return new ConsoleRow(
                 [
-                    new(step.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), style),
+                    new(step.Index.ToString(CultureInfo.InvariantCulture), style),
                     new(step.Op, style),
                     new(step.ExpectedText ?? "-", style),
                     new(step.ActualText, style),
@@ -104,13 +115,4 @@ public sealed record ConsoleTableModel(IReadOnlyList<ConsoleScenario> Scenarios,
             new ConsoleLine([new(tally.ToString(), tally.AllPassed ? ConsoleStyle.Success : ConsoleStyle.Failure)]),
             tally.AllPassed);
     }
-
-    private static readonly IReadOnlyList<ConsoleColumn> StepColumns =
-    [
-        new("#", ColumnAlignment.Right),
-        new("op"),
-        new("expected"),
-        new("actual"),
-        new("", ColumnAlignment.Centre),
-    ];
 }
