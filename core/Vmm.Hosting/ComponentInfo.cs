@@ -10,7 +10,13 @@ public sealed record ComponentInfo(
     string Description,
     string Supplier,
     string? OptionsSection,
-    IReadOnlyList<OptionInfo> Options);
+    IReadOnlyList<ComponentOption> Options);
 
 /// <summary>A loaded plugin: its <see cref="IVmmPlugin.Name"/> and where its assembly came from.</summary>
 public sealed record PluginInfo(string Name, string AssemblyPath, string? Version);
+
+/// <summary>One settable option as a scenario writes it (<see cref="Key"/> "linux.earlyKill") and <c>vmm plugins</c> lists it.</summary>
+public sealed record ComponentOption(string Key, string Type, string Default, string Description)
+{
+    internal static ComponentOption Of(OptionInfo option) => new(option.Key, option.Type, option.Default, option.Description);
+}

@@ -5,8 +5,8 @@ using Vmm.Core.Scenarios;
 
 namespace Vmm.Hosting;
 
-/// <summary>One entry of plugins.json: a display name and the assembly path (relative to plugins.json).</summary>
-public sealed record PluginEntry(int Index, string Name, string Path, string FullPath, SourceLocation Location)
+/// <summary>One entry of plugins.json: a display name and the assembly path (relative to plugins.json), at <see cref="Line"/> and <see cref="Column"/>.</summary>
+public sealed record PluginEntry(int Index, string Name, string Path, string FullPath, long Line, long Column)
 {
     /// <summary>"plugins[0] \"Baseline\"" as messages name the entry (a long name cut short).</summary>
     public string Label => $"plugins[{Index}] \"{PluginLoadException.Echo(Name)}\"";
@@ -104,7 +104,8 @@ public static partial class PluginsManifest
             var entryFullPath = PluginsLocator.FullPathOf(Path.Combine(directory, path), $"{map.ValueOf($"{itemPath}.path")}: plugins[{index}] \"path\"", fullPath);
             if (entries.FirstOrDefault(e => e.FullPath == entryFullPath) is { } earlier)
                 throw Fail(itemPath, $"plugins[{index}] lists the same assembly as plugins[{earlier.Index}] ({PluginLoadException.Echo(entryFullPath)}); remove one of them");
-            entries.Add(new PluginEntry(index, name, path, entryFullPath, map.ValueOf(itemPath)));
+            var location = map.ValueOf(itemPath);
+            entries.Add(new PluginEntry(index, name, path, entryFullPath, location.Line, location.Column));
             index++;
         }
         return entries;

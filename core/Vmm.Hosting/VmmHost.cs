@@ -10,8 +10,8 @@ namespace Vmm.Hosting;
 
 /// <summary>
 /// The facade front ends use: loads the plugins listed in plugins.json, builds the container (core + plugins),
-/// lists components, parses, validates and runs scenarios. Loading problems are one
-/// <see cref="PluginLoadException"/>; bad scenarios are <see cref="ScenarioException"/>s.
+/// lists components, validates and runs scenarios (one at a time, or many with <see cref="ScenarioBatch"/>) and returns
+/// its own report types. Loading problems are one <see cref="PluginLoadException"/>; bad scenarios are <see cref="Diagnostic"/>s.
 /// </summary>
 public sealed class VmmHost : IDisposable
 {
@@ -37,8 +37,8 @@ public sealed class VmmHost : IDisposable
     public IReadOnlyList<ComponentInfo> Components { get; }
 
     /// <summary>Options of the core itself ("linux.*", "cost.*").</summary>
-    public static IReadOnlyList<OptionInfo> CoreOptions { get; } =
-        ScenarioOptionsSource.CoreSections.SelectMany(s => OptionsBinder.Describe(s.Value, s.Key)).ToList();
+    public static IReadOnlyList<ComponentOption> CoreOptions { get; } =
+        ScenarioOptionsSource.CoreSections.SelectMany(s => OptionsBinder.Describe(s.Value, s.Key)).Select(ComponentOption.Of).ToList();
 
     public IServiceProvider Services => _provider;
 
@@ -123,50 +123,78 @@ public sealed class VmmHost : IDisposable
                 c.Descriptor.Description,
                 c.Supplier,
                 c.Descriptor.OptionsSection,
-                c.Descriptor.OptionsType is { } type ? OptionsBinder.Describe(type, c.Descriptor.OptionsSection ?? c.Descriptor.Name) : []))
+                c.Descriptor.OptionsType is { } type ? OptionsBinder.Describe(type, c.Descriptor.OptionsSection ?? c.Descriptor.Name).Select(ComponentOption.Of).ToList() : []))
             .ToList();
 
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         return new VmmHost(fullPath, provider, plugins, components);
     }
 
-    /// <summary>Parses one scenario file.</summary>
-    public Scenario Parse(string file) => ScenarioParser.ParseFile(file);
-
     /// <summary>
     /// Parses a file and checks its components and options against this host, without running it; options of
     /// components the run would not use come back as <see cref="ValidationResult.Warnings"/>.
     /// </summary>
-    public ValidationResult Validate(string file, RunOverrides? overrides = null)
+    public ValidationResult Validate(string file, ScenarioOverrides? overrides = null)
     {
+        ArgumentNullException.ThrowIfNull(file);
         try
         {
             var scenario = ScenarioParser.ParseFile(file);
-            var warnings = _runner.Validate(scenario, overrides);
-            return new ValidationResult(file, scenario, null) { Warnings = warnings };
+            var warnings = _runner.Validate(scenario, (overrides ?? ScenarioOverrides.None).ToEngine());
+            return new ValidationResult(file, scenario, null, warnings.Select(Diagnostic.From).ToList());
         }
         catch (ScenarioException e)
         {
-            return new ValidationResult(file, null, e);
+            return new ValidationResult(file, null, Diagnostic.From(e), []);
         }
     }
 
-    /// <summary>Runs a scenario to the end.</summary>
-    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null) => _runner.Run(scenario, overrides);
+    /// <summary>
+    /// Runs a validated scenario to its end, calling <paramref name="onStep"/> after each step, and stopping between
+    /// steps with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> is cancelled (a time
+    /// limit). Bad input found only while running is an <see cref="InvalidScenarioException"/>.
+    /// </summary>
+    public ScenarioReport Run(ValidationResult scenario, ScenarioOverrides? overrides = null, Action<StepReport>? onStep = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        Action<StepResult>? each = onStep is null ? null : step => onStep(Reports.Of(step));
+        return Reports.Of(RunValidated(scenario, overrides, each, cancellationToken));
+    }
 
-    /// <summary>Runs a scenario, calling <paramref name="onStep"/> after each step.</summary>
-    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep) => _runner.Run(scenario, overrides, onStep);
+    /// <summary>As <see cref="Run(ValidationResult, ScenarioOverrides?, Action{StepReport}?, CancellationToken)"/>, told only that a step ended (what the batch counts).</summary>
+    internal ScenarioResult RunValidated(ValidationResult scenario, ScenarioOverrides? overrides, Action<StepResult>? onStep, CancellationToken cancellationToken)
+    {
+        if (scenario.Scenario is not { } valid)
+            throw new ArgumentException($"{scenario.File} is not valid ({scenario.Error}); run only a result whose IsValid is true", nameof(scenario));
+        try
+        {
+            return _runner.Run(valid, (overrides ?? ScenarioOverrides.None).ToEngine(), onStep, cancellationToken);
+        }
+        catch (ScenarioException e)
+        {
+            throw new InvalidScenarioException(Diagnostic.From(e), e);
+        }
+    }
 
-    /// <summary>As above, stopping between steps with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> is cancelled (a time limit).</summary>
-    public ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep, CancellationToken cancellationToken) =>
+    /// <summary>Engine level (Core types, so not public), for tests that build scenarios in memory: parses one scenario file.</summary>
+    internal Scenario Parse(string file) => ScenarioParser.ParseFile(file);
+
+    /// <summary>Engine level: runs a parsed scenario to the end.</summary>
+    internal ScenarioResult Run(Scenario scenario, RunOverrides? overrides = null) => _runner.Run(scenario, overrides);
+
+    /// <summary>Engine level: runs a parsed scenario, calling <paramref name="onStep"/> after each step.</summary>
+    internal ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep) => _runner.Run(scenario, overrides, onStep);
+
+    /// <summary>Engine level: as above, stopping between steps with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> is cancelled.</summary>
+    internal ScenarioResult Run(Scenario scenario, RunOverrides? overrides, Action<StepResult>? onStep, CancellationToken cancellationToken) =>
         _runner.Run(scenario, overrides, onStep, cancellationToken);
 
-    /// <summary>Streaming form: a prepared run whose <see cref="ScenarioRun.Steps"/> executes one step per item.</summary>
-    public ScenarioRun Start(Scenario scenario, RunOverrides? overrides = null) => _runner.Start(scenario, overrides);
+    /// <summary>Engine level, streaming: a prepared run whose <see cref="ScenarioRun.Steps"/> executes one step per item.</summary>
+    internal ScenarioRun Start(Scenario scenario, RunOverrides? overrides = null) => _runner.Start(scenario, overrides);
 
     /// <summary>
     /// Files as given, and for each directory its *.json files at any depth, sorted by ordinal path. A path
-    /// that does not exist is a <see cref="ScenarioException"/>.
+    /// that does not exist is an <see cref="InvalidScenarioException"/>.
     /// </summary>
     public static IReadOnlyList<string> ExpandPaths(IEnumerable<string> paths)
     {
@@ -179,9 +207,9 @@ public sealed class VmmHost : IDisposable
             else if (File.Exists(path))
                 files.Add(path);
             else if (path.StartsWith('-'))
-                throw new ScenarioException("unknown option (and no such file); see vmm run --help", new SourceLocation(path, 0, 0));
+                throw new InvalidScenarioException(new Diagnostic(path, 0, 0, "unknown option (and no such file); see vmm run --help"));
             else
-                throw new ScenarioException("no such file or directory", new SourceLocation(path, 0, 0));
+                throw new InvalidScenarioException(new Diagnostic(path, 0, 0, "no such file or directory"));
         }
         return files;
     }

@@ -1,13 +1,13 @@
 using System.Text.RegularExpressions;
 using Vmm.Abstractions;
-using Vmm.Core.Engine;
+using Vmm.Hosting;
 
 namespace Vmm.Cli;
 
-/// <summary>Reads <c>--kernel V</c> and <c>--set kind=name</c> into <see cref="RunOverrides"/>; null and a message when malformed.</summary>
+/// <summary>Reads <c>--kernel V</c> and <c>--set kind=name</c> into <see cref="ScenarioOverrides"/>; null and a message when malformed.</summary>
 internal static partial class Overrides
 {
-    public static RunOverrides? Parse(string? kernel, IReadOnlyList<string> sets, out string? error)
+    public static ScenarioOverrides? Parse(string? kernel, IReadOnlyList<string> sets, out string? error)
     {
         error = null;
         KernelVersion? version = null;
@@ -37,7 +37,7 @@ internal static partial class Overrides
             }
             components[kind] = set[(equals + 1)..];
         }
-        return new RunOverrides { Kernel = version, Components = components };
+        return new ScenarioOverrides { Kernel = version, Components = components };
     }
 
     [GeneratedRegex(@"^[0-9]+\.[0-9]+$")]

@@ -4,7 +4,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
 using Vmm.Abstractions;
-using Vmm.Core.Options;
 using Vmm.Hosting;
 
 namespace Vmm.Cli;
@@ -131,7 +130,7 @@ internal static class PluginsCommand
         output.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
     }
 
-    private static void WriteOptions(Utf8JsonWriter writer, IReadOnlyList<OptionInfo> options)
+    private static void WriteOptions(Utf8JsonWriter writer, IReadOnlyList<ComponentOption> options)
     {
         writer.WriteStartArray("options");
         foreach (var option in options)

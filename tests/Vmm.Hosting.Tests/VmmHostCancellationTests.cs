@@ -24,10 +24,10 @@ public sealed class VmmHostCancellationTests
         var machine = Machine(() => cancel.Cancel());
         using var scratch = new ScratchDirectory();
         using var host = Load(scratch, machine.Object);
-        var scenario = host.Parse(scratch.Write("three.json", ThreeSteps));
-        var steps = new List<StepResult>();
+        var scenario = host.Validate(scratch.Write("three.json", ThreeSteps));
+        var steps = new List<StepReport>();
 
-        Assert.Throws<OperationCanceledException>(() => host.Run(scenario, RunOverrides.None, steps.Add, cancel.Token));
+        Assert.Throws<OperationCanceledException>(() => host.Run(scenario, ScenarioOverrides.None, steps.Add, cancel.Token));
 
         Assert.Single(steps);
         machine.Verify(m => m.Execute(It.IsAny<StepSpec>()), Times.Once);
@@ -40,9 +40,9 @@ public sealed class VmmHostCancellationTests
         var machine = Machine(() => { });
         using var scratch = new ScratchDirectory();
         using var host = Load(scratch, machine.Object);
-        var scenario = host.Parse(scratch.Write("three.json", ThreeSteps));
+        var scenario = host.Validate(scratch.Write("three.json", ThreeSteps));
 
-        var result = host.Run(scenario, RunOverrides.None, null, cancel.Token);
+        var result = host.Run(scenario, ScenarioOverrides.None, null, cancel.Token);
 
         Assert.Equal(3, result.Steps.Count);
         machine.Verify(m => m.Execute(It.IsAny<StepSpec>()), Times.Exactly(3));

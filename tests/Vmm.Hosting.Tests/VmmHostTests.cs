@@ -27,7 +27,7 @@ public class VmmHostTests
         var result = host.Validate(file);
 
         Assert.True(result.IsValid);
-        Assert.Equal("ok", result.Scenario!.Name);
+        Assert.Equal("ok", result.Name);
     }
 
     [Fact]
@@ -70,9 +70,9 @@ public class VmmHostTests
               "steps": [ { "op": "host.gup", "vm": "vm1", "gpa": 0, "expect": { "errno": "EFAULT" } },
                          { "op": "host.gup", "vm": "vm1", "gpa": 0, "expect": { "errno": "EHWPOISON" } } ] }
             """);
-        var steps = new List<StepResult>();
+        var steps = new List<StepReport>();
 
-        var result = host.Run(host.Parse(file), RunOverrides.None, steps.Add);
+        var result = host.Run(host.Validate(file), ScenarioOverrides.None, steps.Add);
 
         Assert.False(result.Passed);
         Assert.Equal([true, false], steps.Select(s => s.Passed));
@@ -95,9 +95,9 @@ public class VmmHostTests
     }
 
     [Fact]
-    public void ExpandPaths_MissingPath_IsAScenarioException()
+    public void ExpandPaths_MissingPath_IsAnInvalidScenarioException()
     {
-        var error = Assert.Throws<ScenarioException>(() => VmmHost.ExpandPaths(["no/such/place"]));
+        var error = Assert.Throws<InvalidScenarioException>(() => VmmHost.ExpandPaths(["no/such/place"]));
 
         Assert.Equal("no/such/place: no such file or directory", error.ToString());
     }
