@@ -19,4 +19,10 @@ public sealed record PluginInfo(string Name, string AssemblyPath, string? Versio
 public sealed record ComponentOption(string Key, string Type, string Default, string Description)
 {
     internal static ComponentOption Of(OptionInfo option) => new(option.Key, option.Type, option.Default, option.Description);
+
+    /// <summary>The part of <see cref="Key"/> before the first dot ("linux").</summary>
+    public string Section => Key[..Math.Max(Key.IndexOf('.', StringComparison.Ordinal), 0)];
+
+    /// <summary>The part of <see cref="Key"/> after the first dot ("earlyKill").</summary>
+    public string Name => Key[(Key.IndexOf('.', StringComparison.Ordinal) + 1)..];
 }

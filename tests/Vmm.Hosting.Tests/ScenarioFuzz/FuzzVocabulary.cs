@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Vmm.Abstractions;
-using Vmm.Core.Options;
 using Vmm.Core.Scenarios;
 
 namespace Vmm.Hosting.Tests.ScenarioFuzz;
@@ -28,7 +27,7 @@ internal sealed class FuzzVocabulary
     /// <summary>Registered component names by kind key ("memory" → plain, tdx-ci, ...).</summary>
     public IReadOnlyDictionary<string, string[]> Components { get; }
 
-    public IReadOnlyList<OptionInfo> Options { get; }
+    public IReadOnlyList<ComponentOption> Options { get; }
 
     public IReadOnlyList<string> Sections { get; }
 

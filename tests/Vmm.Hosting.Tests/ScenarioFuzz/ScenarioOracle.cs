@@ -78,14 +78,14 @@ public sealed class ScenarioOracle(VmmHost host, TimeSpan limit)
         try
         {
             var validation = host.Validate(path);
-            if (validation.Error is { } error) return Judge(error, path, clock);
+            if (validation.Error is { } error) return Judge(error, null, path, clock);
             progress.Scenario = validation.Scenario;
-            host.Run(validation.Scenario!, RunOverrides.None, step => progress.Completed = step.Index);
+            host.Run(validation, null, step => progress.Completed = step.Index);
             return new Verdict(VerdictKind.Ran, "ran", "", clock.Elapsed);
         }
-        catch (ScenarioException e)
+        catch (InvalidScenarioException e)
         {
-            return Judge(e, path, clock);
+            return Judge(e.Diagnostic, e, path, clock);
         }
         catch (Exception e)
         {
@@ -94,18 +94,18 @@ public sealed class ScenarioOracle(VmmHost host, TimeSpan limit)
         }
     }
 
-    private static Verdict Judge(ScenarioException e, string path, Stopwatch clock)
+    private static Verdict Judge(Diagnostic e, Exception? thrown, string path, Stopwatch clock)
     {
         var text = e.ToString();
         var problem =
-            e.Location.File != path || !text.StartsWith(path, StringComparison.Ordinal) ? "does not name the file"
+            e.File != path || !text.StartsWith(path, StringComparison.Ordinal) ? "does not name the file"
             : text.Contains('\n', StringComparison.Ordinal) || text.Contains('\r', StringComparison.Ordinal) ? "spans more than one line"
             : e.Message.Length > MaxMessageLength ? $"is longer than {MaxMessageLength} characters"
             : null;
         var shown = text.Length > 300 ? text[..300] + $"... ({text.Length} characters)" : text;
         return problem is null
             ? new Verdict(VerdictKind.Rejected, "rejected", shown, clock.Elapsed)
-            : new Verdict(VerdictKind.BadMessage, $"ScenarioException that {problem}, from {Where(e)}", shown, clock.Elapsed);
+            : new Verdict(VerdictKind.BadMessage, $"ScenarioException that {problem}, from {(thrown is null ? "Validate" : Where(thrown))}", shown, clock.Elapsed);
     }
 
     /// <summary>The first Vmm method on the exception's stack: the code that threw it or let it out of a library.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Vmm.Abstractions;
-using Vmm.Core.Options;
 
 namespace Vmm.Hosting.Tests.ScenarioFuzz;
 
@@ -190,10 +189,10 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         j.EndObject();
     }
 
-    public void OptionValue(FuzzRandom r, JsonText j, OptionInfo option) => Value(r, j, () => ValidOption(r, option), FuzzSlot.Any);
+    public void OptionValue(FuzzRandom r, JsonText j, ComponentOption option) => Value(r, j, () => ValidOption(r, option), FuzzSlot.Any);
 
     /// <summary>A value of the option's type, often an extreme one; a string option gets valid and invalid strings.</summary>
-    private static string ValidOption(FuzzRandom r, OptionInfo option)
+    private static string ValidOption(FuzzRandom r, ComponentOption option)
     {
         if (option.Type.StartsWith("true or false", StringComparison.Ordinal)) return r.Bool() ? "true" : "false";
         if (option.Type.StartsWith("an integer", StringComparison.Ordinal))
