@@ -97,6 +97,10 @@ public static partial class ScenarioParser
     public static IReadOnlyList<string> PropertiesOf(string op) =>
         Shapes.TryGetValue(op, out var shape) ? shape.Properties : throw new ArgumentException($"unknown op '{op}'", nameof(op));
 
+    /// <summary>The properties a step of <paramref name="op"/> must have besides its address (<c>vm</c>, <c>gpa</c>, <c>hva</c>, <c>pfn</c>, <c>offset</c>): the rest of <see cref="PropertiesOf"/> is optional.</summary>
+    public static IReadOnlyList<string> RequiredPropertiesOf(string op) =>
+        Shapes.TryGetValue(op, out var shape) ? shape.Required : throw new ArgumentException($"unknown op '{op}'", nameof(op));
+
     private const string SizeHint = "expected a size like \"4K\", \"2M\", 4096 or \"0x1000\"";
     private const string DataHint = "expected hex bytes like \"0xdeadbeef\", {\"fill\": \"0xaa\", \"len\": 4096} or {\"pattern\": 7, \"len\": 4096}";
 
