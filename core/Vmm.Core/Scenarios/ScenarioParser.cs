@@ -432,7 +432,7 @@ public static partial class ScenarioParser
                 if (vm is null)
                     throw Fail(vmNode, vms.Count == 0
                         ? $"no VM named {NameHints.Quote(vmName)}: the scenario declares no VMs; add one under \"vms\""
-                        : $"no VM named {NameHints.Quote(vmName)}{NameHints.DidYouMean(vmName, vms.Select(v => v.Name))}; the scenario's VMs: {string.Join(", ", vms.Select(v => v.Name))}");
+                        : $"no VM named {NameHints.Quote(vmName)}{NameHints.DidYouMean(vmName, vms.Select(v => v.Name))}; the scenario's VMs: {NameHints.OneLine(string.Join(", ", vms.Select(v => NameHints.Shorten(v.Name))), 300)}");
             }
 
             var spec = new StepSpec
