@@ -39,6 +39,18 @@ public class StepPropertiesTests
     }
 
     [Theory]
+    [InlineData("backing", "anon, shmem, hugetlb, file, guest-memfd")]
+    [InlineData("to", "private, shared")]
+    [InlineData("advice", "HWPOISON, SOFT_OFFLINE, DONTNEED, HUGEPAGE, NOHUGEPAGE")]
+    [InlineData("requester", "kernel, seam, kvm")]
+    [InlineData("flags", "write, hwpoison, allow-poisoned, pin, fast")]
+    [InlineData("outcome", "ok, guest-mce, guest-killed, guest-vc, host-panic, shutdown, not-run")]
+    public void NamesOf_APropertyWithFixedNames_IsWhatTheParserAccepts(string property, string names)
+    {
+        Assert.Equal(names, string.Join(", ", ScenarioParser.NamesOf(property)));
+    }
+
+    [Theory]
     [InlineData("guest.convert", "size, to")]
     [InlineData("host.gup", "")]
     [InlineData("host.pwrite", "")]

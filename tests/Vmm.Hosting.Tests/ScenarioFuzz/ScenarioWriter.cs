@@ -39,17 +39,19 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         "2147483648", "-9223372036854775809", "\"\\u0000\"", "\"4\\u0000K\"",
     ];
 
-    private static readonly string[] Backings = ["anon", "shmem", "hugetlb", "file", "guest-memfd"];
+    // The names the parser accepts, from its own tables.
+    private static readonly IReadOnlyList<string> Backings = ScenarioParser.NamesOf("backing");
     private static readonly string[] BadBackings = ["Shmem", "ram", "guest_memfd", "", "hugetlbfs"];
     private static readonly string[] Kernels = ["5.15", "5.16", "6.0", "6.1", "6.8", "6.11", "6.18", "7.0"];
     private static readonly string[] BadKernels = ["\"5\"", "\"6.x\"", "\"5.16.1\"", "5.16", "\"99999999999.1\"", "\"\""];
-    private static readonly string[] GupFlags = ["write", "hwpoison", "allow-poisoned", "pin", "fast"];
-    private static readonly string[] Advices = ["HWPOISON", "SOFT_OFFLINE", "DONTNEED", "HUGEPAGE", "NOHUGEPAGE"];
-    private static readonly string[] Modes = ["PUNCH_HOLE", "KEEP_SIZE"];
-    private static readonly string[] Requesters = ["kernel", "seam", "kvm"];
-    private static readonly string[] SigBusCodes = Enum.GetNames<SigBusCode>();
+    private static readonly IReadOnlyList<string> GupFlags = ScenarioParser.NamesOf("flags");
+    private static readonly IReadOnlyList<string> Advices = ScenarioParser.NamesOf("advice");
+    private static readonly IReadOnlyList<string> Modes = ScenarioParser.NamesOf("mode");
+    private static readonly IReadOnlyList<string> Requesters = ScenarioParser.NamesOf("requester");
+    private static readonly IReadOnlyList<string> GmemFlags = ScenarioParser.NamesOf("gmemFlags");
+    private static readonly IReadOnlyList<string> SigBusCodes = ScenarioParser.NamesOf("code");
     private static readonly string[] Errnos = Enum.GetNames<Errno>();
-    private static readonly string[] PlainOutcomes = ["\"ok\"", "\"guest-mce\"", "\"guest-killed\"", "\"host-panic\"", "\"shutdown\"", "\"not-run\""];
+    private static readonly string[] PlainOutcomes = ScenarioParser.NamesOf("outcome").Select(JsonText.Quote).ToArray();
     private static readonly string[] BadOutcomes = ["\"guest-vc\"", "\"OK\"", "\"sigbus\"", "{\"sigbus\": {\"code\": \"SI_KERNEL\"}}", "{\"errno\": \"EXYZ\"}", "{\"sigbus\": {\"code\": \"BUS_MCEERR_AR\", \"lsb\": 64}}", "{}", "{\"ok\": {}, \"errno\": \"EIO\"}"];
     private static readonly string[] StateBools = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "ept"];
     private static readonly string[] UnknownOps = ["guest.reed", "Guest.Read", "host.READ", "", "hw.memory_error", "vm.create"];
@@ -250,7 +252,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
                 Value(r, j, () => r.Bool() ? "true" : "false", FuzzSlot.Bool);
             }
             if (r.Chance(Hazard)) j.Property("gmemFlags", r.Pick(new[] { "[\"MMAP\"]", "[\"INIT_SHARED\", \"MMAP\"]", "[\"BOGUS\"]" }));
-            else if (chosenBacking == "guest-memfd" && r.Chance(40)) j.Property("gmemFlags", r.Pick(new[] { "[\"MMAP\"]", "[\"INIT_SHARED\", \"MMAP\"]", "[]" }));
+            else if (chosenBacking == "guest-memfd" && r.Chance(40)) j.Property("gmemFlags", StringList(r, GmemFlags, null));
             j.EndObject();
             _vms.Add(new VmDraft(name, size, chosenBacking, VmmBase + mapped));
             mapped += ScenarioLimits.MappingBytes(size);
@@ -467,7 +469,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     /// <summary>A long string: mostly a few hundred characters, rarely the 100,000 that once came back whole in a message.</summary>
     public static int LongLength(FuzzRandom r) => r.Chance(80) ? 300 : r.Chance(75) ? 5000 : 100000;
 
-    private static string StringList(FuzzRandom r, string[] names, string? bogus)
+    private static string StringList(FuzzRandom r, IReadOnlyList<string> names, string? bogus)
     {
         var items = new List<string>();
         foreach (var name in names)
