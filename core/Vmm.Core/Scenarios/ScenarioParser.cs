@@ -97,6 +97,29 @@ public static partial class ScenarioParser
     public static IReadOnlyList<string> PropertiesOf(string op) =>
         Shapes.TryGetValue(op, out var shape) ? shape.Properties : throw new ArgumentException($"unknown op '{op}'", nameof(op));
 
+    /// <summary>The properties a step of <paramref name="op"/> must have besides its address (<c>vm</c>, <c>gpa</c>, <c>hva</c>, <c>pfn</c>, <c>offset</c>): the rest of <see cref="PropertiesOf"/> is optional.</summary>
+    public static IReadOnlyList<string> RequiredPropertiesOf(string op) =>
+        Shapes.TryGetValue(op, out var shape) ? shape.Required : throw new ArgumentException($"unknown op '{op}'", nameof(op));
+
+    /// <summary>
+    /// The names a property with a fixed set of values accepts, exactly as written: <c>backing</c> and <c>gmemFlags</c>
+    /// of a VM; <c>to</c>, <c>advice</c>, <c>mode</c>, <c>requester</c> and <c>flags</c> of a step; <c>outcome</c> (an
+    /// expectation given as a string) and <c>code</c> (of a sigbus outcome).
+    /// </summary>
+    public static IReadOnlyList<string> NamesOf(string property) => property switch
+    {
+        "backing" => Backings.Select(b => b.Name).ToList(),
+        "gmemFlags" => GmemFlagNames.Select(f => f.Name).ToList(),
+        "to" => ToValues.Select(v => v.Item1).ToList(),
+        "advice" => Advices.Select(v => v.Item1).ToList(),
+        "mode" => Modes.Select(v => v.Item1).ToList(),
+        "requester" => Requesters.Select(v => v.Item1).ToList(),
+        "flags" => GupFlagNames.Select(f => f.Name).ToList(),
+        "outcome" => OutcomeNames.Select(o => o.Name).ToList(),
+        "code" => SigBusCodes.Select(c => c.Name).ToList(),
+        _ => throw new ArgumentException($"'{property}' has no fixed set of names", nameof(property)),
+    };
+
     private const string SizeHint = "expected a size like \"4K\", \"2M\", 4096 or \"0x1000\"";
     private const string DataHint = "expected hex bytes like \"0xdeadbeef\", {\"fill\": \"0xaa\", \"len\": 4096} or {\"pattern\": 7, \"len\": 4096}";
 
@@ -428,7 +451,7 @@ public static partial class ScenarioParser
                 if (vm is null)
                     throw Fail(vmNode, vms.Count == 0
                         ? $"no VM named {NameHints.Quote(vmName)}: the scenario declares no VMs; add one under \"vms\""
-                        : $"no VM named {NameHints.Quote(vmName)}{NameHints.DidYouMean(vmName, vms.Select(v => v.Name))}; the scenario's VMs: {string.Join(", ", vms.Select(v => v.Name))}");
+                        : $"no VM named {NameHints.Quote(vmName)}{NameHints.DidYouMean(vmName, vms.Select(v => v.Name))}; the scenario's VMs: {NameHints.OneLine(string.Join(", ", vms.Select(v => NameHints.Shorten(v.Name))), 300)}");
             }
 
             var spec = new StepSpec

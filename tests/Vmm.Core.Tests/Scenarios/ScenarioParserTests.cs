@@ -288,6 +288,19 @@ public class ScenarioParserTests
     }
 
     [Fact]
+    public void Parse_StepVmThatNamesNoVm_ListsLongOrMultiLineVmNamesShortOnOneLine()
+    {
+        var longName = new string('x', 5000);
+        var vms = string.Join(", ", Enumerable.Range(0, 30).Select(i => $$"""{ "name": "{{longName}}{{i}}\n", "memory": "4K" }"""));
+
+        var error = Error($$"""{ "name": "n", "vms": [ {{vms}} ], "steps": [ { "op": "vm.destroy", "vm": "vm0" } ] }""");
+
+        Assert.StartsWith("no VM named \"vm0\"; the scenario's VMs: xxx", error.Message, StringComparison.Ordinal);
+        Assert.InRange(error.Message.Length, 1, 400);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
     public void Parse_StepVmWithNoVmsDeclared_SaysToAddOne()
     {
         var error = Error("""{ "name": "n", "steps": [ { "op": "vm.destroy", "vm": "vm1" } ] }""");

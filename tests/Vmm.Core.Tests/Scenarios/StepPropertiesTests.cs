@@ -39,6 +39,31 @@ public class StepPropertiesTests
     }
 
     [Theory]
+    [InlineData("backing", "anon, shmem, hugetlb, file, guest-memfd")]
+    [InlineData("to", "private, shared")]
+    [InlineData("advice", "HWPOISON, SOFT_OFFLINE, DONTNEED, HUGEPAGE, NOHUGEPAGE")]
+    [InlineData("requester", "kernel, seam, kvm")]
+    [InlineData("flags", "write, hwpoison, allow-poisoned, pin, fast")]
+    [InlineData("outcome", "ok, guest-mce, guest-killed, guest-vc, host-panic, shutdown, not-run")]
+    public void NamesOf_APropertyWithFixedNames_IsWhatTheParserAccepts(string property, string names)
+    {
+        Assert.Equal(names, string.Join(", ", ScenarioParser.NamesOf(property)));
+    }
+
+    [Theory]
+    [InlineData("guest.convert", "size, to")]
+    [InlineData("host.gup", "")]
+    [InlineData("host.pwrite", "")]
+    [InlineData("hw.flip-bit", "bit")]
+    [InlineData("host.fallocate", "size")]
+    public void RequiredPropertiesOf_EachOp_IsWhatAStepWithoutItIsRejectedFor(string op, string required)
+    {
+        Assert.Equal(required, string.Join(", ", ScenarioParser.RequiredPropertiesOf(op)));
+        foreach (var property in ScenarioParser.RequiredPropertiesOf(op))
+            Assert.Contains(property, ScenarioParser.PropertiesOf(op));
+    }
+
+    [Theory]
     [InlineData("""{ "op": "host.fork", "vm": "vm1" }""", "\"vm\"", "step 0 (host.fork) does not use \"vm\"; remove it (host.fork takes: op, expect)")]
     [InlineData("""{ "op": "guest.write", "vm": "vm1", "gpa": 0, "data": "0x00", "len": 1 }""", "\"len\"", "step 0 (guest.write) does not use \"len\"")]
     [InlineData("""{ "op": "kernel.read", "vm": "vm1", "gpa": 0, "len": 1, "offset": 0 }""", "\"offset\"", "step 0 (kernel.read) does not use \"offset\"")]

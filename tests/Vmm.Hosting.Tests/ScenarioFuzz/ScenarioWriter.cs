@@ -1,13 +1,19 @@
 using System.Globalization;
 using Vmm.Abstractions;
+using Vmm.Core.Scenarios;
 
 namespace Vmm.Hosting.Tests.ScenarioFuzz;
 
 /// <summary>
-/// Writes one well-formed scenario document (scenario-format.md) from random draws: VMs, components, options,
-/// steps of every op and expectations. With probability <see cref="Hazard"/> a value is replaced by a wrong one
-/// (null, another type, a lone surrogate, a size near 2^64), and with <see cref="Edge"/> an address or length is
-/// put at or past the edge of its VM. Sizes stay small unless a caller asks otherwise, so that runs are fast.
+/// Writes one scenario document (scenario-format.md) from random draws: VMs, components, options, steps of every
+/// op and expectations. With <see cref="Hazard"/> and <see cref="Edge"/> at 0 the document follows the parser's
+/// rules, so that it validates and reaches Run: each step takes exactly its op's properties
+/// (<see cref="ScenarioParser.PropertiesOf"/>, <see cref="ScenarioParser.RequiredPropertiesOf"/>), one address
+/// form, ranges inside its VM or host memory, file ops on file-backed VMs, and option values of the option's type.
+/// With probability <see cref="Hazard"/> a value is replaced by a wrong one (null, another type, a lone
+/// surrogate, a size near 2^64) or a step gets a wrong VM or a property its op does not use, and with
+/// <see cref="Edge"/> an address or length is put at or past the edge of its VM. Sizes stay small unless a caller
+/// asks otherwise, so that runs are fast.
 /// </summary>
 internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
 {
@@ -32,17 +38,19 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         "2147483648", "-9223372036854775809", "\"\\u0000\"", "\"4\\u0000K\"",
     ];
 
-    private static readonly string[] Backings = ["anon", "shmem", "hugetlb", "file", "guest-memfd"];
+    // The names the parser accepts, from its own tables.
+    private static readonly IReadOnlyList<string> Backings = ScenarioParser.NamesOf("backing");
     private static readonly string[] BadBackings = ["Shmem", "ram", "guest_memfd", "", "hugetlbfs"];
     private static readonly string[] Kernels = ["5.15", "5.16", "6.0", "6.1", "6.8", "6.11", "6.18", "7.0"];
     private static readonly string[] BadKernels = ["\"5\"", "\"6.x\"", "\"5.16.1\"", "5.16", "\"99999999999.1\"", "\"\""];
-    private static readonly string[] GupFlags = ["write", "hwpoison", "allow-poisoned", "pin", "fast"];
-    private static readonly string[] Advices = ["HWPOISON", "SOFT_OFFLINE", "DONTNEED", "HUGEPAGE", "NOHUGEPAGE"];
-    private static readonly string[] Modes = ["PUNCH_HOLE", "KEEP_SIZE"];
-    private static readonly string[] Requesters = ["kernel", "seam", "kvm"];
-    private static readonly string[] SigBusCodes = Enum.GetNames<SigBusCode>();
+    private static readonly IReadOnlyList<string> GupFlags = ScenarioParser.NamesOf("flags");
+    private static readonly IReadOnlyList<string> Advices = ScenarioParser.NamesOf("advice");
+    private static readonly IReadOnlyList<string> Modes = ScenarioParser.NamesOf("mode");
+    private static readonly IReadOnlyList<string> Requesters = ScenarioParser.NamesOf("requester");
+    private static readonly IReadOnlyList<string> GmemFlags = ScenarioParser.NamesOf("gmemFlags");
+    private static readonly IReadOnlyList<string> SigBusCodes = ScenarioParser.NamesOf("code");
     private static readonly string[] Errnos = Enum.GetNames<Errno>();
-    private static readonly string[] PlainOutcomes = ["\"ok\"", "\"guest-mce\"", "\"guest-killed\"", "\"host-panic\"", "\"shutdown\"", "\"not-run\""];
+    private static readonly string[] PlainOutcomes = ScenarioParser.NamesOf("outcome").Select(JsonText.Quote).ToArray();
     private static readonly string[] BadOutcomes = ["\"guest-vc\"", "\"OK\"", "\"sigbus\"", "{\"sigbus\": {\"code\": \"SI_KERNEL\"}}", "{\"errno\": \"EXYZ\"}", "{\"sigbus\": {\"code\": \"BUS_MCEERR_AR\", \"lsb\": 64}}", "{}", "{\"ok\": {}, \"errno\": \"EIO\"}"];
     private static readonly string[] StateBools = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "ept"];
     private static readonly string[] UnknownOps = ["guest.reed", "Guest.Read", "host.READ", "", "hw.memory_error", "vm.create"];
@@ -55,43 +63,22 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         "mode", "consumed", "bit", "bufferGpa", "requester", "expect", "count", "Gpa",
     ];
 
-    /// <summary>The properties each op of scenario-format.md uses ("addr": hva or vm+gpa; "frame": vm+gpa or pfn).</summary>
-    private static readonly Dictionary<string, string[]> OpProperties = new(StringComparer.Ordinal)
-    {
-        ["guest.read"] = ["vm", "gpa", "len", "shared?"],
-        ["guest.write"] = ["vm", "gpa", "data", "shared?"],
-        ["guest.convert"] = ["vm", "gpa", "size", "to"],
-        ["vmm.set-attributes"] = ["vm", "gpa", "size", "private"],
-        ["host.read"] = ["addr", "len"],
-        ["host.write"] = ["addr", "data"],
-        ["host.gup"] = ["addr", "pages?", "flags?"],
-        ["host.pread"] = ["vm", "offset", "len", "bufferGpa?"],
-        ["host.pwrite"] = ["vm", "offset", "data"],
-        ["host.procmem-read"] = ["addr", "len"],
-        ["host.procmem-write"] = ["addr", "data"],
-        ["host.process-vm-readv"] = ["addr", "len"],
-        ["host.madvise"] = ["addr", "size", "advice"],
-        ["host.fallocate"] = ["vm", "offset", "size", "mode"],
-        ["host.mmap-backing"] = ["vm", "offset", "size", "hva?"],
-        ["host.munmap"] = ["addr", "size"],
-        ["host.fork"] = [],
-        ["host.exit"] = [],
-        ["kernel.read"] = ["frame", "len", "requester?"],
-        ["kernel.write"] = ["frame", "data", "requester?"],
-        ["device.dma-read"] = ["vm", "gpa", "len"],
-        ["device.dma-write"] = ["vm", "gpa", "data"],
-        ["hw.memory-error"] = ["frame", "consumed?"],
-        ["hw.flip-bit"] = ["frame", "bit"],
-        ["hw.unpoison"] = ["frame"],
-        ["thp.collapse"] = ["addr"],
-        ["thp.split"] = ["addr"],
-        ["vm.destroy"] = ["vm"],
-        ["inspect"] = ["frame"],
-    };
-
-    private readonly List<(string Name, ulong Memory)> _vms = [];
+    private readonly List<VmDraft> _vms = [];
     private bool _guestMemfd;
-    private ulong _cursor; // the current step's address in its VM
+    private ulong _cursor; // the current step's address in its VM (or host memory, for a pfn)
+    private ulong _len; // the current step's len, for a bufferGpa that must hold it
+
+    /// <summary>One VM of the document: its name, memory, backing and where the VMM maps it (README: from 0x7f0000000000, each at the next 1 GiB).</summary>
+    private sealed record VmDraft(string Name, ulong Memory, string Backing, ulong Base)
+    {
+        public bool HasFile => Backing != "anon";
+    }
+
+    /// <summary>Percent chance of a structural slip: a step naming no VM or an unsuited one, a property its op does not use.</summary>
+    private double Slip => Math.Min(6, Hazard * 6);
+
+    /// <summary>No hazard and no edge: the document should validate.</summary>
+    private bool Clean => Hazard <= 0 && Edge <= 0;
 
     /// <summary>Percent chance that a value is replaced by a wrong one.</summary>
     public double Hazard { get; set; } = 1;
@@ -110,17 +97,23 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         if (r.Chance(10)) j.Property("description", JsonText.Quote("generated"));
         if (r.Chance(75)) Components(r, j);
         if (r.Chance(35)) Options(r, j, r.Int(1, 3));
+        Vms(r, j, r.Weighted([3, 64, 27, 6]));
+        // Host memory at least the VMs' (unless at the edge); written after the VMs, as order does not matter in JSON.
         if (r.Chance(15))
         {
-            j.Name("host");
-            j.BeginObject();
-            j.Name("memory");
-            Value(r, j, () => Size(r, r.Pick(new[] { 64 * K, 16 * M, 64 * M, 256 * M, G, 4 * G })), FuzzSlot.Size);
-            j.EndObject();
+            var total = _vms.Aggregate(0UL, (sum, vm) => sum + vm.Memory);
+            var sizes = new[] { 64 * K, 16 * M, 64 * M, 256 * M, G, 4 * G }.Where(size => size >= total || r.Chance(Edge * 10)).ToArray();
+            if (sizes.Length > 0)
+            {
+                j.Name("host");
+                j.BeginObject();
+                j.Name("memory");
+                Value(r, j, () => Size(r, r.Pick(sizes)), FuzzSlot.Size);
+                j.EndObject();
+            }
         }
-        Vms(r, j, r.Weighted([3, 64, 27, 6]));
-        // guest-memfd needs 6.8 or later: mostly say so (the kernel is written after the VMs; order does not matter in JSON).
-        if (r.Chance(_guestMemfd ? 90 : 25))
+        // guest-memfd needs 6.8 or later: mostly say so.
+        if (r.Chance(_guestMemfd ? (Clean ? 100 : 90) : 25))
         {
             j.Name("kernel");
             Value(r, j, () => r.Chance(Hazard * 2) ? r.Pick(BadKernels) : JsonText.Quote(_guestMemfd ? r.Pick(new[] { "6.8", "6.11", "6.18" }) : r.Pick(Kernels)), FuzzSlot.String);
@@ -189,7 +182,19 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         j.EndObject();
     }
 
-    public void OptionValue(FuzzRandom r, JsonText j, ComponentOption option) => Value(r, j, () => ValidOption(r, option), FuzzSlot.Any);
+    public void OptionValue(FuzzRandom r, JsonText j, ComponentOption option) => Value(r, j, () => Clean ? CleanOption(r, option) : ValidOption(r, option), FuzzSlot.Any);
+
+    /// <summary>A value the option accepts: either boolean, any of its choices, a known-good key or MAC, else its default.</summary>
+    private static string CleanOption(FuzzRandom r, ComponentOption option)
+    {
+        if (option.Type.StartsWith("true or false", StringComparison.Ordinal)) return r.Bool() ? "true" : "false";
+        if (option.Type.StartsWith("one of: ", StringComparison.Ordinal)) return JsonText.Quote(r.Pick(option.Type["one of: ".Length..].Split(", ")));
+        if (option.Type.StartsWith("a string", StringComparison.Ordinal) && option.Name.Contains("key", StringComparison.OrdinalIgnoreCase))
+            return "\"0x000102030405060708090a0b0c0d0e0f\"";
+        if (option.Type.StartsWith("a string", StringComparison.Ordinal) && option.Name.Contains("mac", StringComparison.OrdinalIgnoreCase))
+            return r.Pick(new[] { "\"aes\"", "\"sha3\"" });
+        return option.Default;
+    }
 
     /// <summary>A value of the option's type, often an extreme one; a string option gets valid and invalid strings.</summary>
     private static string ValidOption(FuzzRandom r, ComponentOption option)
@@ -215,10 +220,13 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         _guestMemfd = false;
         j.Name("vms");
         j.BeginArray();
+        var mapped = 0UL;
         for (var i = 0; i < count; i++)
         {
             var name = "vm" + i.ToString(CultureInfo.InvariantCulture);
-            var chosenBacking = backing ?? (r.Chance(Hazard) ? r.Pick(BadBackings) : Backings[r.Weighted([20, 35, 15, 15, 15])]);
+            // Without "backing" the VM is shmem-backed (scenario-format.md).
+            var writeBacking = backing is not null || r.Chance(80);
+            var chosenBacking = backing ?? (r.Chance(Hazard) ? r.Pick(BadBackings) : writeBacking ? Backings[r.Weighted([20, 35, 15, 15, 15])] : "shmem");
             _guestMemfd |= chosenBacking == "guest-memfd";
             var size = VmSize(r, chosenBacking == "hugetlb");
             j.BeginObject();
@@ -232,7 +240,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
                 j.Name("protected");
                 Value(r, j, () => (isProtected ?? r.Bool()) ? "true" : "false", FuzzSlot.Bool);
             }
-            if (backing is not null || r.Chance(80))
+            if (writeBacking)
             {
                 j.Name("backing");
                 Value(r, j, () => JsonText.Quote(chosenBacking), FuzzSlot.String);
@@ -243,8 +251,10 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
                 Value(r, j, () => r.Bool() ? "true" : "false", FuzzSlot.Bool);
             }
             if (r.Chance(Hazard)) j.Property("gmemFlags", r.Pick(new[] { "[\"MMAP\"]", "[\"INIT_SHARED\", \"MMAP\"]", "[\"BOGUS\"]" }));
+            else if (chosenBacking == "guest-memfd" && r.Chance(40)) j.Property("gmemFlags", StringList(r, GmemFlags, null));
             j.EndObject();
-            _vms.Add((name, size));
+            _vms.Add(new VmDraft(name, size, chosenBacking, VmmBase + mapped));
+            mapped += ScenarioLimits.MappingBytes(size);
         }
         j.EndArray();
     }
@@ -262,58 +272,90 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     {
         j.Name("steps");
         j.BeginArray();
-        for (var i = 0; i < count; i++) Step(r, j, r.Chance(Hazard) ? r.Pick(UnknownOps) : r.Pick(vocabulary.Ops));
+        for (var i = 0; i < count; i++) Step(r, j, PickOp(r));
         extra?.Invoke(r, j);
         j.EndArray();
     }
 
-    /// <summary>One step of <paramref name="op"/> with the properties it uses (optional ones sometimes), sometimes others, and an expectation.</summary>
+    /// <summary>An op the document's VMs can serve (a file op needs a file-backed VM, a vm op a VM), or with <see cref="Hazard"/> any op or an unknown one.</summary>
+    private string PickOp(FuzzRandom r)
+    {
+        if (r.Chance(Hazard)) return r.Pick(UnknownOps);
+        var careless = r.Chance(Slip);
+        for (var tries = 0; ; tries++)
+        {
+            var op = r.Pick(vocabulary.Ops);
+            if (careless || tries >= 20 || Serves(op)) return op;
+        }
+    }
+
+    private bool Serves(string op)
+    {
+        var properties = ScenarioParser.PropertiesOf(op);
+        if (properties.Contains("offset")) return _vms.Exists(v => v.HasFile);
+        return _vms.Count > 0 || !properties.Contains("vm") || properties.Contains("pfn") || properties.Contains("hva");
+    }
+
+    private static readonly VmDraft Nowhere = new("nope", 8 * M, "shmem", VmmBase);
+    private static readonly string[] AddressProperties = ["vm", "gpa", "hva", "pfn", "offset"];
+
+    /// <summary>
+    /// One step of <paramref name="op"/>: one address form of its <see cref="ScenarioParser.PropertiesOf"/>, its required
+    /// properties, optional ones sometimes, and an expectation; with <see cref="Hazard"/>, a required one left out, the
+    /// wrong VM, or properties the op does not use. <paramref name="fixedValues"/> are written as given.
+    /// </summary>
     public void Step(FuzzRandom r, JsonText j, string op, IReadOnlyDictionary<string, string>? fixedValues = null)
     {
-        var vm = _vms.Count > 0 && r.Chance(97) ? _vms[r.Int(_vms.Count)] : (Name: "nope", Memory: 8 * M);
+        var known = vocabulary.Ops.Contains(op);
+        IReadOnlyList<string> properties = known ? ScenarioParser.PropertiesOf(op) : ["op", r.Pick(StepProperties), r.Pick(StepProperties), "expect"];
+        var required = known ? ScenarioParser.RequiredPropertiesOf(op) : [];
+        bool Has(string property) => properties.Contains(property);
+        var usesFile = Has("offset");
+        var pool = usesFile && !r.Chance(Slip) ? _vms.FindAll(v => v.HasFile) : _vms;
+        var vm = pool.Count > 0 && !r.Chance(Slip) ? pool[r.Int(pool.Count)] : Nowhere;
         _cursor = 0;
+        _len = 0;
+        _aligned = Has("size") || Has("pages");
+        _usesFile = usesFile;
         j.BeginObject();
         j.Name("op");
         Value(r, j, () => JsonText.Quote(op), FuzzSlot.String);
-        var properties = OpProperties.TryGetValue(op, out var known) ? known : [r.Pick(StepProperties), r.Pick(StepProperties)];
         var written = new HashSet<string>(StringComparer.Ordinal) { "op" };
         void Write(string property)
         {
             if (!written.Add(property)) return;
             j.Name(property);
             if (fixedValues is not null && fixedValues.TryGetValue(property, out var value)) j.Raw(value);
-            else Value(r, j, () => StepValue(r, property, vm.Memory, vm.Name), SlotOf(property));
+            else Value(r, j, () => StepValue(r, property, vm), SlotOf(property));
         }
+
+        // One address form: a frame is vm+gpa or pfn, an address hva or vm+gpa, a file op vm+offset (its hva is optional).
+        var byGpa = fixedValues?.ContainsKey("gpa") == true;
+        var alone = ReferenceEquals(vm, Nowhere) && Clean;
+        string[] address =
+            Has("pfn") ? !byGpa && (alone || r.Chance(20)) ? ["pfn"] : ["vm", "gpa"]
+            : Has("hva") && Has("gpa") ? !byGpa && (alone || r.Chance(25)) ? ["hva"] : ["vm", "gpa"]
+            : usesFile ? ["vm", "offset"]
+            : Has("gpa") ? ["vm", "gpa"]
+            : Has("vm") ? ["vm"]
+            : [];
+        _byPfn = address is ["pfn"];
+        foreach (var property in address) Write(property);
+
+        // host.pwrite writes its data, or len bytes from guest memory at bufferGpa.
+        var fromGuest = op == "host.pwrite" && r.Chance(30);
         foreach (var property in properties)
         {
-            if (property.EndsWith('?'))
-            {
-                if (r.Chance(40)) Write(property[..^1]);
-            }
-            else if (property == "addr")
-            {
-                if (fixedValues?.ContainsKey("gpa") != true && r.Chance(25)) Write("hva");
-                else
-                {
-                    Write("vm");
-                    Write("gpa");
-                }
-            }
-            else if (property == "frame")
-            {
-                if (fixedValues?.ContainsKey("gpa") != true && r.Chance(20)) Write("pfn");
-                else
-                {
-                    Write("vm");
-                    Write("gpa");
-                }
-            }
-            else if (!r.Chance(Hazard)) Write(property);
+            if (property is "op" or "expect" || (AddressProperties.Contains(property) && !(usesFile && property == "hva"))) continue;
+            var include = op == "host.pwrite" && property is "data" or "len" or "bufferGpa" ? property == "data" != fromGuest
+                : required.Contains(property) ? !r.Chance(Hazard)
+                : r.Chance(40);
+            if (include) Write(property);
         }
         if (fixedValues is not null)
             foreach (var property in fixedValues.Keys) Write(property);
         // A property the op does not use must be rejected, not ignored.
-        if (r.Chance(6))
+        if (r.Chance(Slip))
             for (var n = r.Int(1, 2); n > 0; n--) Write(r.Pick(StepProperties));
         if (!written.Contains("expect") && r.Chance(70))
         {
@@ -323,32 +365,52 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         j.EndObject();
     }
 
-    private string StepValue(FuzzRandom r, string property, ulong vmMemory, string vmName)
+    private bool _aligned; // the step has a size or pages: its address is page-aligned
+    private bool _usesFile; // the step acts on the VM's backing file
+    private bool _byPfn; // the step names its frame by pfn
+
+    private string StepValue(FuzzRandom r, string property, VmDraft vm)
     {
         var edge = r.Chance(Edge);
+        var vmMemory = vm.Memory;
         switch (property)
         {
-            case "vm": return JsonText.Quote(vmName);
-            case "gpa" or "offset" or "bufferGpa":
-                _cursor = Math.Max(_cursor, Address(r, vmMemory, edge));
+            case "vm": return JsonText.Quote(vm.Name);
+            case "gpa" or "offset":
+                _cursor = Math.Max(_cursor, Address(r, vmMemory, edge, _aligned));
                 return Size(r, _cursor);
+            case "bufferGpa":
+            {
+                // A page whose buffer of len bytes stays inside the VM.
+                if (edge) return Size(r, Address(r, vmMemory, edge: true, aligned: false));
+                var last = vmMemory - Math.Min(_len, vmMemory);
+                return Size(r, r.ULong((last >> 12) + 1) << 12);
+            }
+            case "hva" when _usesFile:
+                // host.mmap-backing's MAP_FIXED address: page-aligned, away from the VMs' mappings.
+                return Size(r, edge ? VmmBase + 1 : 0x600000000000 + ((ulong)r.Int(0, 15) << 21), hex: true);
             case "hva":
                 if (!r.Chance(80) && _vms.Count > 0) return Size(r, r.Pick(new ulong[] { 0, 0x1000UL, VmmBase - 0x1000, 1UL << 47, ulong.MaxValue - 0xfff }), hex: true);
-                _cursor = Address(r, vmMemory, edge);
-                return Size(r, VmmBase + _cursor, hex: true);
-            case "pfn": return Size(r, edge ? r.Pick(new[] { 1UL << 32, 1UL << 40, ulong.MaxValue }) : r.ULong(Math.Max(vmMemory >> 12, 1) + 64));
+                _cursor = Address(r, vmMemory, edge, _aligned);
+                return Size(r, vm.Base + _cursor, hex: true);
+            case "pfn":
+                if (edge) return Size(r, r.Pick(new[] { 1UL << 32, 1UL << 40, ulong.MaxValue }));
+                // A frame of host memory, which holds at least the VMs' memory (and 256M more by default).
+                _cursor = r.ULong(Math.Max(vmMemory >> 12, 1)) << 12;
+                return Size(r, _cursor >> 12);
             case "len" or "count":
-                return edge
-                    ? Size(r, r.Pick(new ulong[] { 0, 64 * M + 1, vmMemory, vmMemory + 1 }))
-                    : Size(r, Math.Min(Room(vmMemory), r.Chance(60) ? (ulong)r.Int(1, 16) : r.Chance(50) ? 4 * K : (ulong)r.Int(1, 8192)));
+                _len = edge
+                    ? r.Pick(new ulong[] { 0, 64 * M + 1, vmMemory, vmMemory + 1 })
+                    : Math.Min(Room(vmMemory), r.Chance(60) ? (ulong)r.Int(1, 16) : r.Chance(50) ? 4 * K : (ulong)r.Int(1, 8192));
+                return Size(r, _len);
             case "size":
             {
                 if (edge) return Size(r, r.Pick(new ulong[] { 0, vmMemory + 4 * K, 2 * vmMemory, 1 * G }));
-                // Whole pages from the page of the address to at most the end of the VM.
-                var pages = Math.Max((vmMemory - Math.Min(_cursor & ~(4 * K - 1), vmMemory)) >> 12, 1);
+                // Whole pages from the address to at most the end of the VM.
+                var pages = Math.Max(Room(vmMemory) >> 12, 1);
                 return Size(r, 4 * K * (r.Chance(20) ? pages : (ulong)r.Int(1, (int)Math.Min(pages, 512))));
             }
-            case "pages": return (edge ? r.Pick(new[] { 0, 513, 100000 }) : r.Int(1, 4)).ToString(CultureInfo.InvariantCulture);
+            case "pages": return (edge ? r.Pick(new[] { 0, 513, 100000 }) : r.Int(1, (int)Math.Clamp(Room(vmMemory) >> 12, 1, 4))).ToString(CultureInfo.InvariantCulture);
             case "bit": return (edge ? r.Pick(new[] { -1, 512, 4096 }) : r.Int(0, 511)).ToString(CultureInfo.InvariantCulture);
             case "data": return Data(r, edge, Room(vmMemory));
             case "shared" or "private" or "consumed": return r.Bool() ? "true" : "false";
@@ -356,18 +418,19 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
             case "flags": return StringList(r, GupFlags, r.Chance(Hazard * 3) ? "bogus" : null);
             case "mode": return StringList(r, Modes, r.Chance(Hazard * 3) ? "ZERO_RANGE" : null);
             case "advice": return JsonText.Quote(r.Chance(Hazard) ? "hwpoison" : r.Pick(Advices));
-            case "requester": return JsonText.Quote(r.Chance(Hazard) ? "device" : r.Pick(Requesters));
+            // seam and kvm act on a VM's memory: by pfn only the kernel may ask.
+            case "requester": return JsonText.Quote(r.Chance(Hazard) ? "device" : _byPfn && !r.Chance(Slip) ? "kernel" : r.Pick(Requesters));
             case "expect": return Expectation(r);
             default: return Size(r, (ulong)r.Int(0, 4096));
         }
     }
 
     /// <summary>A guest-physical offset in the VM, mostly page-aligned; at the edge: the last byte, the end, or past it.</summary>
-    private static ulong Address(FuzzRandom r, ulong vmMemory, bool edge)
+    private static ulong Address(FuzzRandom r, ulong vmMemory, bool edge, bool aligned)
     {
         if (edge) return r.Pick(new[] { vmMemory - 1, vmMemory, vmMemory + 4 * K, 2 * vmMemory, 1 * T });
         var page = r.ULong(Math.Max(vmMemory >> 12, 1)) << 12;
-        return r.Chance(20) ? page + (ulong)r.Int(0, 4095) : page;
+        return !aligned && r.Chance(20) ? page + (ulong)r.Int(0, 4095) : page;
     }
 
     /// <summary>Bytes from the step's address to the end of its VM (at least 1), so that ranges stay inside unless at the edge.</summary>
@@ -405,7 +468,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     /// <summary>A long string: mostly a few hundred characters, rarely the 100,000 that once came back whole in a message.</summary>
     public static int LongLength(FuzzRandom r) => r.Chance(80) ? 300 : r.Chance(75) ? 5000 : 100000;
 
-    private static string StringList(FuzzRandom r, string[] names, string? bogus)
+    private static string StringList(FuzzRandom r, IReadOnlyList<string> names, string? bogus)
     {
         var items = new List<string>();
         foreach (var name in names)
@@ -424,13 +487,17 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
             case 1: return $"{{\"ok\": {{\"data\": {JsonText.Quote("0x" + string.Concat(Enumerable.Repeat("00", r.Int(1, 8))))}}}}}";
             case 2: return $"{{\"ok\": {{\"count\": {r.Int(0, 4).ToString(CultureInfo.InvariantCulture)}}}}}";
             case 3:
-                return r.Chance(70)
-                    ? $"{{\"sigbus\": {{\"code\": {JsonText.Quote(r.Pick(SigBusCodes))}, \"lsb\": {r.Pick(new[] { "12", "21", "0" })}}}}}"
-                    : $"{{\"sigbus\": {{\"code\": {JsonText.Quote(r.Pick(SigBusCodes))}}}}}";
+            {
+                // SI_KERNEL (a plain force_sig) carries no lsb.
+                var code = r.Pick(SigBusCodes);
+                return r.Chance(70) && (code != nameof(SigBusCode.SI_KERNEL) || r.Chance(Slip))
+                    ? $"{{\"sigbus\": {{\"code\": {JsonText.Quote(code)}, \"lsb\": {r.Pick(new[] { "12", "21", "0" })}}}}}"
+                    : $"{{\"sigbus\": {{\"code\": {JsonText.Quote(code)}}}}}";
+            }
             case 4: return $"{{\"errno\": {JsonText.Quote(r.Pick(Errnos))}}}";
             case 5: return $"{{\"kvm-exit\": {{\"reason\": \"MEMORY_FAULT\", \"flags\": [\"PRIVATE\"], \"gpa\": {Size(r, 4 * K * (ulong)r.Int(0, 16))}, \"size\": \"4K\"}}, \"errno\": \"EFAULT\"}}";
             case 6: return r.Pick(PlainOutcomes);
-            case 7: return r.Chance(80) ? "{\"killed\": \"SIGKILL\"}" : "{\"killed\": 9}";
+            case 7: return r.Chance(Slip) ? "{\"killed\": 9}" : "{\"killed\": \"SIGKILL\"}";
             default:
             {
                 var fields = new List<string>();
@@ -445,7 +512,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         }
     }
 
-        private static FuzzSlot SlotOf(string property) => property switch
+    private static FuzzSlot SlotOf(string property) => property switch
     {
         "gpa" or "hva" or "pfn" or "offset" or "len" or "size" or "bufferGpa" => FuzzSlot.Size,
         "shared" or "private" or "consumed" => FuzzSlot.Bool,
@@ -509,12 +576,18 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     };
 
     /// <summary>The VMs of the document being written (name, memory as generated).</summary>
-    public IReadOnlyList<(string Name, ulong Memory)> CurrentVms => _vms;
+    public IReadOnlyList<(string Name, ulong Memory)> CurrentVms => _vms.ConvertAll(v => (v.Name, v.Memory));
 
+    /// <summary>Steps written next name these VMs (taken as shmem-backed, mapped one after the other).</summary>
     public void SetVms(IEnumerable<(string Name, ulong Memory)> vms)
     {
         _vms.Clear();
-        _vms.AddRange(vms);
+        var mapped = 0UL;
+        foreach (var (name, memory) in vms)
+        {
+            _vms.Add(new VmDraft(name, memory, "shmem", VmmBase + mapped));
+            mapped = ScenarioLimits.SaturatingAdd(mapped, ScenarioLimits.MappingBytes(memory));
+        }
     }
 }
 
