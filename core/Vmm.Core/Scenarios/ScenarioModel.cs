@@ -18,12 +18,18 @@ public sealed class Scenario
     public KernelVersion Kernel { get; init; } = KernelVersion.Default;
     /// <summary>Component names by kind, as written (defaults are filled in by the runner).</summary>
     public Dictionary<ComponentKind, string> Components { get; init; } = [];
+    /// <summary>Where each kind's name stands in `components`; kinds the file does not name are absent.</summary>
+    public Dictionary<ComponentKind, SourceLocation> ComponentLocations { get; init; } = [];
     /// <summary>`options` as "section.option" → value, with where each key stands.</summary>
     public Dictionary<string, (JsonElement Value, SourceLocation Location)> Options { get; init; } = new(StringComparer.Ordinal);
     /// <summary>`host.memory` in bytes, or null for the default (the VMs' memory plus headroom).</summary>
     public ulong? HostMemory { get; init; }
     public List<VmSpec> Vms { get; init; } = [];
     public List<StepSpec> Steps { get; init; } = [];
+
+    /// <summary>Where the name of <paramref name="kind"/> stands in `components`; the file alone when the file does not name it.</summary>
+    public SourceLocation LocationOf(ComponentKind kind) =>
+        ComponentLocations.TryGetValue(kind, out var location) ? location : new SourceLocation(File, 0, 0);
 }
 
 public sealed record VmSpec(string Name, ulong Memory, bool Protected, BackingKind Backing, bool Thp, SourceLocation Location)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -123,8 +122,6 @@ public static partial class ScenarioParser
     private static readonly (string, string)[] Modes = Same("PUNCH_HOLE", "KEEP_SIZE");
     private static readonly (string, string)[] Requesters = Same("kernel", "seam", "kvm");
 
-    private static readonly ConditionalWeakTable<Scenario, JsonSourceMap> Maps = new();
-
     private static (string, string)[] Same(params string[] names) => names.Select(n => (n, n)).ToArray();
 
     /// <summary>Reads and parses a scenario file; a missing or unreadable file is a <see cref="ScenarioException"/> too.</summary>
@@ -157,20 +154,8 @@ public static partial class ScenarioParser
         var (document, map) = JsonSourceMap.Parse(utf8, file);
         using (document)
         {
-            var scenario = new Reader(map).ReadScenario(document.RootElement);
-            Maps.AddOrUpdate(scenario, map);
-            return scenario;
+            return new Reader(map).ReadScenario(document.RootElement);
         }
-    }
-
-    /// <summary>
-    /// Where the value at a JSON path (<c>$.components.policy</c>) stands in the file a scenario was parsed
-    /// from; the file alone when unknown.
-    /// </summary>
-    public static SourceLocation LocationOf(Scenario scenario, string jsonPath)
-    {
-        ArgumentNullException.ThrowIfNull(scenario);
-        return Maps.TryGetValue(scenario, out var map) ? map.ValueOf(jsonPath) : new SourceLocation(scenario.File, 0, 0);
     }
 
     /// <summary>Parses a size or address as written in a scenario string ("4K", "0x1000", "4096").</summary>
@@ -273,7 +258,8 @@ public static partial class ScenarioParser
             var name = NonEmptyString(Required(root, "name", "the scenario"));
             var description = root.Get("description") is { } descriptionNode ? String(descriptionNode) : null;
             var kernel = root.Get("kernel") is { } kernelNode ? Kernel(kernelNode) : KernelVersion.Default;
-            var components = root.Get("components") is { } componentsNode ? Components(componentsNode) : [];
+            var componentLocations = new Dictionary<ComponentKind, SourceLocation>();
+            var components = root.Get("components") is { } componentsNode ? Components(componentsNode, componentLocations) : [];
             var options = new Dictionary<string, (JsonElement Value, SourceLocation Location)>(StringComparer.Ordinal);
             if (root.Get("options") is { } optionsNode)
             {
@@ -306,6 +292,7 @@ public static partial class ScenarioParser
                 Description = description,
                 Kernel = kernel,
                 Components = components,
+                ComponentLocations = componentLocations,
                 Options = options,
                 HostMemory = hostMemory,
                 Vms = vms,
@@ -321,7 +308,7 @@ public static partial class ScenarioParser
             return version;
         }
 
-        private Dictionary<ComponentKind, string> Components(Node node)
+        private Dictionary<ComponentKind, string> Components(Node node, Dictionary<ComponentKind, SourceLocation> locations)
         {
             ExpectObject(node, "{\"memory\": \"plain\", \"policy\": \"none\"}");
             var result = new Dictionary<ComponentKind, string>();
@@ -331,6 +318,7 @@ public static partial class ScenarioParser
                 if (!ComponentKinds.TryParse(name, out var kind))
                     throw FailAtName(value, $"unknown component kind {NameHints.Quote(name)}{NameHints.DidYouMean(name, kinds)}; use one of: {string.Join(", ", kinds)}");
                 result[kind] = NonEmptyString(value);
+                locations[kind] = Location(value);
             }
             return result;
         }

@@ -430,12 +430,12 @@ public class ScenarioParserTests
     }
 
     [Fact]
-    public void LocationOf_ParsedScenario_FindsValues()
+    public void LocationOf_ParsedComponent_IsWhereItsNameStands()
     {
         var scenario = Parse("{ \"name\": \"n\",\n  \"components\": { \"policy\": \"x\" }, \"steps\": [] }");
 
-        Assert.Equal(new SourceLocation(FileName, 2, 29), ScenarioParser.LocationOf(scenario, "$.components.policy"));
-        Assert.Equal(new SourceLocation(FileName, 0, 0), ScenarioParser.LocationOf(scenario, "$.components.memory"));
+        Assert.Equal(new SourceLocation(FileName, 2, 29), scenario.LocationOf(ComponentKind.Policy));
+        Assert.Equal(new SourceLocation(FileName, 0, 0), scenario.LocationOf(ComponentKind.Memory));
     }
 
     [Fact]
