@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Vmm.Abstractions;
+using Vmm.Core.Engine.Ops;
 
 namespace Vmm.Core.Scenarios;
 
@@ -49,39 +50,12 @@ public enum GuestMemfdFlags
     InitShared = 1 << 1,
 }
 
-/// <summary>One step: an op with its typed arguments and an optional expectation. Absent arguments are null.</summary>
+/// <summary>One step: its index in `steps`, where it stands, its op with the op's typed arguments, and an optional expectation.</summary>
 public sealed class StepSpec
 {
     public required int Index { get; init; }
-    public required string Op { get; init; }
+    public required StepOp Op { get; init; }
     public SourceLocation Location { get; init; }
-    public string? Vm { get; init; }
-    public ulong? Gpa { get; init; }
-    public ulong? Hva { get; init; }
-    public ulong? Pfn { get; init; }
-    public ulong? Offset { get; init; }
-    public ulong? Len { get; init; }
-    public ulong? Size { get; init; }
-    public int? Pages { get; init; }
-    public byte[]? Data { get; init; }
-    public bool? Shared { get; init; }
-    /// <summary>`to`: "private" or "shared".</summary>
-    public string? To { get; init; }
-    public bool? Private { get; init; }
-    public GupFlags Flags { get; init; }
-    /// <summary>`advice` as written: HWPOISON, SOFT_OFFLINE, DONTNEED, HUGEPAGE, NOHUGEPAGE.</summary>
-    public string? Advice { get; init; }
-    /// <summary>`mode` as written: PUNCH_HOLE, KEEP_SIZE.</summary>
-    public IReadOnlyList<string> Mode { get; init; } = [];
-    public bool? Consumed { get; init; }
-    public int? Bit { get; init; }
-    /// <summary>Extension: for host.pread/host.pwrite, the syscall's user buffer is the VMM's mapping of this gpa of `vm` (K6).</summary>
-    public ulong? BufferGpa { get; init; }
-    /// <summary>
-    /// Extension: for kernel.read/kernel.write, "kernel" (default, the direct map), "seam" (the TDX module,
-    /// with the VM's private KeyID: H9) or "kvm" (copy_from_guest/copy_to_guest for emulated devices).
-    /// </summary>
-    public string? Requester { get; init; }
     public Expectation? Expect { get; init; }
 }
 

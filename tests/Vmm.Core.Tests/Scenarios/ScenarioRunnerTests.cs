@@ -136,7 +136,7 @@ public class ScenarioRunnerTests
     public void Run_AllExpectationsMet_Passes()
     {
         var result = Run(ThreeSteps, new ScriptedMachineFactory(step =>
-            step.Op == "host.read" ? Outcome.SigBus(SigBusCode.BUS_MCEERR_AR, new Hva(0x1000), 12) : Outcome.Ok()));
+            step.Op.Name == "host.read" ? Outcome.SigBus(SigBusCode.BUS_MCEERR_AR, new Hva(0x1000), 12) : Outcome.Ok()));
 
         Assert.True(result.Passed);
     }
