@@ -1,6 +1,7 @@
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
+using Vmm.Core.Engine.Ops;
 using Vmm.Core.Machine;
 using Vmm.Core.Paging;
 using Vmm.Core.Scenarios;
@@ -80,30 +81,48 @@ internal sealed class TestMachine
             Options = options ?? new KernelOptions(),
         });
 
-    /// <summary>Runs one step; absent arguments stay null as in a parsed scenario.</summary>
+    /// <summary>Runs one step of <paramref name="op"/>; arguments the op does not take are ignored.</summary>
     public Outcome Run(string op, string? vm = DefaultVm, ulong? gpa = null, ulong? hva = null, ulong? pfn = null,
         ulong? offset = null, ulong? len = null, ulong? size = null, int? pages = null, byte[]? data = null,
         GupFlags flags = GupFlags.None, string? advice = null, bool? consumed = null, bool? shared = null, string? to = null)
-        => Simulation.Execute(new StepSpec
-        {
-            Index = _index++,
-            Op = op,
-            Location = new SourceLocation("test", _index, 1),
-            Vm = vm,
-            Gpa = gpa,
-            Hva = hva,
-            Pfn = pfn,
-            Offset = offset,
-            Len = len,
-            Size = size,
-            Pages = pages,
-            Data = data,
-            Flags = flags,
-            Advice = advice,
-            Consumed = consumed,
-            Shared = shared,
-            To = to,
-        });
+        => Run(Op(op, len, size, pages, data, flags, advice, consumed, shared, to) with { At = new StepAddress(vm, gpa, hva, pfn, offset) });
+
+    /// <summary>Runs one step of an op built by the test.</summary>
+    public Outcome Run(StepOp op)
+        => Simulation.Execute(new StepSpec { Index = _index++, Op = op, Location = new SourceLocation("test", _index, 1) });
+
+    private static StepOp Op(string op, ulong? len, ulong? size, int? pages, byte[]? data, GupFlags flags, string? advice, bool? consumed, bool? shared, string? to) => op switch
+    {
+        "guest.read" => new GuestRead(len ?? 0, shared ?? false),
+        "guest.write" => new GuestWrite(data ?? [], shared ?? false),
+        "guest.convert" => new GuestConvert(size ?? 0, to == "private"),
+        "host.read" => new HostRead(len ?? 0),
+        "host.write" => new HostWrite(data ?? []),
+        "host.gup" => new HostGup(pages ?? 1, flags),
+        "host.pread" => new HostPread(len ?? 0),
+        "host.pwrite" => new HostPwrite(data),
+        "host.procmem-read" => new ProcMemRead(len ?? 0),
+        "host.procmem-write" => new ProcMemWrite(data ?? []),
+        "host.process-vm-readv" => new ProcessVmReadv(len ?? 0),
+        "host.madvise" => new Madvise(size ?? 0, advice ?? ""),
+        "host.fallocate" => new Fallocate(size ?? 0, []),
+        "host.mmap-backing" => new MmapBacking(size ?? 0),
+        "host.munmap" => new Munmap(size ?? 0),
+        "host.fork" => new Fork(),
+        "host.exit" => new Exit(),
+        "kernel.read" => new KernelRead(len ?? 0),
+        "kernel.write" => new KernelWrite(data ?? []),
+        "device.dma-read" => new DmaRead(len ?? 0),
+        "device.dma-write" => new DmaWrite(data ?? []),
+        "hw.memory-error" => new MemoryError(consumed ?? false),
+        "hw.flip-bit" => new FlipBit(0),
+        "hw.unpoison" => new Unpoison(),
+        "thp.collapse" => new ThpCollapse(),
+        "thp.split" => new ThpSplit(),
+        "vm.destroy" => new VmDestroy(),
+        "inspect" => new Inspect(),
+        _ => throw new ArgumentException($"no test op '{op}'", nameof(op)),
+    };
 
     public Outcome HostWrite(ulong gpa, byte[] data, string vm = DefaultVm) => Run("host.write", vm, gpa, data: data);
     public Outcome HostWrite(ulong gpa, byte value, int len = 16, string vm = DefaultVm) => HostWrite(gpa, Bytes(value, len), vm);

@@ -13,6 +13,7 @@ using Vmm.Core.Scenarios;
 using Vmm.Plugins.Baseline.Linux;
 using Vmm.Plugins.Baseline.Plain;
 using Vmm.Plugins.HwPoison;
+using Vmm.Core.Engine.Ops;
 
 namespace Vmm.Benchmarks;
 
@@ -71,7 +72,7 @@ public class ConversionBenchmarks
         _mappingBases[0] = _vm.Info.HvaBase.Value;
         for (var i = 1; i < Mappings; i++)
         {
-            var mapped = simulation.Execute(new StepSpec { Index = i, Op = "host.mmap-backing", Vm = VmName, Offset = 0, Size = bytes });
+            var mapped = simulation.Execute(new StepSpec { Index = i, Op = new MmapBacking(bytes) { At = new StepAddress(VmName, Offset: 0) } });
             _mappingBases[i] = (ulong)(mapped.Count ?? throw new InvalidOperationException($"host.mmap-backing failed: {mapped}"));
         }
         var stride = bytes / Pages & ~(ulong)(PageGeometry.PageSize - 1);

@@ -30,7 +30,7 @@ public sealed class RunTimeoutTests
     public void Run_StepThatNeverReturns_IsLeftBehindAfterTheGraceAndTheRunGoesOn()
     {
         using var release = new ManualResetEventSlim();
-        using var cli = new CliHarness { Machines = new FakeMachineFactory(step => { if (step.Op == "host.fork") release.Wait(); }), TimeoutGrace = TimeSpan.FromMilliseconds(300) };
+        using var cli = new CliHarness { Machines = new FakeMachineFactory(step => { if (step.Op.Name == "host.fork") release.Wait(); }), TimeoutGrace = TimeSpan.FromMilliseconds(300) };
         try
         {
             var stuck = cli.Scenario("suite/a-stuck.json", """[ { "op": "host.write", "vm": "vm1", "gpa": 0, "data": "0x01" }, { "op": "host.fork" } ]""");
@@ -146,6 +146,6 @@ public sealed class RunTimeoutTests
 
     private static Action<Vmm.Core.Scenarios.StepSpec> Sleep(string op, int milliseconds) => step =>
     {
-        if (step.Op == op) Thread.Sleep(milliseconds);
+        if (step.Op.Name == op) Thread.Sleep(milliseconds);
     };
 }

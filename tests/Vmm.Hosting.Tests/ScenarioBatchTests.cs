@@ -80,7 +80,7 @@ public sealed class ScenarioBatchTests : IDisposable
         using var release = new ManualResetEventSlim();
         UseMachine(step =>
         {
-            if (step.Op == "host.madvise") release.Wait();
+            if (step.Op.Name == "host.madvise") release.Wait();
             return Outcome.Ok();
         });
         var stuck = Scenario("a-stuck.json", """{ "op": "host.fork" }, { "op": "host.madvise", "vm": "vm1", "gpa": 0, "size": "4K", "advice": "HWPOISON" }""");

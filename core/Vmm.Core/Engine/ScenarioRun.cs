@@ -44,7 +44,7 @@ public sealed class ScenarioRun : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var step = _effective.Steps[_results.Count];
             var actual = _machine.Ended ? Outcome.NotRun : _machine.Execute(step);
-            var result = new StepResult(step.Index, step.Op, step.Expect, actual, step.Expect is null || step.Expect.Matches(actual), step.Location);
+            var result = new StepResult(step.Index, step.Op.Name, step.Expect, actual, step.Expect is null || step.Expect.Matches(actual), step.Location);
             _results.Add(result);
             yield return result;
         }

@@ -95,7 +95,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 {
                     var fromOverride = overrides.Components.ContainsKey(kind);
                     var known = descriptors.Where(d => d.Kind == kind).Select(d => d.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-                    var location = fromOverride ? new SourceLocation(scenario.File, 0, 0) : ScenarioParser.LocationOf(scenario, $"$.components.{kind.Key()}");
+                    var location = fromOverride ? new SourceLocation(scenario.File, 0, 0) : scenario.LocationOf(kind);
                     if (kind == ComponentKind.Thp && !fromOverride && !scenario.Components.ContainsKey(kind) && scenario.Vms.Find(vm => vm.Thp) is { } thpVm)
                         throw new ScenarioException(
                             $"vm '{thpVm.Name}' has thp: true, which needs a huge-page strategy, but no plugin registers thp '{name}' (known: {(known.Count > 0 ? string.Join(", ", known) : "none")}); add a THP plugin to plugins.json, name a known one in components.thp, or set thp: false",
@@ -112,7 +112,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 {
                     var location = bad.Option is not null && scenario.Options.TryGetValue(bad.Option, out var option)
                         ? option.Location
-                        : ScenarioParser.LocationOf(scenario, $"$.components.{kind.Key()}");
+                        : scenario.LocationOf(kind);
                     throw new ScenarioException($"{kind.Key()} '{name}': {bad.Message}", location);
                 }
             }
@@ -133,6 +133,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 Description = scenario.Description,
                 Kernel = overrides.Kernel ?? scenario.Kernel,
                 Components = new Dictionary<ComponentKind, string>(names),
+                ComponentLocations = scenario.ComponentLocations,
                 Options = scenario.Options,
                 HostMemory = scenario.HostMemory,
                 Vms = scenario.Vms,

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Vmm.Abstractions;
+using Vmm.Core.Engine.Ops;
 
 namespace Vmm.Core.Scenarios;
 
@@ -18,12 +19,18 @@ public sealed class Scenario
     public KernelVersion Kernel { get; init; } = KernelVersion.Default;
     /// <summary>Component names by kind, as written (defaults are filled in by the runner).</summary>
     public Dictionary<ComponentKind, string> Components { get; init; } = [];
+    /// <summary>Where each kind's name stands in `components`; kinds the file does not name are absent.</summary>
+    public Dictionary<ComponentKind, SourceLocation> ComponentLocations { get; init; } = [];
     /// <summary>`options` as "section.option" → value, with where each key stands.</summary>
     public Dictionary<string, (JsonElement Value, SourceLocation Location)> Options { get; init; } = new(StringComparer.Ordinal);
     /// <summary>`host.memory` in bytes, or null for the default (the VMs' memory plus headroom).</summary>
     public ulong? HostMemory { get; init; }
     public List<VmSpec> Vms { get; init; } = [];
     public List<StepSpec> Steps { get; init; } = [];
+
+    /// <summary>Where the name of <paramref name="kind"/> stands in `components`; the file alone when the file does not name it.</summary>
+    public SourceLocation LocationOf(ComponentKind kind) =>
+        ComponentLocations.TryGetValue(kind, out var location) ? location : new SourceLocation(File, 0, 0);
 }
 
 public sealed record VmSpec(string Name, ulong Memory, bool Protected, BackingKind Backing, bool Thp, SourceLocation Location)
@@ -43,39 +50,12 @@ public enum GuestMemfdFlags
     InitShared = 1 << 1,
 }
 
-/// <summary>One step: an op with its typed arguments and an optional expectation. Absent arguments are null.</summary>
+/// <summary>One step: its index in `steps`, where it stands, its op with the op's typed arguments, and an optional expectation.</summary>
 public sealed class StepSpec
 {
     public required int Index { get; init; }
-    public required string Op { get; init; }
+    public required StepOp Op { get; init; }
     public SourceLocation Location { get; init; }
-    public string? Vm { get; init; }
-    public ulong? Gpa { get; init; }
-    public ulong? Hva { get; init; }
-    public ulong? Pfn { get; init; }
-    public ulong? Offset { get; init; }
-    public ulong? Len { get; init; }
-    public ulong? Size { get; init; }
-    public int? Pages { get; init; }
-    public byte[]? Data { get; init; }
-    public bool? Shared { get; init; }
-    /// <summary>`to`: "private" or "shared".</summary>
-    public string? To { get; init; }
-    public bool? Private { get; init; }
-    public GupFlags Flags { get; init; }
-    /// <summary>`advice` as written: HWPOISON, SOFT_OFFLINE, DONTNEED, HUGEPAGE, NOHUGEPAGE.</summary>
-    public string? Advice { get; init; }
-    /// <summary>`mode` as written: PUNCH_HOLE, KEEP_SIZE.</summary>
-    public IReadOnlyList<string> Mode { get; init; } = [];
-    public bool? Consumed { get; init; }
-    public int? Bit { get; init; }
-    /// <summary>Extension: for host.pread/host.pwrite, the syscall's user buffer is the VMM's mapping of this gpa of `vm` (K6).</summary>
-    public ulong? BufferGpa { get; init; }
-    /// <summary>
-    /// Extension: for kernel.read/kernel.write, "kernel" (default, the direct map), "seam" (the TDX module,
-    /// with the VM's private KeyID: H9) or "kvm" (copy_from_guest/copy_to_guest for emulated devices).
-    /// </summary>
-    public string? Requester { get; init; }
     public Expectation? Expect { get; init; }
 }
 

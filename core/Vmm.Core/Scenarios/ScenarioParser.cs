@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Vmm.Core.Engine.Ops;
 using Vmm.Abstractions;
 
 namespace Vmm.Core.Scenarios;
@@ -15,91 +15,16 @@ namespace Vmm.Core.Scenarios;
 /// </summary>
 public static partial class ScenarioParser
 {
-    /// <summary>How an op names the memory it acts on (scenario-format.md, "Addresses").</summary>
-    private enum Addressing
-    {
-        /// <summary>Nothing: the VMM process as a whole.</summary>
-        None,
-        /// <summary><c>vm</c> alone.</summary>
-        Vm,
-        /// <summary><c>vm</c> + <c>gpa</c>.</summary>
-        VmGpa,
-        /// <summary><c>hva</c>, or <c>vm</c> + <c>gpa</c> (the VMM's mapping of it).</summary>
-        HvaOrVmGpa,
-        /// <summary><c>vm</c> + <c>gpa</c> (the frame behind it), or <c>pfn</c>.</summary>
-        VmGpaOrPfn,
-        /// <summary><c>vm</c> + <c>offset</c> in its backing file.</summary>
-        VmFile,
-    }
-
-    /// <summary>What an op takes besides <c>op</c> and <c>expect</c>: its addressing, then required and optional properties.</summary>
-    private sealed record OpShape(Addressing Addressing, string[] Required, string[] Optional)
-    {
-        public IReadOnlyList<string> Properties { get; } =
-            ["op", .. AddressProperties(Addressing), .. Required, .. Optional, "expect"];
-
-        private static string[] AddressProperties(Addressing addressing) => addressing switch
-        {
-            Addressing.Vm => ["vm"],
-            Addressing.VmGpa => ["vm", "gpa"],
-            Addressing.HvaOrVmGpa => ["hva", "vm", "gpa"],
-            Addressing.VmGpaOrPfn => ["vm", "gpa", "pfn"],
-            Addressing.VmFile => ["vm", "offset"],
-            _ => [],
-        };
-    }
-
-    /// <summary>
-    /// The operations table of scenario-format.md plus README's "Scenario extensions" (<c>bufferGpa</c> on
-    /// host.pread/pwrite, <c>requester</c> on kernel.read/write, <c>hva</c> on host.mmap-backing, hw.unpoison).
-    /// </summary>
-    private static readonly (string Op, OpShape Shape)[] OpTable =
-    [
-        ("guest.read", new(Addressing.VmGpa, ["len"], ["shared"])),
-        ("guest.write", new(Addressing.VmGpa, ["data"], ["shared"])),
-        ("guest.convert", new(Addressing.VmGpa, ["size", "to"], [])),
-        ("vmm.set-attributes", new(Addressing.VmGpa, ["size", "private"], [])),
-        ("host.read", new(Addressing.HvaOrVmGpa, ["len"], [])),
-        ("host.write", new(Addressing.HvaOrVmGpa, ["data"], [])),
-        ("host.gup", new(Addressing.HvaOrVmGpa, [], ["pages", "flags"])),
-        ("host.pread", new(Addressing.VmFile, ["len"], ["bufferGpa"])),
-        // With bufferGpa the bytes come from guest memory: then `len` says how many, instead of `data`.
-        ("host.pwrite", new(Addressing.VmFile, [], ["data", "len", "bufferGpa"])),
-        ("host.procmem-read", new(Addressing.HvaOrVmGpa, ["len"], [])),
-        ("host.procmem-write", new(Addressing.HvaOrVmGpa, ["data"], [])),
-        ("host.process-vm-readv", new(Addressing.HvaOrVmGpa, ["len"], [])),
-        ("host.madvise", new(Addressing.HvaOrVmGpa, ["size", "advice"], [])),
-        ("host.fallocate", new(Addressing.VmFile, ["size"], ["mode"])),
-        ("host.mmap-backing", new(Addressing.VmFile, ["size"], ["hva"])),
-        ("host.munmap", new(Addressing.HvaOrVmGpa, ["size"], [])),
-        ("host.fork", new(Addressing.None, [], [])),
-        ("host.exit", new(Addressing.None, [], [])),
-        ("kernel.read", new(Addressing.VmGpaOrPfn, ["len"], ["requester"])),
-        ("kernel.write", new(Addressing.VmGpaOrPfn, ["data"], ["requester"])),
-        ("device.dma-read", new(Addressing.VmGpa, ["len"], [])),
-        ("device.dma-write", new(Addressing.VmGpa, ["data"], [])),
-        ("hw.memory-error", new(Addressing.VmGpaOrPfn, [], ["consumed"])),
-        ("hw.flip-bit", new(Addressing.VmGpaOrPfn, ["bit"], [])),
-        ("thp.collapse", new(Addressing.HvaOrVmGpa, [], [])),
-        ("thp.split", new(Addressing.HvaOrVmGpa, [], [])),
-        ("vm.destroy", new(Addressing.Vm, [], [])),
-        ("inspect", new(Addressing.VmGpaOrPfn, [], [])),
-        // Extensions beyond scenario-format.md version 1:
-        ("hw.unpoison", new(Addressing.VmGpaOrPfn, [], [])),
-    ];
-
-    private static readonly Dictionary<string, OpShape> Shapes = OpTable.ToDictionary(o => o.Op, o => o.Shape, StringComparer.Ordinal);
-
-    /// <summary>The ops of scenario-format.md, in the table's order, then the extensions.</summary>
-    public static IReadOnlyList<string> Ops { get; } = OpTable.Select(o => o.Op).ToList();
+    /// <summary>The ops of scenario-format.md, in the table's order, then the extensions (<see cref="OpCatalog.Default"/>).</summary>
+    public static IReadOnlyList<string> Ops => OpCatalog.Default.Names;
 
     /// <summary>The properties a step of <paramref name="op"/> may have (its own arguments plus <c>op</c> and <c>expect</c>).</summary>
     public static IReadOnlyList<string> PropertiesOf(string op) =>
-        Shapes.TryGetValue(op, out var shape) ? shape.Properties : throw new ArgumentException($"unknown op '{op}'", nameof(op));
+        OpCatalog.Default.TryGet(op, out var definition) ? definition.Properties : throw new ArgumentException($"unknown op '{op}'", nameof(op));
 
     /// <summary>The properties a step of <paramref name="op"/> must have besides its address (<c>vm</c>, <c>gpa</c>, <c>hva</c>, <c>pfn</c>, <c>offset</c>): the rest of <see cref="PropertiesOf"/> is optional.</summary>
     public static IReadOnlyList<string> RequiredPropertiesOf(string op) =>
-        Shapes.TryGetValue(op, out var shape) ? shape.Required : throw new ArgumentException($"unknown op '{op}'", nameof(op));
+        OpCatalog.Default.TryGet(op, out var definition) ? definition.Required : throw new ArgumentException($"unknown op '{op}'", nameof(op));
 
     /// <summary>
     /// The names a property with a fixed set of values accepts, exactly as written: <c>backing</c> and <c>gmemFlags</c>
@@ -110,11 +35,11 @@ public static partial class ScenarioParser
     {
         "backing" => Backings.Select(b => b.Name).ToList(),
         "gmemFlags" => GmemFlagNames.Select(f => f.Name).ToList(),
-        "to" => ToValues.Select(v => v.Item1).ToList(),
-        "advice" => Advices.Select(v => v.Item1).ToList(),
-        "mode" => Modes.Select(v => v.Item1).ToList(),
-        "requester" => Requesters.Select(v => v.Item1).ToList(),
-        "flags" => GupFlagNames.Select(f => f.Name).ToList(),
+        "to" => GuestConvert.Targets,
+        "advice" => Madvise.Advices,
+        "mode" => Fallocate.Modes,
+        "requester" => KernelRequester.Names,
+        "flags" => HostGup.FlagNames,
         "outcome" => OutcomeNames.Select(o => o.Name).ToList(),
         "code" => SigBusCodes.Select(c => c.Name).ToList(),
         _ => throw new ArgumentException($"'{property}' has no fixed set of names", nameof(property)),
@@ -125,15 +50,12 @@ public static partial class ScenarioParser
 
     private static readonly string[] TopLevelProperties = ["$schema", "name", "description", "kernel", "components", "options", "host", "vms", "steps"];
     private static readonly string[] VmProperties = ["name", "memory", "protected", "backing", "thp", "gmemFlags"];
-    private static readonly string[] StepProperties = OpTable.SelectMany(o => o.Shape.Properties).Distinct(StringComparer.Ordinal).ToArray();
     private static readonly string[] StateFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "owner", "lines", "ept", "pfn", "pte", "refcount", "mapcount"];
     private static readonly string[] StateBoolFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "ept"];
 
     private static readonly (string Name, BackingKind Value)[] Backings =
         [("anon", BackingKind.Anon), ("shmem", BackingKind.Shmem), ("hugetlb", BackingKind.Hugetlb), ("file", BackingKind.File), ("guest-memfd", BackingKind.GuestMemfd)];
     private static readonly (string Name, GuestMemfdFlags Value)[] GmemFlagNames = [("MMAP", GuestMemfdFlags.Mmap), ("INIT_SHARED", GuestMemfdFlags.InitShared)];
-    private static readonly (string Name, GupFlags Value)[] GupFlagNames =
-        [("write", GupFlags.Write), ("hwpoison", GupFlags.HwPoison), ("allow-poisoned", GupFlags.AllowPoisoned), ("pin", GupFlags.Pin), ("fast", GupFlags.Fast)];
     private static readonly (string Name, OutcomeKind Value)[] OutcomeNames =
     [
         ("ok", OutcomeKind.Ok), ("guest-mce", OutcomeKind.GuestMce), ("guest-killed", OutcomeKind.GuestKilled), ("guest-vc", OutcomeKind.GuestVc),
@@ -141,14 +63,7 @@ public static partial class ScenarioParser
     ];
     private static readonly string[] OutcomeObjectKeys = ["ok", "sigbus", "errno", "kvm-exit", "killed", "state"];
     private static readonly (string Name, SigBusCode Value)[] SigBusCodes = Enum.GetValues<SigBusCode>().Select(c => (c.ToString(), c)).ToArray();
-    private static readonly (string, string)[] ToValues = Same("private", "shared");
-    private static readonly (string, string)[] Advices = Same("HWPOISON", "SOFT_OFFLINE", "DONTNEED", "HUGEPAGE", "NOHUGEPAGE");
-    private static readonly (string, string)[] Modes = Same("PUNCH_HOLE", "KEEP_SIZE");
-    private static readonly (string, string)[] Requesters = Same("kernel", "seam", "kvm");
-
-    private static readonly ConditionalWeakTable<Scenario, JsonSourceMap> Maps = new();
-
-    private static (string, string)[] Same(params string[] names) => names.Select(n => (n, n)).ToArray();
+    internal static (string, string)[] Same(params string[] names) => names.Select(n => (n, n)).ToArray();
 
     /// <summary>Reads and parses a scenario file; a missing or unreadable file is a <see cref="ScenarioException"/> too.</summary>
     public static Scenario ParseFile(string path)
@@ -173,27 +88,22 @@ public static partial class ScenarioParser
     /// <summary>Parses scenario JSON text; <paramref name="file"/> is only used in locations.</summary>
     public static Scenario Parse(string json, string file) => Parse(Encoding.UTF8.GetBytes(json), file);
 
+    /// <summary>Parses scenario JSON text whose steps are ops of <paramref name="catalog"/>.</summary>
+    public static Scenario Parse(string json, string file, OpCatalog catalog) => Parse(Encoding.UTF8.GetBytes(json), file, catalog);
+
     /// <summary>Parses UTF-8 scenario JSON; <paramref name="file"/> is only used in locations.</summary>
-    public static Scenario Parse(ReadOnlyMemory<byte> utf8, string file)
+    public static Scenario Parse(ReadOnlyMemory<byte> utf8, string file) => Parse(utf8, file, OpCatalog.Default);
+
+    /// <summary>Parses UTF-8 scenario JSON whose steps are ops of <paramref name="catalog"/>.</summary>
+    public static Scenario Parse(ReadOnlyMemory<byte> utf8, string file, OpCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(catalog);
         var (document, map) = JsonSourceMap.Parse(utf8, file);
         using (document)
         {
-            var scenario = new Reader(map).ReadScenario(document.RootElement);
-            Maps.AddOrUpdate(scenario, map);
-            return scenario;
+            return new Reader(map, catalog).ReadScenario(document.RootElement);
         }
-    }
-
-    /// <summary>
-    /// Where the value at a JSON path (<c>$.components.policy</c>) stands in the file a scenario was parsed
-    /// from; the file alone when unknown.
-    /// </summary>
-    public static SourceLocation LocationOf(Scenario scenario, string jsonPath)
-    {
-        ArgumentNullException.ThrowIfNull(scenario);
-        return Maps.TryGetValue(scenario, out var map) ? map.ValueOf(jsonPath) : new SourceLocation(scenario.File, 0, 0);
     }
 
     /// <summary>Parses a size or address as written in a scenario string ("4K", "0x1000", "4096").</summary>
@@ -246,7 +156,7 @@ public static partial class ScenarioParser
     [GeneratedRegex(@"^E[A-Z0-9]+$")]
     private static partial Regex ErrnoPattern();
 
-    private readonly record struct Node(JsonElement Element, string Path)
+    internal readonly record struct Node(JsonElement Element, string Path)
     {
         public JsonValueKind Kind => Element.ValueKind;
         /// <summary>The property name, or for a list item the list's name.</summary>
@@ -275,14 +185,14 @@ public static partial class ScenarioParser
     }
 
     /// <summary>A declared VM with what steps are checked against.</summary>
-    private sealed record VmBounds(VmSpec Spec)
+    internal sealed record VmBounds(VmSpec Spec)
     {
         public string Name => Spec.Name;
         public ulong Memory => Spec.Memory;
         public bool HasFile => Spec.Backing != BackingKind.Anon;
     }
 
-    private sealed class Reader(JsonSourceMap map)
+    internal sealed class Reader(JsonSourceMap map, OpCatalog catalog)
     {
         private ulong _dataBytes;
 
@@ -296,7 +206,8 @@ public static partial class ScenarioParser
             var name = NonEmptyString(Required(root, "name", "the scenario"));
             var description = root.Get("description") is { } descriptionNode ? String(descriptionNode) : null;
             var kernel = root.Get("kernel") is { } kernelNode ? Kernel(kernelNode) : KernelVersion.Default;
-            var components = root.Get("components") is { } componentsNode ? Components(componentsNode) : [];
+            var componentLocations = new Dictionary<ComponentKind, SourceLocation>();
+            var components = root.Get("components") is { } componentsNode ? Components(componentsNode, componentLocations) : [];
             var options = new Dictionary<string, (JsonElement Value, SourceLocation Location)>(StringComparer.Ordinal);
             if (root.Get("options") is { } optionsNode)
             {
@@ -329,6 +240,7 @@ public static partial class ScenarioParser
                 Description = description,
                 Kernel = kernel,
                 Components = components,
+                ComponentLocations = componentLocations,
                 Options = options,
                 HostMemory = hostMemory,
                 Vms = vms,
@@ -344,7 +256,7 @@ public static partial class ScenarioParser
             return version;
         }
 
-        private Dictionary<ComponentKind, string> Components(Node node)
+        private Dictionary<ComponentKind, string> Components(Node node, Dictionary<ComponentKind, SourceLocation> locations)
         {
             ExpectObject(node, "{\"memory\": \"plain\", \"policy\": \"none\"}");
             var result = new Dictionary<ComponentKind, string>();
@@ -354,6 +266,7 @@ public static partial class ScenarioParser
                 if (!ComponentKinds.TryParse(name, out var kind))
                     throw FailAtName(value, $"unknown component kind {NameHints.Quote(name)}{NameHints.DidYouMean(name, kinds)}; use one of: {string.Join(", ", kinds)}");
                 result[kind] = NonEmptyString(value);
+                locations[kind] = Location(value);
             }
             return result;
         }
@@ -438,10 +351,10 @@ public static partial class ScenarioParser
             ExpectObject(step, "{\"op\": \"host.read\", \"vm\": \"vm1\", \"gpa\": \"0x1000\", \"len\": 4}");
             var opNode = Required(step, "op", "a step");
             var op = String(opNode);
-            if (!Shapes.TryGetValue(op, out var shape))
-                throw Fail(opNode, $"unknown op {NameHints.Quote(op)}{NameHints.DidYouMean(op, Ops)}; use one of: {string.Join(", ", Ops)}");
+            if (!catalog.TryGet(op, out var definition))
+                throw Fail(opNode, $"unknown op {NameHints.Quote(op)}{NameHints.DidYouMean(op, catalog.Names)}; use one of: {string.Join(", ", catalog.Names)}");
             var what = $"step {index} ({op})";
-            CheckStepProperties(step, op, shape, what);
+            CheckStepProperties(step, op, definition, what);
 
             VmBounds? vm = null;
             if (step.Get("vm") is { } vmNode)
@@ -454,134 +367,94 @@ public static partial class ScenarioParser
                         : $"no VM named {NameHints.Quote(vmName)}{NameHints.DidYouMean(vmName, vms.Select(v => v.Name))}; the scenario's VMs: {NameHints.OneLine(string.Join(", ", vms.Select(v => NameHints.Shorten(v.Name))), 300)}");
             }
 
-            var spec = new StepSpec
-            {
-                Index = index,
-                Op = op,
-                Location = Location(step),
-                Vm = vm?.Name,
-                Gpa = OptionalSize(step, "gpa"),
-                Hva = OptionalSize(step, "hva"),
-                Pfn = OptionalSize(step, "pfn"),
-                Offset = OptionalSize(step, "offset"),
-                Len = step.Get("len") is { } len ? ReadLength(len) : null,
-                Size = OptionalSize(step, "size"),
-                Pages = step.Get("pages") is { } pages ? (int)Integer(pages, 1, int.MaxValue) : null,
-                Data = step.Get("data") is { } data ? Data(data) : null,
-                Shared = step.Get("shared") is { } shared ? Bool(shared) : null,
-                To = step.Get("to") is { } to ? OneOf(to, ToValues) : null,
-                Private = step.Get("private") is { } isPrivate ? Bool(isPrivate) : null,
-                Flags = step.Get("flags") is { } flags ? Flags(flags) : GupFlags.None,
-                Advice = step.Get("advice") is { } advice ? OneOf(advice, Advices) : null,
-                Mode = step.Get("mode") is { } mode ? Mode(mode) : [],
-                Consumed = step.Get("consumed") is { } consumed ? Bool(consumed) : null,
-                Bit = step.Get("bit") is { } bit ? (int)Integer(bit, 0, 511) : null,
-                BufferGpa = OptionalSize(step, "bufferGpa"),
-                Requester = step.Get("requester") is { } requester ? OneOf(requester, Requesters) : null,
-                Expect = step.Get("expect") is { } expect ? Expectation(expect) : null,
-            };
-            CheckStep(step, spec, shape, vm, hostFrames, what);
-            return spec;
+            // The address first, then the op's own properties, then the expectation: the order problems are reported in.
+            var at = new StepAddress(vm?.Name, OptionalSize(step, "gpa"), OptionalSize(step, "hva"), OptionalSize(step, "pfn"), OptionalSize(step, "offset"));
+            var reader = new StepReader(this, step, what, vm);
+            var parsed = definition.Parse(reader) with { At = at };
+            var expect = step.Get("expect") is { } expectNode ? Expectation(expectNode) : null;
+            CheckStep(step, parsed, definition, reader, vm, hostFrames, what);
+            return new StepSpec { Index = index, Op = parsed, Location = Location(step), Expect = expect };
         }
 
         /// <summary>Each op takes only its own properties; one it does not use is an error listing the ones it does.</summary>
-        private void CheckStepProperties(Node step, string op, OpShape shape, string what)
+        private void CheckStepProperties(Node step, string op, OpDefinition definition, string what)
         {
             foreach (var (name, value) in step.Properties())
             {
-                if (shape.Properties.Contains(name)) continue;
-                var takes = $"{op} takes: {string.Join(", ", shape.Properties)}";
-                throw FailAtName(value, StepProperties.Contains(name)
+                if (definition.Properties.Contains(name)) continue;
+                var takes = $"{op} takes: {string.Join(", ", definition.Properties)}";
+                throw FailAtName(value, catalog.AllProperties.Contains(name)
                     ? $"{what} does not use {NameHints.Quote(name)}; remove it ({takes})"
-                    : $"unknown property {NameHints.Quote(name)} in {what}{NameHints.DidYouMean(name, shape.Properties)}; {takes}");
+                    : $"unknown property {NameHints.Quote(name)} in {what}{NameHints.DidYouMean(name, definition.Properties)}; {takes}");
             }
         }
 
         /// <summary>Addressing, required properties and ranges: what the engine would otherwise find only when the step runs.</summary>
-        private void CheckStep(Node step, StepSpec s, OpShape shape, VmBounds? vm, ulong hostFrames, string what)
+        private void CheckStep(Node step, StepOp op, OpDefinition definition, StepReader reader, VmBounds? vm, ulong hostFrames, string what)
         {
-            foreach (var property in shape.Required)
+            foreach (var property in definition.Required)
                 if (step.Get(property) is null) throw Fail(step, $"{what} needs {NameHints.Quote(property)}");
 
             // How much memory from the address the step touches: its data, len, size or pages.
-            var extent = s.Data is { } bytes ? (ulong)bytes.Length : s.Len ?? s.Size ?? 0;
-            var extentName = s.Data is not null ? "data" : s.Len is not null ? "len" : s.Size is not null ? "size" : null;
+            var (extent, extentName) = op.Extent;
+            var at = op.At;
 
-            switch (shape.Addressing)
+            switch (definition.Addressing)
             {
-                case Addressing.Vm:
+                case OpAddressing.Vm:
                     if (vm is null) throw Fail(step, $"{what} needs \"vm\"");
+                    op.CheckBeforeRange(reader);
                     break;
-                case Addressing.VmGpa:
+                case OpAddressing.VmGpa:
                     RequireVmGpa(step, vm, what);
-                    CheckGpaRange(step, vm!, s.Gpa!.Value, extent, extentName, what);
+                    op.CheckBeforeRange(reader);
+                    CheckGpaRange(step, vm!, op.RangeStart(at.Gpa!.Value), extent, extentName, what);
                     break;
-                case Addressing.HvaOrVmGpa:
-                    if (s.Hva is not null && (vm is not null || s.Gpa is not null))
+                case OpAddressing.HvaOrVmGpa:
+                    if (at.Hva is not null && (vm is not null || at.Gpa is not null))
                         throw Fail(step, $"{what} takes \"hva\" or \"vm\" and \"gpa\", not both; remove one");
-                    if (s.Hva is null)
+                    if (at.Hva is null)
                     {
-                        if (vm is null && s.Gpa is null) throw Fail(step, $"{what} needs \"hva\", or \"vm\" and \"gpa\"");
+                        if (vm is null && at.Gpa is null) throw Fail(step, $"{what} needs \"hva\", or \"vm\" and \"gpa\"");
                         RequireVmGpa(step, vm, what);
-                        if (s.Op == "host.gup")
-                            CheckGpaRange(step, vm!, s.Gpa!.Value & ~(ScenarioLimits.PageBytes - 1), (ulong)(s.Pages ?? 1) * ScenarioLimits.PageBytes, "pages", what);
-                        else if (s.Op is "thp.collapse" or "thp.split")
-                            CheckGpaRange(step, vm!, s.Gpa!.Value, 0, null, what);
-                        else
-                            CheckGpaRange(step, vm!, s.Gpa!.Value, extent, extentName, what);
+                        op.CheckBeforeRange(reader);
+                        CheckGpaRange(step, vm!, op.RangeStart(at.Gpa!.Value), extent, extentName, what);
                     }
                     break;
-                case Addressing.VmGpaOrPfn:
-                    if (s.Pfn is { } pfn)
+                case OpAddressing.VmGpaOrPfn:
+                    if (at.Pfn is { } pfn)
                     {
-                        if (vm is not null || s.Gpa is not null)
+                        if (vm is not null || at.Gpa is not null)
                             throw Fail(step, $"{what} takes \"pfn\" or \"vm\" and \"gpa\", not both; remove one");
+                        op.CheckBeforeRange(reader);
                         if (pfn >= hostFrames)
                             throw Fail(step.Get("pfn")!.Value, $"{what}: pfn 0x{pfn:x} is outside host memory, which has 0x{hostFrames:x} frames (pfn 0 to 0x{hostFrames - 1:x}); use a smaller pfn or a larger host.memory");
                         if (!ScenarioLimits.Inside(pfn * ScenarioLimits.PageBytes, extent, hostFrames * ScenarioLimits.PageBytes))
                             throw Fail(step.Get("pfn")!.Value, $"{what}: pfn 0x{pfn:x} + {extentName} 0x{extent:x} runs past the end of host memory ({ScenarioLimits.Format(hostFrames * ScenarioLimits.PageBytes)}); use less {extentName} or a smaller pfn");
-                        if (s.Requester is "seam" or "kvm")
-                            throw Fail(step, $"{what} with \"requester\": \"{s.Requester}\" needs \"vm\" and \"gpa\" instead of \"pfn\" (it acts on that VM's memory)");
                     }
                     else
                     {
-                        if (vm is null && s.Gpa is null) throw Fail(step, $"{what} needs \"vm\" and \"gpa\", or \"pfn\"");
+                        if (vm is null && at.Gpa is null) throw Fail(step, $"{what} needs \"vm\" and \"gpa\", or \"pfn\"");
                         RequireVmGpa(step, vm, what);
-                        CheckGpaRange(step, vm!, s.Gpa!.Value, extent, extentName, what);
+                        op.CheckBeforeRange(reader);
+                        CheckGpaRange(step, vm!, op.RangeStart(at.Gpa!.Value), extent, extentName, what);
                     }
                     break;
-                case Addressing.VmFile:
+                case OpAddressing.VmFile:
                     if (vm is null) throw Fail(step, $"{what} needs \"vm\"");
                     if (!vm.HasFile)
                         throw Fail(step, $"{what}: VM {NameHints.Quote(vm.Name)} is anon-backed, so there is no backing file; use backing shmem, hugetlb, file or guest-memfd");
-                    CheckFileOp(step, s, vm, what);
+                    op.CheckBeforeRange(reader);
+                    var offset = at.Offset ?? 0;
+                    // The backing file has the VM's size and its offset 0 is gpa 0 (scenario-format.md).
+                    if (!ScenarioLimits.Inside(offset, extent, vm.Memory) || (extent == 0 && offset >= vm.Memory))
+                        throw Fail(step.Get("offset") ?? step, $"{what}: offset 0x{offset:x} + {extentName} 0x{extent:x} is outside the backing file of VM {NameHints.Quote(vm.Name)} ({ScenarioLimits.Format(vm.Memory)}, the VM's size); keep offset + {extentName} within {ScenarioLimits.Format(vm.Memory)}");
+                    break;
+                default:
+                    op.CheckBeforeRange(reader);
                     break;
             }
-        }
-
-        private void CheckFileOp(Node step, StepSpec s, VmBounds vm, string what)
-        {
-            if (s.Op == "host.pwrite")
-            {
-                if (s.BufferGpa is not null && s.Data is not null)
-                    throw Fail(step, $"{what} with \"bufferGpa\" writes from guest memory: give \"len\", not \"data\"");
-                if (s.BufferGpa is not null && s.Len is null)
-                    throw Fail(step, $"{what} with \"bufferGpa\" needs \"len\" (how many bytes to write from guest memory)");
-                if (s.BufferGpa is null && s.Len is not null)
-                    throw Fail(step.Get("len")!.Value, $"{what} takes \"len\" only with \"bufferGpa\"; give the bytes as \"data\"");
-                if (s.BufferGpa is null && s.Data is null)
-                    throw Fail(step, $"{what} needs \"data\" (or \"bufferGpa\" and \"len\")");
-            }
-            if (s.Op == "host.mmap-backing" && s.Hva is { } fixedAt && fixedAt % ScenarioLimits.PageBytes != 0)
-                throw Fail(step.Get("hva")!.Value, $"{what}: \"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED); use a multiple of 4K");
-
-            var offset = s.Offset ?? 0;
-            var (extent, extentName) = s.Data is { } bytes ? ((ulong)bytes.Length, "data") : s.Len is { } len ? (len, "len") : (s.Size ?? 0, "size");
-            // The backing file has the VM's size and its offset 0 is gpa 0 (scenario-format.md).
-            if (!ScenarioLimits.Inside(offset, extent, vm.Memory) || (extent == 0 && offset >= vm.Memory))
-                throw Fail(step.Get("offset") ?? step, $"{what}: offset 0x{offset:x} + {extentName} 0x{extent:x} is outside the backing file of VM {NameHints.Quote(vm.Name)} ({ScenarioLimits.Format(vm.Memory)}, the VM's size); keep offset + {extentName} within {ScenarioLimits.Format(vm.Memory)}");
-            if (s.BufferGpa is { } buffer)
-                CheckGpaRange(step.Get("bufferGpa")!.Value, vm, buffer, s.Len ?? 0, "len", what, "bufferGpa");
+            op.CheckAfterRange(reader);
         }
 
         private void RequireVmGpa(Node step, VmBounds? vm, string what)
@@ -591,27 +464,13 @@ public static partial class ScenarioParser
         }
 
         /// <summary>[gpa, gpa + extent) must lie inside the VM's memory, computed without wrapping.</summary>
-        private void CheckGpaRange(Node at, VmBounds vm, ulong gpa, ulong extent, string? extentName, string what, string gpaName = "gpa")
+        internal void CheckGpaRange(Node at, VmBounds vm, ulong gpa, ulong extent, string? extentName, string what, string gpaName = "gpa")
         {
             var node = at.Get(gpaName) ?? at;
             if (gpa >= vm.Memory)
                 throw Fail(node, $"{what}: {gpaName} 0x{gpa:x} is outside VM {NameHints.Quote(vm.Name)}, whose memory is {ScenarioLimits.Format(vm.Memory)} (gpa 0 to 0x{vm.Memory - 1:x}); use a smaller {gpaName} or give the VM more memory");
             if (!ScenarioLimits.Inside(gpa, extent, vm.Memory))
                 throw Fail(extentName is not null && at.Get(extentName) is { } extentNode ? extentNode : node, $"{what}: {gpaName} 0x{gpa:x} + {extentName} 0x{extent:x} runs past the end of VM {NameHints.Quote(vm.Name)}, whose memory is {ScenarioLimits.Format(vm.Memory)}; keep {gpaName} + {extentName} within {ScenarioLimits.Format(vm.Memory)} or give the VM more memory");
-        }
-
-        private GupFlags Flags(Node node)
-        {
-            ExpectArray(node, "a list like [\"write\", \"pin\"]");
-            var flags = GupFlags.None;
-            foreach (var item in node.Items()) flags |= OneOf(item, GupFlagNames);
-            return flags;
-        }
-
-        private List<string> Mode(Node node)
-        {
-            ExpectArray(node, "a list like [\"PUNCH_HOLE\", \"KEEP_SIZE\"]");
-            return node.Items().Select(item => OneOf(item, Modes)).ToList();
         }
 
         private Expectation Expectation(Node node)
@@ -732,7 +591,7 @@ public static partial class ScenarioParser
             return errno;
         }
 
-        private byte[] Data(Node node)
+        internal byte[] Data(Node node)
         {
             if (node.Kind == JsonValueKind.String)
             {
@@ -797,7 +656,7 @@ public static partial class ScenarioParser
         }
 
         /// <summary>A read's <c>len</c>: the simulator allocates that buffer, so it is held to the data limit too.</summary>
-        private ulong ReadLength(Node node)
+        internal ulong ReadLength(Node node)
         {
             var length = Size(node);
             if (length == 0 || length > ScenarioLimits.MaxDataBytes)
@@ -805,7 +664,7 @@ public static partial class ScenarioParser
             return length;
         }
 
-        private ulong? OptionalSize(Node owner, string property) => owner.Get(property) is { } node ? Size(node) : null;
+        internal ulong? OptionalSize(Node owner, string property) => owner.Get(property) is { } node ? Size(node) : null;
 
         private ulong Size(Node node)
         {
@@ -834,7 +693,7 @@ public static partial class ScenarioParser
             });
         }
 
-        private long Integer(Node node, long min, long max)
+        internal long Integer(Node node, long min, long max)
         {
             if (node.Kind != JsonValueKind.Number || !node.Element.TryGetInt64(out var value))
             {
@@ -849,7 +708,7 @@ public static partial class ScenarioParser
             return value;
         }
 
-        private bool Bool(Node node) => node.Kind switch
+        internal bool Bool(Node node) => node.Kind switch
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
@@ -865,7 +724,7 @@ public static partial class ScenarioParser
             return text.Length > 0 ? text : throw Fail(node, $"\"{node.Name}\" must not be empty");
         }
 
-        private T OneOf<T>(Node node, (string Name, T Value)[] choices, string extra = "", string? label = null)
+        internal T OneOf<T>(Node node, (string Name, T Value)[] choices, string extra = "", string? label = null)
         {
             label ??= node.Name;
             var list = string.Join(", ", choices.Select(c => c.Name));
@@ -886,7 +745,7 @@ public static partial class ScenarioParser
                 throw Fail(node, $"{(node.IsItem ? "each item of " : "")}\"{node.Name}\" is an object like {example}, not {Describe(node)}");
         }
 
-        private void ExpectArray(Node node, string example)
+        internal void ExpectArray(Node node, string example)
         {
             if (node.Kind != JsonValueKind.Array)
                 throw Fail(node, $"\"{node.Name}\" is {example}, not {Describe(node)}");
@@ -901,7 +760,7 @@ public static partial class ScenarioParser
 
         private SourceLocation Location(Node node) => map.ValueOf(node.Path);
 
-        private ScenarioException Fail(Node node, string message) => new(message, map.ValueOf(node.Path));
+        internal ScenarioException Fail(Node node, string message) => new(message, map.ValueOf(node.Path));
 
         private ScenarioException FailAtName(Node node, string message) => new(message, map.NameOf(node.Path));
 

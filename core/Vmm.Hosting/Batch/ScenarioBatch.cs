@@ -160,8 +160,8 @@ public sealed class ScenarioBatch
         var where = stepsDone >= total
             ? "after its last step"
             : stillRunning
-                ? $"step {scenario.Steps[stepsDone].Index} ({scenario.Steps[stepsDone].Op}){(stepsDone == 0 ? " or the setup before it" : "")} did not return and goes on in the background until vmm exits"
-                : $"step {scenario.Steps[stepsDone].Index} ({scenario.Steps[stepsDone].Op}) was next";
+                ? $"step {scenario.Steps[stepsDone].Index} ({scenario.Steps[stepsDone].Op.Name}){(stepsDone == 0 ? " or the setup before it" : "")} did not return and goes on in the background until vmm exits"
+                : $"step {scenario.Steps[stepsDone].Index} ({scenario.Steps[stepsDone].Op.Name}) was next";
         var seconds = limit.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
         var setting = Options.TimeoutSettingName;
         var message = $"{scenario.File}: stopped after {seconds} s ({setting}) with {stepsDone} of {total} steps done; {where}; raise {setting}, or give {setting} 0 for no limit";

@@ -4,6 +4,7 @@ using Spectre.Console.Testing;
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
+using Vmm.Core.Engine.Ops;
 using Vmm.Core.Scenarios;
 using Vmm.Tests.Infrastructure;
 
@@ -26,16 +27,18 @@ internal sealed class FakeMachine(Action<StepSpec>? beforeStep = null) : IScenar
         Ledger.Add(CostKind.PageFault);
         var outcome = step.Op switch
         {
-            "host.read" or "kernel.read" or "guest.read" => Outcome.OkData(new byte[(int)(step.Len ?? 0)]),
-            "host.gup" => Outcome.OkCount(step.Pages ?? 1),
-            "hw.memory-error" when step.Consumed == true => Outcome.HostPanic("poison consumed"),
-            "inspect" => Outcome.Inspected(new Dictionary<string, object?>
+            HostRead read => Outcome.OkData(new byte[(int)read.Len]),
+            KernelRead read => Outcome.OkData(new byte[(int)read.Len]),
+            GuestRead read => Outcome.OkData(new byte[(int)read.Len]),
+            HostGup gup => Outcome.OkCount(gup.Pages),
+            MemoryError { Consumed: true } => Outcome.HostPanic("poison consumed"),
+            Inspect => Outcome.Inspected(new Dictionary<string, object?>
             {
                 ["hwpoison"] = false,
-                ["owner"] = step.Vm,
+                ["owner"] = step.Op.At.Vm,
                 ["lines"] = new Dictionary<string, object?> { ["poisoned"] = 0 },
             }),
-            "vm.destroy" => throw new InvalidOperationException("fake machine bug"),
+            VmDestroy => throw new InvalidOperationException("fake machine bug"),
             _ => Outcome.Ok(),
         };
         Ended |= outcome.EndsMachine;

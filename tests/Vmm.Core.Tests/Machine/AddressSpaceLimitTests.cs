@@ -107,7 +107,7 @@ public class AddressSpaceLimitTests
         var file = m.VmNamed().File!;
         var scanned = file.ScannedBlocks;
 
-        var outcome = m.Simulation.Execute(new Vmm.Core.Scenarios.StepSpec { Index = 0, Op = "host.fallocate", Vm = TestMachine.DefaultVm, Offset = 0, Size = TiB, Mode = ["PUNCH_HOLE", "KEEP_SIZE"] });
+        var outcome = m.Simulation.Execute(new Vmm.Core.Scenarios.StepSpec { Index = 0, Op = new Vmm.Core.Engine.Ops.Fallocate(TiB, ["PUNCH_HOLE", "KEEP_SIZE"]) { At = new(TestMachine.DefaultVm, Offset: 0) } });
 
         Expect.Ok(outcome);
         Assert.All(touched, gpa => Assert.False(m.FrameOf(gpa).IsValid));

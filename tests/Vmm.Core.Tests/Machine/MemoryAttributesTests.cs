@@ -16,7 +16,7 @@ public class MemoryAttributesTests
         => TestMachine.Create(new MachineSetup { Vms = [TestMachine.Vm(TestMachine.DefaultVm, memory, BackingKind.Shmem, isProtected: true)] });
 
     private static Outcome SetAttributes(TestMachine m, ulong gpa, ulong size, bool isPrivate)
-        => m.Simulation.Execute(new StepSpec { Index = 0, Op = "vmm.set-attributes", Location = new SourceLocation("test", 1, 1), Vm = TestMachine.DefaultVm, Gpa = gpa, Size = size, Private = isPrivate });
+        => m.Simulation.Execute(new StepSpec { Index = 0, Op = new Vmm.Core.Engine.Ops.SetAttributes(size, isPrivate) { At = new(TestMachine.DefaultVm, gpa) }, Location = new SourceLocation("test", 1, 1) });
 
     private static bool IsPrivate(TestMachine m, ulong gpa) => m.VmNamed().IsPrivate(new Gfn(gpa / Page));
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Vmm.Abstractions;
 using Vmm.Core.Scenarios;
 using Vmm.Core.Tests.Infrastructure;
+using Vmm.Core.Engine.Ops;
 using static Vmm.Core.Tests.Infrastructure.ScenarioJson;
 
 namespace Vmm.Core.Tests.Scenarios;
@@ -67,26 +68,23 @@ public class ScenarioParserTests
 
         Assert.Equal(8, steps.Count);
         Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7], steps.Select(s => s.Index));
-        Assert.Equal("guest.write", steps[0].Op);
-        Assert.Equal("td1", steps[0].Vm);
-        Assert.Equal(0x1000UL, steps[0].Gpa);
-        Assert.Equal(new byte[] { 0xde, 0xad, 0xbe, 0xef }, steps[0].Data);
-        Assert.True(steps[0].Shared);
+        var write = Assert.IsType<GuestWrite>(steps[0].Op);
+        Assert.Equal("guest.write", write.Name);
+        Assert.Equal(new StepAddress("td1", 0x1000), write.At);
+        Assert.Equal(new byte[] { 0xde, 0xad, 0xbe, 0xef }, write.Data);
+        Assert.True(write.Shared);
         Assert.Equal(OutcomeKind.Ok, steps[0].Expect!.Kind);
-        Assert.Equal(0x7f0000000000UL, steps[1].Hva);
-        Assert.Equal(2, steps[1].Pages);
-        Assert.Equal(GupFlags.Write | GupFlags.Pin | GupFlags.Fast, steps[1].Flags);
+        Assert.Equal(new HostGup(2, GupFlags.Write | GupFlags.Pin | GupFlags.Fast) { At = new(Hva: 0x7f0000000000) }, steps[1].Op);
         Assert.Equal(2, steps[1].Expect!.Count);
-        Assert.Equal(2UL << 20, steps[2].Offset);
-        Assert.Equal(["PUNCH_HOLE", "KEEP_SIZE"], steps[2].Mode);
+        var fallocate = Assert.IsType<Fallocate>(steps[2].Op);
+        Assert.Equal(new StepAddress("td1", Offset: 2UL << 20), fallocate.At);
+        Assert.Equal(["PUNCH_HOLE", "KEEP_SIZE"], fallocate.Mode);
         Assert.Null(steps[2].Expect);
-        Assert.Equal(0UL, steps[3].Gpa);
-        Assert.Equal("shared", steps[3].To);
-        Assert.Equal(0x1234UL, steps[4].Pfn);
-        Assert.Equal(511, steps[4].Bit);
-        Assert.True(steps[5].Consumed);
-        Assert.False(steps[6].Private);
-        Assert.Equal("SOFT_OFFLINE", steps[7].Advice);
+        Assert.Equal(new GuestConvert(0x2000, ToPrivate: false) { At = new("td1", 0) }, steps[3].Op);
+        Assert.Equal(new FlipBit(511) { At = new(Pfn: 0x1234) }, steps[4].Op);
+        Assert.Equal(new MemoryError(Consumed: true) { At = new("vm2", 0x3000) }, steps[5].Op);
+        Assert.Equal(new SetAttributes(0x1000, Private: false) { At = new("td1", 0x1000) }, steps[6].Op);
+        Assert.Equal(new Madvise(0x1000, "SOFT_OFFLINE") { At = new("vm2", 0x1000) }, steps[7].Op);
         Assert.Equal(new SourceLocation(FileName, 14, 5), steps[0].Location);
     }
 
@@ -369,7 +367,7 @@ public class ScenarioParserTests
     [InlineData("\"8M\"", 8UL << 20)]
     public void Parse_Size_InAStep_IsReadInEveryForm(string size, ulong expected)
     {
-        Assert.Equal(expected, Step($$"""{ "op": "host.munmap", "vm": "vm1", "gpa": 0, "size": {{size}} }""").Size);
+        Assert.Equal(expected, Assert.IsType<Munmap>(Step($$"""{ "op": "host.munmap", "vm": "vm1", "gpa": 0, "size": {{size}} }""").Op).Size);
     }
 
     [Theory]
@@ -396,13 +394,13 @@ public class ScenarioParserTests
     [Fact]
     public void Parse_HexData_KeepsBytesInTheOrderWritten()
     {
-        Assert.Equal(new byte[] { 0x01, 0x02, 0xab, 0xCD }, Step("""{ "op": "host.write", "vm": "vm1", "gpa": 0, "data": "0x0102abCD" }""").Data);
+        Assert.Equal(new byte[] { 0x01, 0x02, 0xab, 0xCD }, Assert.IsType<HostWrite>(Step("""{ "op": "host.write", "vm": "vm1", "gpa": 0, "data": "0x0102abCD" }""").Op).Data);
     }
 
     [Fact]
     public void Parse_FillData_RepeatsTheFillToLength()
     {
-        var data = Step("""{ "op": "host.write", "vm": "vm1", "gpa": 0, "data": { "fill": "0xaa", "len": "4K" } }""").Data!;
+        var data = Assert.IsType<HostWrite>(Step("""{ "op": "host.write", "vm": "vm1", "gpa": 0, "data": { "fill": "0xaa", "len": "4K" } }""").Op).Data;
 
         Assert.Equal(4096, data.Length);
         Assert.All(data, b => Assert.Equal(0xaa, b));
@@ -411,7 +409,7 @@ public class ScenarioParserTests
     [Fact]
     public void Parse_PatternData_IsTheDocumentedXorshiftStream()
     {
-        var data = Step("""{ "op": "host.write", "vm": "vm1", "gpa": 0, "data": { "pattern": 7, "len": 12 } }""").Data!;
+        var data = Assert.IsType<HostWrite>(Step("""{ "op": "host.write", "vm": "vm1", "gpa": 0, "data": { "pattern": 7, "len": 12 } }""").Op).Data;
 
         Assert.Equal(Convert.FromHexString("b402fba2eda8b765a12f4524"), data);
     }
@@ -443,12 +441,12 @@ public class ScenarioParserTests
     }
 
     [Fact]
-    public void LocationOf_ParsedScenario_FindsValues()
+    public void LocationOf_ParsedComponent_IsWhereItsNameStands()
     {
         var scenario = Parse("{ \"name\": \"n\",\n  \"components\": { \"policy\": \"x\" }, \"steps\": [] }");
 
-        Assert.Equal(new SourceLocation(FileName, 2, 29), ScenarioParser.LocationOf(scenario, "$.components.policy"));
-        Assert.Equal(new SourceLocation(FileName, 0, 0), ScenarioParser.LocationOf(scenario, "$.components.memory"));
+        Assert.Equal(new SourceLocation(FileName, 2, 29), scenario.LocationOf(ComponentKind.Policy));
+        Assert.Equal(new SourceLocation(FileName, 0, 0), scenario.LocationOf(ComponentKind.Memory));
     }
 
     [Fact]

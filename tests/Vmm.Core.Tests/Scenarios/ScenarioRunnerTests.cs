@@ -39,6 +39,25 @@ public class ScenarioRunnerTests
     }
 
     [Fact]
+    public void Run_UnknownComponentOfABuiltScenario_FailsAtTheLocationTheModelCarries()
+    {
+        // No parser involved: the runner finds the location on the model, not in the parser's source map.
+        var scenario = new Scenario
+        {
+            File = "built.json",
+            Name = "built",
+            Components = new() { [ComponentKind.Policy] = "nope" },
+            ComponentLocations = new() { [ComponentKind.Policy] = new SourceLocation("built.json", 7, 3) },
+        };
+        using var services = Services(new ScriptedMachineFactory());
+
+        var error = Assert.Throws<ScenarioException>(() => new ScenarioRunner(services).Run(scenario));
+
+        Assert.StartsWith("unknown policy 'nope'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(new SourceLocation("built.json", 7, 3), error.Location);
+    }
+
+    [Fact]
     public void Run_VmWithThp_ResolvesTheThpStrategy()
     {
         var factory = new ScriptedMachineFactory();
@@ -117,7 +136,7 @@ public class ScenarioRunnerTests
     public void Run_AllExpectationsMet_Passes()
     {
         var result = Run(ThreeSteps, new ScriptedMachineFactory(step =>
-            step.Op == "host.read" ? Outcome.SigBus(SigBusCode.BUS_MCEERR_AR, new Hva(0x1000), 12) : Outcome.Ok()));
+            step.Op.Name == "host.read" ? Outcome.SigBus(SigBusCode.BUS_MCEERR_AR, new Hva(0x1000), 12) : Outcome.Ok()));
 
         Assert.True(result.Passed);
     }

@@ -1,6 +1,7 @@
 using Vmm.Abstractions;
 using Vmm.Core.Scenarios;
 using Vmm.Core.Tests.Infrastructure;
+using Vmm.Core.Engine.Ops;
 using static Vmm.Core.Tests.Scenarios.ScenarioTestText;
 
 namespace Vmm.Core.Tests.Scenarios;
@@ -116,11 +117,11 @@ public class StepPropertiesTests
             """{ "op": "host.mmap-backing", "vm": "vm1", "offset": 0, "size": "4K", "hva": "0x7f8000000000" }""",
             """{ "op": "hw.unpoison", "pfn": 1 }""")).Steps;
 
-        Assert.Equal(0x1000UL, steps[0].BufferGpa);
-        Assert.Equal(4096UL, steps[1].Len);
-        Assert.Equal("kvm", steps[2].Requester);
-        Assert.Equal(0x7f8000000000UL, steps[3].Hva);
-        Assert.Equal(1UL, steps[4].Pfn);
+        Assert.Equal(0x1000UL, Assert.IsType<HostPread>(steps[0].Op).BufferGpa);
+        Assert.Equal(4096UL, Assert.IsType<HostPwrite>(steps[1].Op).Len);
+        Assert.Equal("kvm", Assert.IsType<KernelWrite>(steps[2].Op).Requester);
+        Assert.Equal(0x7f8000000000UL, steps[3].Op.At.Hva);
+        Assert.Equal(1UL, steps[4].Op.At.Pfn);
     }
 
     [Fact]

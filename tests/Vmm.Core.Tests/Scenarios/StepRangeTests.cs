@@ -1,5 +1,6 @@
 using Vmm.Core.Scenarios;
 using Vmm.Core.Tests.Infrastructure;
+using Vmm.Core.Engine.Ops;
 using static Vmm.Core.Tests.Scenarios.ScenarioTestText;
 
 namespace Vmm.Core.Tests.Scenarios;
@@ -17,7 +18,7 @@ public class StepRangeTests
     [Fact]
     public void Convert_OfTheWholeVm_Parses()
     {
-        Assert.Equal(8UL << 20, Step("""{ "op": "guest.convert", "vm": "vm1", "gpa": 0, "size": "8M", "to": "shared" }""").Size);
+        Assert.Equal(8UL << 20, Step("""{ "op": "guest.convert", "vm": "vm1", "gpa": 0, "size": "8M", "to": "shared" }""").Op is GuestConvert convert ? convert.Size : 0);
     }
 
     [Fact]
@@ -135,7 +136,7 @@ public class StepRangeTests
     {
         // host.memory 64M = 0x4000 frames of 4K.
         static string Json(string pfn) => $$"""{ "name": "t", "host": { "memory": "64M" }, "steps": [ { "op": "hw.memory-error", "pfn": {{pfn}} } ] }""";
-        Assert.Equal(0x3fffUL, ScenarioJson.Parse(Json("\"0x3fff\"")).Steps[0].Pfn);
+        Assert.Equal(0x3fffUL, ScenarioJson.Parse(Json("\"0x3fff\"")).Steps[0].Op.At.Pfn);
 
         var json = Json("\"0x4000\"");
         var error = Error(json);
@@ -148,7 +149,7 @@ public class StepRangeTests
     public void Pfn_WithoutHostMemory_IsCheckedAgainstTheDefault()
     {
         // The default host is the VMs' memory plus 256M: 8M + 256M = 0x10800 frames.
-        Assert.Equal(0x107ffUL, ScenarioJson.Parse(ScenarioJson.WithSteps("""[ { "op": "inspect", "pfn": "0x107ff" } ]""")).Steps[0].Pfn);
+        Assert.Equal(0x107ffUL, ScenarioJson.Parse(ScenarioJson.WithSteps("""[ { "op": "inspect", "pfn": "0x107ff" } ]""")).Steps[0].Op.At.Pfn);
 
         var error = Error(ScenarioJson.WithSteps("""[ { "op": "inspect", "pfn": "0x10800" } ]"""));
 

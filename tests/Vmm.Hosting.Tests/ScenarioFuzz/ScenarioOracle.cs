@@ -223,7 +223,7 @@ public sealed class ScenarioOracle(VmmHost host, TimeSpan limit)
             if (scenario is null) return ("Validate", "Validate (parse and options)");
             var next = Completed + 1;
             if (next >= scenario.Steps.Count) return ("Run after the last step", "Run, after the last step");
-            var op = scenario.Steps[next].Op;
+            var op = scenario.Steps[next].Op.Name;
             return next == 0
                 ? ($"Run: machine setup or {op}", $"Run: machine setup or step 0 ({op})")
                 : ($"Run: {op}", $"Run: step {next} ({op})");

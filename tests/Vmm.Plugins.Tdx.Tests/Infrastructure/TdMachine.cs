@@ -1,6 +1,7 @@
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
+using Vmm.Core.Engine.Ops;
 using Vmm.Core.Paging;
 using Vmm.Core.Scenarios;
 using Vmm.Plugins.Baseline.None;
@@ -25,18 +26,19 @@ internal static class TdMachine
         return new Simulation(scenario, components);
     }
 
-    public static StepSpec GuestWrite(ulong gpa, params byte[] data) => new() { Index = 0, Op = "guest.write", Vm = Td, Gpa = gpa, Data = data, Location = Here };
+    public static StepSpec GuestWrite(ulong gpa, params byte[] data) => Step(new GuestWrite(data), gpa);
 
-    public static StepSpec GuestRead(ulong gpa, ulong len) => new() { Index = 0, Op = "guest.read", Vm = Td, Gpa = gpa, Len = len, Location = Here };
+    public static StepSpec GuestRead(ulong gpa, ulong len) => Step(new GuestRead(len), gpa);
 
-    public static StepSpec HostWrite(ulong gpa, params byte[] data) => new() { Index = 0, Op = "host.write", Vm = Td, Gpa = gpa, Data = data, Location = Here };
+    public static StepSpec HostWrite(ulong gpa, params byte[] data) => Step(new HostWrite(data), gpa);
 
-    public static StepSpec HostRead(ulong gpa, ulong len) => new() { Index = 0, Op = "host.read", Vm = Td, Gpa = gpa, Len = len, Location = Here };
+    public static StepSpec HostRead(ulong gpa, ulong len) => Step(new HostRead(len), gpa);
 
-    public static StepSpec KernelRead(ulong gpa, ulong len, string? requester = null)
-        => new() { Index = 0, Op = "kernel.read", Vm = Td, Gpa = gpa, Len = len, Requester = requester, Location = Here };
+    public static StepSpec KernelRead(ulong gpa, ulong len, string? requester = null) => Step(new KernelRead(len, requester), gpa);
 
-    public static StepSpec DmaRead(ulong gpa, ulong len) => new() { Index = 0, Op = "device.dma-read", Vm = Td, Gpa = gpa, Len = len, Location = Here };
+    public static StepSpec DmaRead(ulong gpa, ulong len) => Step(new DmaRead(len), gpa);
 
-    public static StepSpec Destroy() => new() { Index = 0, Op = "vm.destroy", Vm = Td, Location = Here };
+    public static StepSpec Destroy() => Step(new VmDestroy(), null);
+
+    private static StepSpec Step(StepOp op, ulong? gpa) => new() { Index = 0, Op = op with { At = new StepAddress(Td, gpa) }, Location = Here };
 }

@@ -1,0 +1,71 @@
+using Vmm.Abstractions;
+using Vmm.Core.Costs;
+using Vmm.Core.Machine;
+
+namespace Vmm.Core.Engine.Ops;
+
+/// <summary>
+/// <c>hw.memory-error</c>: an uncorrectable error poisons a line of the frame behind vm+gpa or pfn; <c>consumed</c>
+/// means the VMM's load hit it (#MC, memory_failure with MF_ACTION_REQUIRED), otherwise it is found by a scrub.
+/// </summary>
+public sealed record MemoryError(bool Consumed = false) : StepOp
+{
+    public static OpDefinition Definition { get; } = new("hw.memory-error", OpAddressing.VmGpaOrPfn, [], ["consumed"], r => new MemoryError(r.Bool("consumed") ?? false));
+
+    public override string Name => Definition.Name;
+
+    public override Outcome Execute(OpContext context)
+    {
+        var kernel = context.Kernel;
+        var (pfn, offset, hva) = context.ResolveFrame(create: true);
+        if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
+        kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
+        if (Consumed && hva != 0)
+        {
+            // The VMM consumed it: #MC → kill_me_maybe → memory_failure(MF_ACTION_REQUIRED), SIGBUS either way.
+            return kernel.ConsumedByUser(kernel.Vmm, hva, pfn, new MemResult(MemStatus.PoisonConsumed, offset / PageGeometry.LineSize));
+        }
+        if (Consumed) context.Ledger.Add(CostKind.MachineCheck);
+        var before = kernel.Events.Count;
+        var rc = kernel.MemoryFailure(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: hva);
+        for (var i = before; i < kernel.Events.Count; i++)
+        {
+            var e = kernel.Events[i];
+            if (e.Kind is KernelEventKind.HostPanic or KernelEventKind.Shutdown) return kernel.Faults.Deliver(e);
+            if (e.Pid == kernel.Vmm.Pid) return kernel.Faults.Deliver(e);
+        }
+        return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
+    }
+}
+
+/// <summary><c>hw.flip-bit</c>: one bit of a line flips in DRAM (a row-hammer or a bad cell), under any integrity the controller keeps.</summary>
+public sealed record FlipBit(int Bit) : StepOp
+{
+    public static OpDefinition Definition { get; } = new("hw.flip-bit", OpAddressing.VmGpaOrPfn, ["bit"], [], r => new FlipBit((int)(r.Integer("bit", 0, 511) ?? 0)));
+
+    public override string Name => Definition.Name;
+
+    public override Outcome Execute(OpContext context)
+    {
+        var (pfn, offset, _) = context.ResolveFrame(create: true);
+        if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
+        context.Kernel.Memory.FlipBit(pfn, offset / PageGeometry.LineSize, Bit);
+        return Outcome.Ok();
+    }
+}
+
+/// <summary>Extension <c>hw.unpoison</c>: /sys/kernel/debug/hwpoison/unpoison-pfn → unpoison_memory().</summary>
+public sealed record Unpoison : StepOp
+{
+    public static OpDefinition Definition { get; } = new("hw.unpoison", OpAddressing.VmGpaOrPfn, [], [], _ => new Unpoison());
+
+    public override string Name => Definition.Name;
+
+    public override Outcome Execute(OpContext context)
+    {
+        var (pfn, _, _) = context.ResolveFrame(create: false);
+        if (!pfn.IsValid) return Outcome.Error(Errno.ENXIO);
+        var rc = context.Kernel.Unpoison(pfn);
+        return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
+    }
+}

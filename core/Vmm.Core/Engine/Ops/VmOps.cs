@@ -1,0 +1,17 @@
+using Vmm.Abstractions;
+
+namespace Vmm.Core.Engine.Ops;
+
+/// <summary><c>vm.destroy</c>: the VM is torn down and its memory freed.</summary>
+public sealed record VmDestroy : StepOp
+{
+    public static OpDefinition Definition { get; } = new("vm.destroy", OpAddressing.Vm, [], [], _ => new VmDestroy());
+
+    public override string Name => Definition.Name;
+
+    public override Outcome Execute(OpContext context)
+    {
+        context.Kernel.DestroyVm(context.RequireVm());
+        return Outcome.Ok();
+    }
+}
