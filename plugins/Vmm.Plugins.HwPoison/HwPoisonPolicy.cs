@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Vmm.Abstractions;
 
 namespace Vmm.Plugins.HwPoison;
@@ -9,7 +10,7 @@ namespace Vmm.Plugins.HwPoison;
 /// GUP fails, page-cache access gets EIO. <see cref="HwPoisonV1Policy"/> and <see cref="HwPoisonV2Policy"/>
 /// differ where the two postings differ (docs/semantics.md P-hwpoison-v1 / P-hwpoison-v2).
 /// </summary>
-public abstract class HwPoisonPolicy : IPoisonPolicy
+public abstract class HwPoisonPolicy : IPrivateMemoryPolicy, IGuestFaultPolicy, IHwPoisonEntryPolicy, IConversionPolicy, IFrameLifecyclePolicy
 {
     private readonly Dictionary<int, SharedRanges> _shared = [];
     private readonly Dictionary<ulong, (VmId Vm, ulong Gfn)> _poisonedBy = [];
@@ -32,14 +33,13 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
 
     public void Attach(IHostKernel kernel) => _kernel = kernel;
 
-    public void OnVmCreated(VmInfo vm) => _shared[vm.Id.Value] = new SharedRanges(Options.MaxSharedRanges);
-
     /// <summary>hva_to_pfn_slow: FOLL_HWPOISON, plus FOLL_ALLOW_POISONED for a protected VM in v2.</summary>
-    public GupFlags KvmGupFlags(VmInfo vm) => IsV2 && vm.Protected ? GupFlags.HwPoison | GupFlags.AllowPoisoned : GupFlags.HwPoison;
+    public GupFlags KvmGupFlags(KvmAccess access) => IsV2 && access.Vm.Protected ? GupFlags.HwPoison | GupFlags.AllowPoisoned : GupFlags.HwPoison;
 
     /// <summary>kvm_protect_pfn (v2) / the poisoning block of direct_page_fault (v1).</summary>
-    public GuestFaultAction OnGuestFault(VmInfo vm, Gfn gfn, Pfn pfn, bool privateAccess)
+    public GuestFaultAction OnGuestFault(GuestFault fault)
     {
+        var (vm, gfn, pfn, privateAccess) = fault;
         var flags = _kernel.GetFlags(pfn);
         if (IsV2 && (flags & FrameFlags.HwPoison) != 0 && !Allowed(vm, pfn))
             return GuestFaultAction.HwPoisonSignal; // hva_to_pfn_slow: a page this VM may not use is -EHWPOISON
@@ -76,8 +76,9 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     }
 
     /// <summary>do_swap_page on a hwpoison entry, and follow_page_pte for GUP.</summary>
-    public HwPoisonEntryAction OnHwPoisonEntry(int pid, Hva hva, Pfn pfn, GupFlags flags)
+    public HwPoisonEntryAction OnHwPoisonEntry(HwPoisonEntry entry)
     {
+        var (pfn, flags) = (entry.Pfn, entry.Flags);
         if ((_kernel.GetFlags(pfn) & FrameFlags.HwPoison) == 0) return HwPoisonEntryAction.Rebuild; // unpoisoned: map it back
         if ((flags & GupFlags.Get) == 0) return HwPoisonEntryAction.Poisoned;
         // v1 commented the FOLL_ALLOW_POISONED check out: any GUP user gets the page; v2 requires the flag.
@@ -86,18 +87,19 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     }
 
     /// <summary>kvm_page_allowed (v2): not poisoned, or owned by this VM. v1 has no such check.</summary>
-    public bool KvmPageAllowed(VmInfo vm, Pfn pfn) => !IsV2 || Allowed(vm, pfn);
+    public bool KvmPageAllowed(KvmPage page) => !IsV2 || Allowed(page.Vm, page.Pfn);
 
     /// <summary>shmem_getpage_gfp refuses a poisoned page with -EIO (v1 7/7, v2 09/13): a fault gets VM_FAULT_SIGBUS.</summary>
-    public SigBusCode PoisonedCachePageFault(Pfn pfn) => SigBusCode.BUS_ADRERR;
+    public SigBusCode OnPoisonedCachePage(PoisonedCachePage page) => SigBusCode.BUS_ADRERR;
 
-    public Outcome? OnConvert(VmInfo vm, Gpa gpa, ulong size, bool toPrivate)
+    public Outcome? OnConvert(Conversion conversion)
     {
+        var (vm, gpa, size, toPrivate) = conversion;
         var first = gpa.Value >> PageGeometry.PageShift;
         // The gfn after the range's last byte; a range that would wrap ends at the top of the gfn space.
         var lastByte = size == 0 ? gpa.Value : size - 1 > ulong.MaxValue - gpa.Value ? ulong.MaxValue : gpa.Value + size - 1;
         var end = size == 0 ? first : (lastByte >> PageGeometry.PageShift) + 1;
-        var ranges = _shared[vm.Id.Value];
+        var ranges = SharedRangesOf(vm);
         if (toPrivate)
         {
             // v1: the guest's __set_memory_enc_dec warns and returns -ENOSYS. v2: forget the range; the next private fault poisons again.
@@ -126,8 +128,9 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     }
 
     /// <summary>kvm_unpoison_page from free_pages_prepare (v2); v1 leaves freed poisoned frames leaked (K24).</summary>
-    public FreeAction OnFree(Pfn pfn)
+    public FreeAction OnFree(FreedFrame frame)
     {
+        var pfn = frame.Pfn;
         if (!_poisonedBy.Remove(pfn.Value, out _) || !IsV2) return FreeAction.Default;
         _kernel.SetOwner(pfn, VmId.None);
         if (Options.TrackReason && (_kernel.GetFlags(pfn) & FrameFlags.RealError) != 0) return FreeAction.Default;
@@ -138,8 +141,9 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     /// A real error on a frame this policy poisoned: as posted, memory_failure sees "already poisoned" and
     /// nobody hears of it. With hwpoison.trackReason the VMM is told at once (SIGBUS BUS_MCEERR_AO at the page).
     /// </summary>
-    public void OnMemoryFailure(Pfn pfn, bool actionRequired)
+    public void OnMemoryFailure(FailedFrame frame)
     {
+        var pfn = frame.Pfn;
         if (!Options.TrackReason || !_poisonedBy.TryGetValue(pfn.Value, out var owner)) return;
         if ((_kernel.GetFlags(pfn) & FrameFlags.RealError) != 0) return;
         _kernel.SetFlags(pfn, FrameFlags.RealError);
@@ -149,6 +153,13 @@ public abstract class HwPoisonPolicy : IPoisonPolicy
     }
 
     private bool Allowed(VmInfo vm, Pfn pfn) => (_kernel.GetFlags(pfn) & FrameFlags.HwPoison) == 0 || _kernel.GetOwner(pfn) == vm.Id;
+
+    /// <summary>kvm->shared_ranges, made with the VM's first conversion.</summary>
+    private SharedRanges SharedRangesOf(VmInfo vm)
+    {
+        ref var ranges = ref CollectionsMarshal.GetValueRefOrAddDefault(_shared, vm.Id.Value, out _);
+        return ranges ??= new SharedRanges(Options.MaxSharedRanges);
+    }
 
     private bool IsShared(VmInfo vm, Gfn gfn) => _shared.TryGetValue(vm.Id.Value, out var ranges) && ranges.Contains(gfn.Value);
 

@@ -17,7 +17,7 @@ internal sealed record MachineSetup
     public KernelVersion Kernel { get; init; } = KernelVersion.Default;
     public KernelOptions Options { get; init; } = new();
     public IMemoryController? Memory { get; init; }
-    public IPoisonPolicy? Policy { get; init; }
+    public IPrivateMemoryPolicy? Policy { get; init; }
     public IFaultDelivery? Faults { get; init; }
     /// <summary>Host memory beyond the VMs' (small, so whole-frame-table sweeps stay cheap).</summary>
     public ulong Headroom { get; init; } = 16 * TestMachine.MiB;
@@ -83,7 +83,7 @@ internal sealed class TestMachine
     /// <summary>Runs one step; absent arguments stay null as in a parsed scenario.</summary>
     public Outcome Run(string op, string? vm = DefaultVm, ulong? gpa = null, ulong? hva = null, ulong? pfn = null,
         ulong? offset = null, ulong? len = null, ulong? size = null, int? pages = null, byte[]? data = null,
-        GupFlags flags = GupFlags.None, string? advice = null, bool? consumed = null, bool? shared = null, string? to = null)
+        GupFlags flags = GupFlags.None, string? advice = null, bool? consumed = null, bool? shared = null, string? to = null, string? requester = null)
         => Simulation.Execute(new StepSpec
         {
             Index = _index++,
@@ -98,6 +98,7 @@ internal sealed class TestMachine
             Size = size,
             Pages = pages,
             Data = data,
+            Requester = requester,
             Flags = flags,
             Advice = advice,
             Consumed = consumed,

@@ -42,7 +42,7 @@ public class WideConversionBenchmarks
             Name = $"wide-conversion-{Policy}",
             Vms = [new VmSpec("td", TiB, Protected: true, BackingKind.Shmem, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
-        IPoisonPolicy policy = Policy switch
+        IPrivateMemoryPolicy policy = Policy switch
         {
             "hwpoison-v1" => new HwPoisonV1Policy(new HwPoisonOptions()),
             "hwpoison-v2" => new HwPoisonV2Policy(new HwPoisonOptions()),

@@ -24,7 +24,6 @@ public class GuestFaultKernelCallsTests
         var kernel = new Mock<IHostKernel>(MockBehavior.Strict);
         HwPoisonPolicy policy = v2 ? new HwPoisonV2Policy(new HwPoisonOptions()) : new HwPoisonV1Policy(new HwPoisonOptions());
         policy.Attach(kernel.Object);
-        policy.OnVmCreated(vm ?? Td);
         return (policy, kernel);
     }
 
@@ -40,7 +39,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference)).Returns(1);
         kernel.InSequence(seq).Setup(k => k.SetOwner(Frame, Td.Id));
 
-        var action = policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true);
+        var action = policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true));
 
         Assert.Equal(GuestFaultAction.Map, action);
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
@@ -63,7 +62,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private));
         kernel.InSequence(seq).Setup(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference)).Returns(1);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference), Times.Once);
         kernel.Verify(k => k.SetOwner(It.IsAny<Pfn>(), It.IsAny<VmId>()), Times.Never);
@@ -85,7 +84,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.PageCache);
         kernel.InSequence(seq).Setup(k => k.Warn(It.Is<string>(m => m.Contains("not swap-backed") && m.Contains("td1"))));
 
-        var action = policy.OnGuestFault(vm, Gfn, Frame, privateAccess: true);
+        var action = policy.OnGuestFault(new GuestFault(vm, Gfn, Frame, true));
 
         Assert.Equal(GuestFaultAction.HwPoisonSignal, action);
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
@@ -98,14 +97,13 @@ public class GuestFaultKernelCallsTests
     public void GuestFault_OnFrameOwnedByAnotherVm_SendsHwPoisonSignal()
     {
         var (policy, kernel) = Create();
-        policy.OnVmCreated(OtherTd);
         var seq = new MockSequence();
         var poisoned = FrameFlags.InUse | FrameFlags.SwapBacked | FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private;
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(poisoned);
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(poisoned);
         kernel.InSequence(seq).Setup(k => k.GetOwner(Frame)).Returns(Td.Id);
 
-        var action = policy.OnGuestFault(OtherTd, Gfn, Frame, privateAccess: true);
+        var action = policy.OnGuestFault(new GuestFault(OtherTd, Gfn, Frame, true));
 
         Assert.Equal(GuestFaultAction.HwPoisonSignal, action);
         kernel.Verify(k => k.GetFlags(Frame), Times.Exactly(2));
@@ -121,7 +119,7 @@ public class GuestFaultKernelCallsTests
         kernel.Setup(k => k.GetFlags(Frame)).Returns(poisoned);
         kernel.Setup(k => k.GetOwner(Frame)).Returns(Td.Id);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.AtLeastOnce);
         kernel.Verify(k => k.GetOwner(Frame), Times.Once);
@@ -134,7 +132,7 @@ public class GuestFaultKernelCallsTests
         var (policy, kernel) = Create();
         kernel.Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.ZeroPage);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
         kernel.VerifyNoOtherCalls();
@@ -148,7 +146,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.ZeroPage);
         kernel.InSequence(seq).Setup(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison));
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
         kernel.Verify(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison), Times.Once);
@@ -166,7 +164,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).SetupGet(k => k.HugePages).Returns((IHugePageStrategy?)null);
         kernel.InSequence(seq).Setup(k => k.Warn(It.Is<string>(m => m.Contains("no huge-page strategy"))));
 
-        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
         kernel.VerifyGet(k => k.VmmPid, Times.Once);
@@ -188,7 +186,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.IsHugeMapped(VmmPid, PageHva)).Returns(true);
         kernel.InSequence(seq).SetupGet(k => k.HugePages).Returns(strategy.Object);
 
-        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         strategy.Verify(s => s.PrepareSubpage(Td, PageHva, Frame), Times.Once);
         strategy.VerifyNoOtherCalls();
@@ -215,7 +213,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference)).Returns(1);
         kernel.InSequence(seq).Setup(k => k.SetOwner(Frame, Td.Id));
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         strategy.Verify(s => s.PrepareSubpage(Td, PageHva, Frame), Times.Once);
         strategy.VerifyNoOtherCalls();
@@ -238,7 +236,7 @@ public class GuestFaultKernelCallsTests
         var (policy, kernel) = Create(vm: vm);
         kernel.Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.SwapBacked);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(vm, Gfn, Frame, privateAccess));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(vm, Gfn, Frame, privateAccess)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
         kernel.VerifyNoOtherCalls();

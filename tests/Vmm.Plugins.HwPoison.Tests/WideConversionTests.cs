@@ -30,7 +30,7 @@ public class WideConversionTests
         { "hwpoison-v2", MemoryKind.TdxCi },
     };
 
-    private static IPoisonPolicy Policy(string name) => name switch
+    private static IPrivateMemoryPolicy Policy(string name) => name switch
     {
         "hwpoison-v1" => new HwPoisonV1Policy(new HwPoisonOptions()),
         "hwpoison-v2" => new HwPoisonV2Policy(new HwPoisonOptions()),

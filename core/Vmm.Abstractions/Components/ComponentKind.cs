@@ -26,7 +26,7 @@ public static class ComponentKinds
     public static Type ContractType(this ComponentKind kind) => kind switch
     {
         ComponentKind.Memory => typeof(IMemoryController),
-        ComponentKind.Policy => typeof(IPoisonPolicy),
+        ComponentKind.Policy => typeof(IPrivateMemoryPolicy),
         ComponentKind.Thp => typeof(IHugePageStrategy),
         ComponentKind.Faults => typeof(IFaultDelivery),
         ComponentKind.PageTable => typeof(IPageTableFactory),

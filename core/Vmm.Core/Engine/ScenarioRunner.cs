@@ -119,7 +119,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
 
             var components = new SimulationComponents(
                 Resolve<IMemoryController>(ComponentKind.Memory),
-                Resolve<IPoisonPolicy>(ComponentKind.Policy),
+                Resolve<IPrivateMemoryPolicy>(ComponentKind.Policy),
                 Resolve<IFaultDelivery>(ComponentKind.Faults),
                 Resolve<IPageTableFactory>(ComponentKind.PageTable),
                 names.ContainsKey(ComponentKind.Thp) ? Resolve<IHugePageStrategy>(ComponentKind.Thp) : null,

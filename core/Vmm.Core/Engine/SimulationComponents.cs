@@ -6,7 +6,7 @@ namespace Vmm.Core.Engine;
 /// <summary>The components one run uses, resolved by name, plus the bound core options.</summary>
 public sealed record SimulationComponents(
     IMemoryController Memory,
-    IPoisonPolicy Policy,
+    IPrivateMemoryPolicy Policy,
     IFaultDelivery Faults,
     IPageTableFactory PageTables,
     IHugePageStrategy? Thp,

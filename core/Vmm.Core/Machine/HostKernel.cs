@@ -45,6 +45,12 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
         Version = version;
         Options = components.Kernel;
         Policy = components.Policy;
+        // Each role once per run, so a hook call is one interface call and no type test.
+        GuestFaultPolicy = Policy as IGuestFaultPolicy ?? KernelDefaults.Instance;
+        HwPoisonEntryPolicy = Policy as IHwPoisonEntryPolicy ?? KernelDefaults.Instance;
+        VmmMappingPolicy = Policy as IVmmMappingPolicy ?? KernelDefaults.Instance;
+        ConversionPolicy = Policy as IConversionPolicy ?? KernelDefaults.Instance;
+        FrameLifecyclePolicy = Policy as IFrameLifecyclePolicy ?? KernelDefaults.Instance;
         Faults = components.Faults;
         Thp = components.Thp;
         Memory = components.Memory;
@@ -61,7 +67,12 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
     internal PhysicalMemory PhysicalMemory { get; }
     internal CostLedger CostLedger { get; }
     internal KernelOptions Options { get; }
-    internal IPoisonPolicy Policy { get; }
+    internal IPrivateMemoryPolicy Policy { get; }
+    internal IGuestFaultPolicy GuestFaultPolicy { get; }
+    internal IHwPoisonEntryPolicy HwPoisonEntryPolicy { get; }
+    internal IVmmMappingPolicy VmmMappingPolicy { get; }
+    internal IConversionPolicy ConversionPolicy { get; }
+    internal IFrameLifecyclePolicy FrameLifecyclePolicy { get; }
     internal IFaultDelivery Faults { get; }
     internal IHugePageStrategy? Thp { get; }
     internal Process Vmm { get; }
@@ -173,7 +184,7 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
         for (var i = 0; i < count; i++)
         {
             var pfn = head.Add(i);
-            var action = Policy.OnFree(pfn);
+            var action = FrameLifecyclePolicy.OnFree(new FreedFrame(pfn));
             if (Frames.Has(pfn, FrameFlags.HwPoison))
             {
                 if (action != FreeAction.ClearPoisonAndFree)

@@ -7,7 +7,7 @@ namespace Vmm.Core.Tests.Machine;
 /// <summary>P-none and P-prot-none over plain memory (H1).</summary>
 public class BaselinePolicyTests
 {
-    private static TestMachine ProtectedVm(IPoisonPolicy? policy = null)
+    private static TestMachine ProtectedVm(IPrivateMemoryPolicy? policy = null)
         => TestMachine.Create(new MachineSetup
         {
             Vms = [TestMachine.Vm(TestMachine.DefaultVm, isProtected: true)],

@@ -22,12 +22,11 @@ internal sealed class FakeHostKernel : IHostKernel
     public HashSet<Hva> HugeMapped { get; } = [];
     public IHugePageStrategy? HugePages { get; set; }
 
-    /// <summary>Creates a VM (memslot at 0x7f00_0000_0000 + 1 GiB per VM) and announces it to the policy.</summary>
-    public VmInfo AddVm(IPoisonPolicy policy, string name, bool isProtected = true, BackingKind backing = BackingKind.Shmem)
+    /// <summary>Creates a VM (memslot at 0x7f00_0000_0000 + 1 GiB per VM) (the policy learns of it from its first hook call).</summary>
+    public VmInfo AddVm(IPrivateMemoryPolicy policy, string name, bool isProtected = true, BackingKind backing = BackingKind.Shmem)
     {
         var vm = new VmInfo(new VmId(_vms.Count), name, isProtected, backing, false, 1UL << 30, new Hva(0x7f00_0000_0000UL + ((ulong)_vms.Count << 30)), KeyId.Shared);
         _vms.Add(vm);
-        policy.OnVmCreated(vm);
         return vm;
     }
 

@@ -43,7 +43,7 @@ internal sealed class PolicyMachine
     };
 
     /// <summary>A machine with <paramref name="vms"/>, the given policy (default hwpoison-v2) and fault delivery (default linux).</summary>
-    public static PolicyMachine Create(IReadOnlyList<VmSpec> vms, MemoryKind memory = MemoryKind.Plain, IPoisonPolicy? policy = null,
+    public static PolicyMachine Create(IReadOnlyList<VmSpec> vms, MemoryKind memory = MemoryKind.Plain, IPrivateMemoryPolicy? policy = null,
         IFaultDelivery? faults = null, ulong headroom = 2 * MiB)
         => new(TestMachine.Create(new MachineSetup
         {
