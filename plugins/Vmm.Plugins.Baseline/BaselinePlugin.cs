@@ -19,7 +19,8 @@ public sealed class BaselinePlugin : IVmmPlugin
         services.AddVmmComponent<IPrivateMemoryPolicy, NonePolicy>(ComponentKind.Policy, "none",
             "No protection: private pages stay mapped in the VMM (P-none).");
         services.AddVmmComponent<IPrivateMemoryPolicy, ProtNonePolicy>(ComponentKind.Policy, "prot-none",
-            "2020 VM_KVM_PROTECTED: protected memory mapped PROT_NONE in the VMM, KVM uses FOLL_KVM (P-prot-none).");
+            "2020 VM_KVM_PROTECTED: protected memory mapped PROT_NONE in the VMM, KVM uses FOLL_KVM (P-prot-none).",
+            run => new ProtNonePolicy(run.GetRequiredService<IVmmControl>(), run.GetRequiredService<IKernelLog>()));
         services.AddVmmComponent<IFaultDelivery, LinuxFaultDelivery>(ComponentKind.Faults, "linux",
             "Linux signals as they are: SIGBUS with si_code and lsb to the VMM, guest-killed for a fatal TD.");
     }

@@ -18,6 +18,8 @@ internal sealed record MachineSetup
     public KernelOptions Options { get; init; } = new();
     public IMemoryController? Memory { get; init; }
     public IPrivateMemoryPolicy? Policy { get; init; }
+    /// <summary>Builds the policy from the machine's kernel services (wins over <see cref="Policy"/>).</summary>
+    public Func<KernelServices, IPrivateMemoryPolicy>? PolicyFor { get; init; }
     public IFaultDelivery? Faults { get; init; }
     /// <summary>Host memory beyond the VMs' (small, so whole-frame-table sweeps stay cheap).</summary>
     public ulong Headroom { get; init; } = 16 * TestMachine.MiB;
@@ -61,14 +63,18 @@ internal sealed class TestMachine
             HostMemory = vmBytes + setup.Headroom,
             Vms = [.. setup.Vms],
         };
+        var services = new KernelServices();
         var components = new SimulationComponents(
             setup.Memory ?? new PlainMemoryController(),
-            setup.Policy ?? new NonePolicy(),
+            setup.PolicyFor?.Invoke(services) ?? setup.Policy ?? new NonePolicy(),
             setup.Faults ?? new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
             null,
             setup.Options,
-            new CostOptions());
+            new CostOptions())
+        {
+            Services = services,
+        };
         return new TestMachine(new Simulation(scenario, components));
     }
 

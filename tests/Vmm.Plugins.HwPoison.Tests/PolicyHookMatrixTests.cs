@@ -13,19 +13,18 @@ public class PolicyHookMatrixTests
     private const ulong Gfn = 5;
     private const ulong PfnValue = 0x40;
 
-    private static HwPoisonPolicy Policy(bool v2, bool trackReason = false)
+    private static HwPoisonPolicy Policy(FakeHostKernel kernel, bool v2, bool trackReason = false)
     {
         var options = new HwPoisonOptions { TrackReason = trackReason };
-        return v2 ? new HwPoisonV2Policy(options) : new HwPoisonV1Policy(options);
+        return v2 ? new HwPoisonV2Policy(options, kernel.Services) : new HwPoisonV1Policy(options, kernel.Services);
     }
 
     /// <summary>A policy on a fake kernel with one protected shmem VM whose gfn 5 is frame 0x40.</summary>
     private static (HwPoisonPolicy Policy, FakeHostKernel Kernel, VmInfo Vm, Pfn Frame) Machine(bool v2, bool trackReason = false)
     {
-        var policy = Policy(v2, trackReason);
         var kernel = new FakeHostKernel();
-        policy.Attach(kernel);
-        var vm = kernel.AddVm(policy, "td1");
+        var policy = Policy(kernel, v2, trackReason);
+        var vm = kernel.AddVm("td1");
         var frame = kernel.AddFrame(vm, Gfn, PfnValue);
         return (policy, kernel, vm, frame);
     }
@@ -92,7 +91,7 @@ public class PolicyHookMatrixTests
     public void KvmGupFlags_ForProtectedVm_AddAllowPoisonedOnlyInV2(bool v2, GupFlags expected)
     {
         var (policy, kernel, vm, _) = Machine(v2);
-        var plain = kernel.AddVm(policy, "vm", isProtected: false);
+        var plain = kernel.AddVm("vm", isProtected: false);
 
         Assert.Equal(expected, policy.KvmGupFlags(new KvmAccess(vm)));
         Assert.Equal(GupFlags.HwPoison, policy.KvmGupFlags(new KvmAccess(plain)));
@@ -102,10 +101,10 @@ public class PolicyHookMatrixTests
     public void KvmPageAllowed_InV2_OnlyForTheOwner_InV1_ForEveryone()
     {
         var (v2, kernel2, td1, frame2) = Machine(v2: true);
-        var td2 = kernel2.AddVm(v2, "td2");
+        var td2 = kernel2.AddVm("td2");
         PoisonThroughGuestFault(v2, kernel2, td1, frame2);
         var (v1, kernel1, vm1, frame1) = Machine(v2: false);
-        var other1 = kernel1.AddVm(v1, "td2");
+        var other1 = kernel1.AddVm("td2");
         PoisonThroughGuestFault(v1, kernel1, vm1, frame1);
 
         Assert.True(v2.KvmPageAllowed(new KvmPage(td1, frame2)));

@@ -9,5 +9,4 @@ namespace Vmm.Abstractions;
 /// </summary>
 public interface IPrivateMemoryPolicy
 {
-    void Attach(IHostKernel kernel) { }
 }

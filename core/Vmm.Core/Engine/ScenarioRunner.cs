@@ -124,7 +124,10 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 Resolve<IPageTableFactory>(ComponentKind.PageTable),
                 names.ContainsKey(ComponentKind.Thp) ? Resolve<IHugePageStrategy>(ComponentKind.Thp) : null,
                 options.Get<KernelOptions>(KernelOptions.Section),
-                options.Get<CostOptions>(CostOptions.Section));
+                options.Get<CostOptions>(CostOptions.Section))
+            {
+                Services = provider.GetRequiredService<KernelServices>(),
+            };
 
             var effective = new Scenario
             {

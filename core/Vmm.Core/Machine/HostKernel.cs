@@ -26,7 +26,7 @@ internal enum VmFault
 /// The simulated host kernel: frames, processes, page cache, faults, GUP, syscalls, memory_failure and
 /// THP mechanisms, plus KVM (Kvm.cs). Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
-internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
+internal sealed partial class HostKernel : IMemoryControllerHost
 {
     private readonly List<Process> _processes = [];
     private readonly List<BackingFile> _files = [];
@@ -57,8 +57,7 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
         _pageTables = components.PageTables;
         Vmm = NewProcess("vmm");
         Memory.Attach(this);
-        Policy.Attach(this);
-        Thp?.Attach(this);
+        components.Services.Bind(this);
     }
 
     internal FrameTable Frames { get; }
@@ -121,8 +120,6 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
     }
 
     public void Warn(string message) => WarningLog.Add(message);
-
-    public IHugePageStrategy? HugePages => Thp;
 
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason)
         => Raise(KernelEvent.SigBus(Vmm.Pid, code, address, lsb, SignalContext.Async, default, reason));
