@@ -65,7 +65,7 @@ public static class VmmServiceCollectionExtensions
 
     private static void CheckContract<TContract>(ComponentKind kind)
     {
-        if (kind.ContractType() != typeof(TContract))
-            throw new ArgumentException($"A {kind.Key()} component must implement {kind.ContractType().Name}, not {typeof(TContract).Name}.", nameof(kind));
+        if (kind.Contract != typeof(TContract))
+            throw new ArgumentException($"A {kind.Name} component must implement {kind.Contract.Name}, not {typeof(TContract).Name}.", nameof(kind));
     }
 }
