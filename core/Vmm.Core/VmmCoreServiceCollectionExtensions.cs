@@ -10,7 +10,7 @@ namespace Vmm.Core;
 public static partial class VmmCoreServiceCollectionExtensions
 {
     /// <summary>
-    /// The run-scoped options source (also as <see cref="IComponentOptionsSource"/>), the machine factory,
+    /// The run-scoped options source (also as <see cref="IComponentOptionsSource"/>) and kernel services, the machine factory,
     /// and the core's own components (the x86-64 page tables) through <see cref="RegisterBuiltInComponents"/>.
     /// </summary>
     public static IServiceCollection AddVmmCore(this IServiceCollection services)
@@ -19,6 +19,13 @@ public static partial class VmmCoreServiceCollectionExtensions
         services.TryAddScoped<ScenarioOptionsSource>();
         services.TryAddScoped<IComponentOptionsSource>(sp => sp.GetRequiredService<ScenarioOptionsSource>());
         services.TryAddSingleton<IScenarioMachineFactory, SimulationMachineFactory>();
+        // The kernel's services, per run scope, for the components' constructors.
+        services.TryAddScoped<KernelServices>();
+        services.TryAddScoped<IFrameMetadata>(sp => sp.GetRequiredService<KernelServices>());
+        services.TryAddScoped<IUnmapService>(sp => sp.GetRequiredService<KernelServices>());
+        services.TryAddScoped<IThpMechanics>(sp => sp.GetRequiredService<KernelServices>());
+        services.TryAddScoped<IVmmControl>(sp => sp.GetRequiredService<KernelServices>());
+        services.TryAddScoped<IKernelLog>(sp => sp.GetRequiredService<KernelServices>());
         RegisterBuiltInComponents(services);
         return services;
     }

@@ -24,7 +24,7 @@ internal static partial class Overrides
         foreach (var set in sets)
         {
             var equals = set.IndexOf('=', StringComparison.Ordinal);
-            var kinds = string.Join(", ", Enum.GetValues<ComponentKind>().Select(k => k.Key()));
+            var kinds = string.Join(", ", ComponentKind.WellKnown.Select(k => k.Name));
             if (equals <= 0 || equals == set.Length - 1)
             {
                 error = $"--set: expected kind=name like policy=hwpoison-v2, not \"{set}\"";

@@ -16,10 +16,11 @@ public sealed class BaselinePlugin : IVmmPlugin
     {
         services.AddVmmComponent<IMemoryController, PlainMemoryController>(ComponentKind.Memory, "plain",
             "Ordinary DRAM: no encryption, no integrity; uncorrectable errors poison lines (H1, H7, H8, H14).");
-        services.AddVmmComponent<IPoisonPolicy, NonePolicy>(ComponentKind.Policy, "none",
+        services.AddVmmComponent<IPrivateMemoryPolicy, NonePolicy>(ComponentKind.Policy, "none",
             "No protection: private pages stay mapped in the VMM (P-none).");
-        services.AddVmmComponent<IPoisonPolicy, ProtNonePolicy>(ComponentKind.Policy, "prot-none",
-            "2020 VM_KVM_PROTECTED: protected memory mapped PROT_NONE in the VMM, KVM uses FOLL_KVM (P-prot-none).");
+        services.AddVmmComponent<IPrivateMemoryPolicy, ProtNonePolicy>(ComponentKind.Policy, "prot-none",
+            "2020 VM_KVM_PROTECTED: protected memory mapped PROT_NONE in the VMM, KVM uses FOLL_KVM (P-prot-none).",
+            run => new ProtNonePolicy(run.GetRequiredService<IVmmControl>(), run.GetRequiredService<IKernelLog>()));
         services.AddVmmComponent<IFaultDelivery, LinuxFaultDelivery>(ComponentKind.Faults, "linux",
             "Linux signals as they are: SIGBUS with si_code and lsb to the VMM, guest-killed for a fatal TD.");
     }

@@ -10,9 +10,11 @@ public sealed class HwPoisonPlugin : IVmmPlugin
 
     public void ConfigureServices(IServiceCollection services)
     {
-        services.AddVmmComponent<IPoisonPolicy, HwPoisonV1Policy, HwPoisonOptions>(ComponentKind.Policy, "hwpoison-v1",
-            "RFC v1 (2021-04-02): private pages get PG_hwpoison and hwpoison entries in the VMM; no ownership, share only (P-hwpoison-v1).", HwPoisonOptions.Section);
-        services.AddVmmComponent<IPoisonPolicy, HwPoisonV2Policy, HwPoisonOptions>(ComponentKind.Policy, "hwpoison-v2",
-            "RFC v2 (2021-04-16): as v1 plus an owner map, FOLL_ALLOW_POISONED for KVM, unpoison on share and on free (P-hwpoison-v2).", HwPoisonOptions.Section);
+        services.AddVmmComponent<IPrivateMemoryPolicy, HwPoisonV1Policy, HwPoisonOptions>(ComponentKind.Policy, "hwpoison-v1",
+            "RFC v1 (2021-04-02): private pages get PG_hwpoison and hwpoison entries in the VMM; no ownership, share only (P-hwpoison-v1).",
+            (run, options) => new HwPoisonV1Policy(options, HwPoisonServices.From(run)), HwPoisonOptions.Section);
+        services.AddVmmComponent<IPrivateMemoryPolicy, HwPoisonV2Policy, HwPoisonOptions>(ComponentKind.Policy, "hwpoison-v2",
+            "RFC v2 (2021-04-16): as v1 plus an owner map, FOLL_ALLOW_POISONED for KVM, unpoison on share and on free (P-hwpoison-v2).",
+            (run, options) => new HwPoisonV2Policy(options, HwPoisonServices.From(run)), HwPoisonOptions.Section);
     }
 }

@@ -13,8 +13,10 @@ public sealed class ThpPlugin : IVmmPlugin
     public void ConfigureServices(IServiceCollection services)
     {
         services.AddVmmComponent<IHugePageStrategy, SplitStrategy>(ComponentKind.Thp, "split",
-            "T1: split the THP so the one 4 KiB page can be made private; a pinned THP cannot be split and the conversion fails (K16).");
+            "T1: split the THP so the one 4 KiB page can be made private; a pinned THP cannot be split and the conversion fails (K16).",
+            run => new SplitStrategy(run.GetRequiredService<IThpMechanics>(), run.GetRequiredService<IKernelLog>()));
         services.AddVmmComponent<IHugePageStrategy, NoThpStrategy>(ComponentKind.Thp, "no-thp",
-            "T2: protected VMs are never mapped huge in the VMM, so conversions never split.");
+            "T2: protected VMs are never mapped huge in the VMM, so conversions never split.",
+            run => new NoThpStrategy(run.GetRequiredService<IThpMechanics>(), run.GetRequiredService<IKernelLog>()));
     }
 }

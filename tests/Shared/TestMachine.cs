@@ -18,7 +18,9 @@ internal sealed record MachineSetup
     public KernelVersion Kernel { get; init; } = KernelVersion.Default;
     public KernelOptions Options { get; init; } = new();
     public IMemoryController? Memory { get; init; }
-    public IPoisonPolicy? Policy { get; init; }
+    public IPrivateMemoryPolicy? Policy { get; init; }
+    /// <summary>Builds the policy from the machine's kernel services (wins over <see cref="Policy"/>).</summary>
+    public Func<KernelServices, IPrivateMemoryPolicy>? PolicyFor { get; init; }
     public IFaultDelivery? Faults { get; init; }
     /// <summary>Host memory beyond the VMs' (small, so whole-frame-table sweeps stay cheap).</summary>
     public ulong Headroom { get; init; } = 16 * TestMachine.MiB;
@@ -62,14 +64,18 @@ internal sealed class TestMachine
             HostMemory = vmBytes + setup.Headroom,
             Vms = [.. setup.Vms],
         };
+        var services = new KernelServices();
         var components = new SimulationComponents(
             setup.Memory ?? new PlainMemoryController(),
-            setup.Policy ?? new NonePolicy(),
+            setup.PolicyFor?.Invoke(services) ?? setup.Policy ?? new NonePolicy(),
             setup.Faults ?? new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
             null,
             setup.Options,
-            new CostOptions());
+            new CostOptions())
+        {
+            Services = services,
+        };
         return new TestMachine(new Simulation(scenario, components));
     }
 
@@ -84,14 +90,14 @@ internal sealed class TestMachine
     /// <summary>Runs one step of <paramref name="op"/>; arguments the op does not take are ignored.</summary>
     public Outcome Run(string op, string? vm = DefaultVm, ulong? gpa = null, ulong? hva = null, ulong? pfn = null,
         ulong? offset = null, ulong? len = null, ulong? size = null, int? pages = null, byte[]? data = null,
-        GupFlags flags = GupFlags.None, string? advice = null, bool? consumed = null, bool? shared = null, string? to = null)
-        => Run(Op(op, len, size, pages, data, flags, advice, consumed, shared, to) with { At = new StepAddress(vm, gpa, hva, pfn, offset) });
+        GupFlags flags = GupFlags.None, string? advice = null, bool? consumed = null, bool? shared = null, string? to = null, string? requester = null)
+        => Run(Op(op, len, size, pages, data, flags, advice, consumed, shared, to, requester) with { At = new StepAddress(vm, gpa, hva, pfn, offset) });
 
     /// <summary>Runs one step of an op built by the test.</summary>
     public Outcome Run(StepOp op)
         => Simulation.Execute(new StepSpec { Index = _index++, Op = op, Location = new SourceLocation("test", _index, 1) });
 
-    private static StepOp Op(string op, ulong? len, ulong? size, int? pages, byte[]? data, GupFlags flags, string? advice, bool? consumed, bool? shared, string? to) => op switch
+    private static StepOp Op(string op, ulong? len, ulong? size, int? pages, byte[]? data, GupFlags flags, string? advice, bool? consumed, bool? shared, string? to, string? requester) => op switch
     {
         "guest.read" => new GuestRead(len ?? 0, shared ?? false),
         "guest.write" => new GuestWrite(data ?? [], shared ?? false),
@@ -110,8 +116,8 @@ internal sealed class TestMachine
         "host.munmap" => new Munmap(size ?? 0),
         "host.fork" => new Fork(),
         "host.exit" => new Exit(),
-        "kernel.read" => new KernelRead(len ?? 0),
-        "kernel.write" => new KernelWrite(data ?? []),
+        "kernel.read" => new KernelRead(len ?? 0, requester),
+        "kernel.write" => new KernelWrite(data ?? [], requester),
         "device.dma-read" => new DmaRead(len ?? 0),
         "device.dma-write" => new DmaWrite(data ?? []),
         "hw.memory-error" => new MemoryError(consumed ?? false),

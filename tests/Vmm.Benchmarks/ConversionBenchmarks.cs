@@ -57,14 +57,18 @@ public class ConversionBenchmarks
             Name = $"conversions-{GuestGiB}G-{Mappings}",
             Vms = [new VmSpec(VmName, bytes, Protected: true, BackingKind.Shmem, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
+        var services = new KernelServices();
         var components = new SimulationComponents(
             new PlainMemoryController(),
-            new HwPoisonV2Policy(new HwPoisonOptions()),
+            new HwPoisonV2Policy(new HwPoisonOptions(), new HwPoisonServices(services, services, services, services, services)),
             new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
             Thp: null,
             new KernelOptions(),
-            new CostOptions());
+            new CostOptions())
+        {
+            Services = services,
+        };
         var simulation = new Simulation(scenario, components);
         _kernel = simulation.Kernel;
         _vm = _kernel.VmList[0];

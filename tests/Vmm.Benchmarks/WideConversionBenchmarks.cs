@@ -42,13 +42,18 @@ public class WideConversionBenchmarks
             Name = $"wide-conversion-{Policy}",
             Vms = [new VmSpec("td", TiB, Protected: true, BackingKind.Shmem, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
-        IPoisonPolicy policy = Policy switch
+        var services = new KernelServices();
+        var kernel = new HwPoisonServices(services, services, services, services, services);
+        IPrivateMemoryPolicy policy = Policy switch
         {
-            "hwpoison-v1" => new HwPoisonV1Policy(new HwPoisonOptions()),
-            "hwpoison-v2" => new HwPoisonV2Policy(new HwPoisonOptions()),
+            "hwpoison-v1" => new HwPoisonV1Policy(new HwPoisonOptions(), kernel),
+            "hwpoison-v2" => new HwPoisonV2Policy(new HwPoisonOptions(), kernel),
             _ => new NonePolicy(),
         };
-        var components = new SimulationComponents(new PlainMemoryController(), policy, new LinuxFaultDelivery(), new RadixPageTableFactory(), Thp: null, new KernelOptions(), new CostOptions());
+        var components = new SimulationComponents(new PlainMemoryController(), policy, new LinuxFaultDelivery(), new RadixPageTableFactory(), Thp: null, new KernelOptions(), new CostOptions())
+        {
+            Services = services,
+        };
         _kernel = new Simulation(scenario, components).Kernel;
         _vm = _kernel.VmList[0];
         _gpas = [.. Enumerable.Range(0, Pages).Select(i => (ulong)i * (GiB / Pages))];

@@ -99,7 +99,7 @@ public sealed class KeepGoingTests
     {
         using var cli = new CliHarness
         {
-            Services = services => services.AddVmmComponent<IPoisonPolicy, BrokenPolicy>(ComponentKind.Policy, "broken-policy", "Throws when created."),
+            Services = services => services.AddVmmComponent<IPrivateMemoryPolicy, BrokenPolicy>(ComponentKind.Policy, "broken-policy", "Throws when created."),
         };
         var broken = cli.Write("suite/a-broken.json", """{ "name": "a", "components": { "memory": "test-memory", "policy": "broken-policy" }, "steps": [] }""");
         cli.Scenario("suite/b-pass.json", PassingSteps);
@@ -116,7 +116,7 @@ public sealed class KeepGoingTests
             Assert.EndsWith($"vmm: 1 of 2 files could not be validated, so none was run; --keep-going runs the others{Environment.NewLine}", result.Stderr, StringComparison.Ordinal);
     }
 
-    public sealed class BrokenPolicy : IPoisonPolicy
+    public sealed class BrokenPolicy : IPrivateMemoryPolicy
     {
         public BrokenPolicy() => throw new InvalidOperationException("policy bug");
     }

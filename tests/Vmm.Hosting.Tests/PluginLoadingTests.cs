@@ -191,8 +191,8 @@ public class PluginLoadingTests
         using var scopeB = b.Services.CreateScope();
 
         Assert.Same(
-            scopeA.ServiceProvider.GetRequiredKeyedService<IPoisonPolicy>("test-policy").GetType(),
-            scopeB.ServiceProvider.GetRequiredKeyedService<IPoisonPolicy>("test-policy").GetType());
+            scopeA.ServiceProvider.GetRequiredKeyedService<IPrivateMemoryPolicy>("test-policy").GetType(),
+            scopeB.ServiceProvider.GetRequiredKeyedService<IPrivateMemoryPolicy>("test-policy").GetType());
     }
 
     [Fact]

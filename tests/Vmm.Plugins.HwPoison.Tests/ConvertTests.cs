@@ -9,10 +9,9 @@ public class ConvertTests
     private static (HwPoisonPolicy Policy, FakeHostKernel Kernel, VmInfo Td1, VmInfo Td2) Machine(bool v2, int maxSharedRanges = 32, bool trackReason = false)
     {
         var options = new HwPoisonOptions { MaxSharedRanges = maxSharedRanges, TrackReason = trackReason };
-        HwPoisonPolicy policy = v2 ? new HwPoisonV2Policy(options) : new HwPoisonV1Policy(options);
         var kernel = new FakeHostKernel();
-        policy.Attach(kernel);
-        return (policy, kernel, kernel.AddVm(policy, "td1"), kernel.AddVm(policy, "td2"));
+        HwPoisonPolicy policy = v2 ? new HwPoisonV2Policy(options, kernel.Services) : new HwPoisonV1Policy(options, kernel.Services);
+        return (policy, kernel, kernel.AddVm("td1"), kernel.AddVm("td2"));
     }
 
     private static Gpa GpaOf(ulong gfn) => new Gfn(gfn).ToGpa();
@@ -24,7 +23,7 @@ public class ConvertTests
     {
         var (policy, _, td1, _) = Machine(v2: false);
 
-        var outcome = policy.OnConvert(td1, GpaOf(3), PageGeometry.PageSize, toPrivate: true);
+        var outcome = policy.OnConvert(new Conversion(td1, GpaOf(3), PageGeometry.PageSize, true));
 
         Assert.NotNull(outcome);
         Assert.Equal(OutcomeKind.Errno, outcome.Kind);
@@ -37,9 +36,9 @@ public class ConvertTests
         var (policy, kernel, td1, td2) = Machine(v2: false);
         var frame = kernel.AddFrame(td1, 3, 0x40);
         kernel.AddFrame(td2, 3, 0x40);
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(td1, new Gfn(3), frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(td1, new Gfn(3), frame, true)));
 
-        Assert.Null(policy.OnConvert(td2, GpaOf(3), PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td2, GpaOf(3), PageGeometry.PageSize, false)));
 
         Assert.False(Poisoned(kernel, frame)); // no ownership check in v1
     }
@@ -52,10 +51,10 @@ public class ConvertTests
         var foreign = kernel.AddFrame(td1, 1, 0x41);
         kernel.AddFrame(td2, 9, 0x41);
         var untouched = kernel.AddFrame(td1, 2, 0x42);
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(td1, new Gfn(0), own, privateAccess: true));
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(td2, new Gfn(9), foreign, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(td1, new Gfn(0), own, true)));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(td2, new Gfn(9), foreign, true)));
 
-        Assert.Null(policy.OnConvert(td1, GpaOf(0), 3 * PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(0), 3 * PageGeometry.PageSize, false)));
 
         Assert.Equal(FrameFlags.InUse | FrameFlags.SwapBacked, kernel.GetFlags(own));
         Assert.Equal(VmId.None, kernel.GetOwner(own));
@@ -70,10 +69,10 @@ public class ConvertTests
     {
         var (policy, kernel, td1, _) = Machine(v2: true, trackReason: true);
         var frame = kernel.AddFrame(td1, 0, 0x40);
-        policy.OnGuestFault(td1, new Gfn(0), frame, privateAccess: true);
-        policy.OnMemoryFailure(frame, actionRequired: false);
+        policy.OnGuestFault(new GuestFault(td1, new Gfn(0), frame, true));
+        policy.OnMemoryFailure(new FailedFrame(frame, false));
 
-        Assert.Null(policy.OnConvert(td1, GpaOf(0), PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(0), PageGeometry.PageSize, false)));
 
         Assert.True(Poisoned(kernel, frame));
         Assert.Equal(td1.Id, kernel.GetOwner(frame));
@@ -84,13 +83,13 @@ public class ConvertTests
     {
         var (policy, kernel, td1, _) = Machine(v2: true);
         var frame = kernel.AddFrame(td1, 4, 0x40);
-        Assert.Null(policy.OnConvert(td1, GpaOf(4), PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(4), PageGeometry.PageSize, false)));
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(td1, new Gfn(4), frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(td1, new Gfn(4), frame, true)));
         Assert.False(Poisoned(kernel, frame));
 
-        Assert.Null(policy.OnConvert(td1, GpaOf(4), PageGeometry.PageSize, toPrivate: true));
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(td1, new Gfn(4), frame, privateAccess: true));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(4), PageGeometry.PageSize, true)));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(td1, new Gfn(4), frame, true)));
         Assert.True(Poisoned(kernel, frame));
         Assert.Equal(td1.Id, kernel.GetOwner(frame));
     }
@@ -100,18 +99,18 @@ public class ConvertTests
     {
         var (policy, kernel, td1, _) = Machine(v2: true);
         for (ulong i = 0; i < 32; i++)
-            Assert.Null(policy.OnConvert(td1, GpaOf(2 * i), PageGeometry.PageSize, toPrivate: false));
+            Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(2 * i), PageGeometry.PageSize, false)));
         Assert.Empty(kernel.Warnings);
 
-        Assert.Null(policy.OnConvert(td1, GpaOf(64), PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(64), PageGeometry.PageSize, false)));
 
         var warning = Assert.Single(kernel.Warnings);
         Assert.Contains("KVM_NR_SHARED_RANGES", warning);
         Assert.Contains("0x40", warning);
         var remembered = kernel.AddFrame(td1, 62, 0x80);
         var forgotten = kernel.AddFrame(td1, 64, 0x81);
-        policy.OnGuestFault(td1, new Gfn(62), remembered, privateAccess: true);
-        policy.OnGuestFault(td1, new Gfn(64), forgotten, privateAccess: true);
+        policy.OnGuestFault(new GuestFault(td1, new Gfn(62), remembered, true));
+        policy.OnGuestFault(new GuestFault(td1, new Gfn(64), forgotten, true));
         Assert.False(Poisoned(kernel, remembered));
         Assert.True(Poisoned(kernel, forgotten));
     }
@@ -120,11 +119,11 @@ public class ConvertTests
     public void ConvertToShared_RangeTouchingAnExistingOne_MergesInsteadOfWarning()
     {
         var (policy, kernel, td1, _) = Machine(v2: true, maxSharedRanges: 1);
-        Assert.Null(policy.OnConvert(td1, GpaOf(0), PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(0), PageGeometry.PageSize, false)));
 
-        Assert.Null(policy.OnConvert(td1, GpaOf(1), PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(1), PageGeometry.PageSize, false)));
         Assert.Empty(kernel.Warnings);
-        Assert.Null(policy.OnConvert(td1, GpaOf(5), PageGeometry.PageSize, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(5), PageGeometry.PageSize, false)));
         Assert.Single(kernel.Warnings);
     }
 
@@ -136,15 +135,14 @@ public class ConvertTests
         var (policy, kernel, td1, _) = Machine(v2);
         var low = kernel.AddFrame(td1, 3, 0x40);
         var high = kernel.AddFrame(td1, (1UL << 18) - 1, 0x41); // the VM's last gfn
-        policy.OnGuestFault(td1, new Gfn(3), low, privateAccess: true);
-        policy.OnGuestFault(td1, new Gfn((1UL << 18) - 1), high, privateAccess: true);
+        policy.OnGuestFault(new GuestFault(td1, new Gfn(3), low, true));
+        policy.OnGuestFault(new GuestFault(td1, new Gfn((1UL << 18) - 1), high, true));
 
-        Assert.Null(policy.OnConvert(td1, GpaOf(0), 64UL << 40, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(0), 64UL << 40, false)));
 
         Assert.False(Poisoned(kernel, low));
         Assert.False(Poisoned(kernel, high));
-        Assert.Equal(1, kernel.FramesOfCalls);
-        Assert.Equal(0, kernel.FrameOfCalls); // a per-gfn loop would make 2^34 lookups
+        Assert.Equal(1, kernel.FramesOfCalls); // one walk of the frames present, not 2^34 per-gfn lookups
     }
 
     [Fact]
@@ -152,9 +150,9 @@ public class ConvertTests
     {
         var (policy, kernel, td1, _) = Machine(v2: true);
         var frame = kernel.AddFrame(td1, 9, 0x40);
-        policy.OnGuestFault(td1, new Gfn(9), frame, privateAccess: true);
+        policy.OnGuestFault(new GuestFault(td1, new Gfn(9), frame, true));
 
-        Assert.Null(policy.OnConvert(td1, GpaOf(9), ulong.MaxValue, toPrivate: false));
+        Assert.Null(policy.OnConvert(new Conversion(td1, GpaOf(9), ulong.MaxValue, false)));
 
         Assert.False(Poisoned(kernel, frame));
         Assert.Empty(kernel.Warnings);
@@ -163,7 +161,7 @@ public class ConvertTests
     [Fact]
     public void Options_NegativeMaxSharedRanges_IsRejectedWithTheOptionName()
     {
-        var e = Assert.Throws<ComponentOptionsException>(() => new HwPoisonV2Policy(new HwPoisonOptions { MaxSharedRanges = -1 }));
+        var e = Assert.Throws<ComponentOptionsException>(() => new HwPoisonV2Policy(new HwPoisonOptions { MaxSharedRanges = -1 }, new FakeHostKernel().Services));
         Assert.Contains("maxSharedRanges", e.Message);
     }
 }

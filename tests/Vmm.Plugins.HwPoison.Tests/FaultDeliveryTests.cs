@@ -17,7 +17,7 @@ public class FaultDeliveryTests
     private static (PolicyMachine M, StrictFaults Faults) Create(MemoryKind memory, params VmSpec[] vms)
     {
         var faults = new StrictFaults();
-        var m = PolicyMachine.Create(vms, memory, new HwPoisonV2Policy(new HwPoisonOptions()), faults.Mock.Object);
+        var m = PolicyMachine.Create(vms, memory, PolicyMachine.V2(), faults.Mock.Object);
         return (m, faults);
     }
 

@@ -5,11 +5,10 @@ namespace Vmm.Plugins.HwPoison.Tests;
 
 /// <summary>
 /// What <see cref="HwPoisonPolicy.OnGuestFault"/> asks of the kernel (kvm_protect_pfn), call by call: a
-/// strict <see cref="IHostKernel"/> mock answers only the calls set up, in the order set up.
+/// strict mock of the kernel services answers only the calls set up, in the order set up.
 /// </summary>
 public class GuestFaultKernelCallsTests
 {
-    private const int VmmPid = 4242;
     private static readonly Pfn Frame = new(0x1234);
     private static readonly Gfn Gfn = new(0x56);
     private static readonly VmInfo Td = Vm(0, "td1", BackingKind.Shmem);
@@ -19,12 +18,15 @@ public class GuestFaultKernelCallsTests
     private static VmInfo Vm(int id, string name, BackingKind backing, bool isProtected = true)
         => new(new VmId(id), name, isProtected, backing, false, 1UL << 30, new Hva(0x7f00_0000_0000UL + ((ulong)id << 30)), KeyId.Shared);
 
-    private static (HwPoisonPolicy Policy, Mock<IHostKernel> Kernel) Create(bool v2 = true, VmInfo? vm = null)
+    /// <summary>Every kernel service the policies take, as one strict mock so one sequence orders calls across services.</summary>
+    public interface IKernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IVmmControl, IKernelLog;
+
+    private static (HwPoisonPolicy Policy, Mock<IKernelServices> Kernel) Create(bool v2 = true)
     {
-        var kernel = new Mock<IHostKernel>(MockBehavior.Strict);
-        HwPoisonPolicy policy = v2 ? new HwPoisonV2Policy(new HwPoisonOptions()) : new HwPoisonV1Policy(new HwPoisonOptions());
-        policy.Attach(kernel.Object);
-        policy.OnVmCreated(vm ?? Td);
+        var kernel = new Mock<IKernelServices>(MockBehavior.Strict);
+        var k = kernel.Object;
+        var services = new HwPoisonServices(k, k, k, k, k);
+        HwPoisonPolicy policy = v2 ? new HwPoisonV2Policy(new HwPoisonOptions(), services) : new HwPoisonV1Policy(new HwPoisonOptions(), services);
         return (policy, kernel);
     }
 
@@ -34,18 +36,16 @@ public class GuestFaultKernelCallsTests
         var (policy, kernel) = Create();
         var seq = new MockSequence();
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.SwapBacked | FrameFlags.PageCache);
-        kernel.InSequence(seq).SetupGet(k => k.VmmPid).Returns(VmmPid);
-        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(VmmPid, PageHva)).Returns(false);
+        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(PageHva)).Returns(false);
         kernel.InSequence(seq).Setup(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private));
         kernel.InSequence(seq).Setup(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference)).Returns(1);
         kernel.InSequence(seq).Setup(k => k.SetOwner(Frame, Td.Id));
 
-        var action = policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true);
+        var action = policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true));
 
         Assert.Equal(GuestFaultAction.Map, action);
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
-        kernel.VerifyGet(k => k.VmmPid, Times.Once);
-        kernel.Verify(k => k.IsHugeMapped(VmmPid, PageHva), Times.Once);
+        kernel.Verify(k => k.IsHugeMapped(PageHva), Times.Once);
         kernel.Verify(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private), Times.Once);
         kernel.Verify(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference), Times.Once);
         kernel.Verify(k => k.SetOwner(Frame, Td.Id), Times.Once);
@@ -58,18 +58,16 @@ public class GuestFaultKernelCallsTests
         var (policy, kernel) = Create(v2: false);
         var seq = new MockSequence();
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.SwapBacked);
-        kernel.InSequence(seq).SetupGet(k => k.VmmPid).Returns(VmmPid);
-        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(VmmPid, PageHva)).Returns(false);
+        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(PageHva)).Returns(false);
         kernel.InSequence(seq).Setup(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private));
         kernel.InSequence(seq).Setup(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference)).Returns(1);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference), Times.Once);
         kernel.Verify(k => k.SetOwner(It.IsAny<Pfn>(), It.IsAny<VmId>()), Times.Never);
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
-        kernel.VerifyGet(k => k.VmmPid, Times.Once);
-        kernel.Verify(k => k.IsHugeMapped(VmmPid, PageHva), Times.Once);
+        kernel.Verify(k => k.IsHugeMapped(PageHva), Times.Once);
         kernel.Verify(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private), Times.Once);
         kernel.VerifyNoOtherCalls();
     }
@@ -80,12 +78,12 @@ public class GuestFaultKernelCallsTests
     public void GuestFault_OnFrameThatIsNotSwapBacked_SendsHwPoisonSignalAndWarns_WithoutUnmapping(BackingKind backing)
     {
         var vm = Vm(0, "td1", backing);
-        var (policy, kernel) = Create(vm: vm);
+        var (policy, kernel) = Create();
         var seq = new MockSequence();
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.PageCache);
         kernel.InSequence(seq).Setup(k => k.Warn(It.Is<string>(m => m.Contains("not swap-backed") && m.Contains("td1"))));
 
-        var action = policy.OnGuestFault(vm, Gfn, Frame, privateAccess: true);
+        var action = policy.OnGuestFault(new GuestFault(vm, Gfn, Frame, true));
 
         Assert.Equal(GuestFaultAction.HwPoisonSignal, action);
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
@@ -98,14 +96,13 @@ public class GuestFaultKernelCallsTests
     public void GuestFault_OnFrameOwnedByAnotherVm_SendsHwPoisonSignal()
     {
         var (policy, kernel) = Create();
-        policy.OnVmCreated(OtherTd);
         var seq = new MockSequence();
         var poisoned = FrameFlags.InUse | FrameFlags.SwapBacked | FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private;
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(poisoned);
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(poisoned);
         kernel.InSequence(seq).Setup(k => k.GetOwner(Frame)).Returns(Td.Id);
 
-        var action = policy.OnGuestFault(OtherTd, Gfn, Frame, privateAccess: true);
+        var action = policy.OnGuestFault(new GuestFault(OtherTd, Gfn, Frame, true));
 
         Assert.Equal(GuestFaultAction.HwPoisonSignal, action);
         kernel.Verify(k => k.GetFlags(Frame), Times.Exactly(2));
@@ -121,7 +118,7 @@ public class GuestFaultKernelCallsTests
         kernel.Setup(k => k.GetFlags(Frame)).Returns(poisoned);
         kernel.Setup(k => k.GetOwner(Frame)).Returns(Td.Id);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.AtLeastOnce);
         kernel.Verify(k => k.GetOwner(Frame), Times.Once);
@@ -134,7 +131,7 @@ public class GuestFaultKernelCallsTests
         var (policy, kernel) = Create();
         kernel.Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.ZeroPage);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
         kernel.VerifyNoOtherCalls();
@@ -148,7 +145,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.ZeroPage);
         kernel.InSequence(seq).Setup(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison));
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
         kernel.Verify(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison), Times.Once);
@@ -161,17 +158,15 @@ public class GuestFaultKernelCallsTests
         var (policy, kernel) = Create();
         var seq = new MockSequence();
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.SwapBacked | FrameFlags.Compound);
-        kernel.InSequence(seq).SetupGet(k => k.VmmPid).Returns(VmmPid);
-        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(VmmPid, PageHva)).Returns(true);
-        kernel.InSequence(seq).SetupGet(k => k.HugePages).Returns((IHugePageStrategy?)null);
+        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(PageHva)).Returns(true);
+        kernel.InSequence(seq).SetupGet(k => k.Strategy).Returns((IHugePageStrategy?)null);
         kernel.InSequence(seq).Setup(k => k.Warn(It.Is<string>(m => m.Contains("no huge-page strategy"))));
 
-        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
-        kernel.VerifyGet(k => k.VmmPid, Times.Once);
-        kernel.Verify(k => k.IsHugeMapped(VmmPid, PageHva), Times.Once);
-        kernel.VerifyGet(k => k.HugePages, Times.Once);
+        kernel.Verify(k => k.IsHugeMapped(PageHva), Times.Once);
+        kernel.VerifyGet(k => k.Strategy, Times.Once);
         kernel.Verify(k => k.Warn(It.IsAny<string>()), Times.Once);
         kernel.VerifyNoOtherCalls();
     }
@@ -184,19 +179,17 @@ public class GuestFaultKernelCallsTests
         strategy.Setup(s => s.PrepareSubpage(Td, PageHva, Frame)).Returns(false);
         var seq = new MockSequence();
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.SwapBacked | FrameFlags.Compound);
-        kernel.InSequence(seq).SetupGet(k => k.VmmPid).Returns(VmmPid);
-        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(VmmPid, PageHva)).Returns(true);
-        kernel.InSequence(seq).SetupGet(k => k.HugePages).Returns(strategy.Object);
+        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(PageHva)).Returns(true);
+        kernel.InSequence(seq).SetupGet(k => k.Strategy).Returns(strategy.Object);
 
-        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.HwPoisonSignal, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         strategy.Verify(s => s.PrepareSubpage(Td, PageHva, Frame), Times.Once);
         strategy.VerifyNoOtherCalls();
         kernel.Verify(k => k.TryToUnmap(It.IsAny<Pfn>(), It.IsAny<UnmapFlags>()), Times.Never);
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
-        kernel.VerifyGet(k => k.VmmPid, Times.Once);
-        kernel.Verify(k => k.IsHugeMapped(VmmPid, PageHva), Times.Once);
-        kernel.VerifyGet(k => k.HugePages, Times.Once);
+        kernel.Verify(k => k.IsHugeMapped(PageHva), Times.Once);
+        kernel.VerifyGet(k => k.Strategy, Times.Once);
         kernel.VerifyNoOtherCalls();
     }
 
@@ -207,15 +200,14 @@ public class GuestFaultKernelCallsTests
         var strategy = new Mock<IHugePageStrategy>(MockBehavior.Strict);
         var seq = new MockSequence();
         kernel.InSequence(seq).Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.SwapBacked | FrameFlags.Compound);
-        kernel.InSequence(seq).SetupGet(k => k.VmmPid).Returns(VmmPid);
-        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(VmmPid, PageHva)).Returns(true);
-        kernel.InSequence(seq).SetupGet(k => k.HugePages).Returns(strategy.Object);
+        kernel.InSequence(seq).Setup(k => k.IsHugeMapped(PageHva)).Returns(true);
+        kernel.InSequence(seq).SetupGet(k => k.Strategy).Returns(strategy.Object);
         strategy.InSequence(seq).Setup(s => s.PrepareSubpage(Td, PageHva, Frame)).Returns(true);
         kernel.InSequence(seq).Setup(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private));
         kernel.InSequence(seq).Setup(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference)).Returns(1);
         kernel.InSequence(seq).Setup(k => k.SetOwner(Frame, Td.Id));
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(Td, Gfn, Frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         strategy.Verify(s => s.PrepareSubpage(Td, PageHva, Frame), Times.Once);
         strategy.VerifyNoOtherCalls();
@@ -223,9 +215,8 @@ public class GuestFaultKernelCallsTests
         kernel.Verify(k => k.SetOwner(Frame, Td.Id), Times.Once);
         kernel.Verify(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private), Times.Once);
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
-        kernel.VerifyGet(k => k.VmmPid, Times.Once);
-        kernel.Verify(k => k.IsHugeMapped(VmmPid, PageHva), Times.Once);
-        kernel.VerifyGet(k => k.HugePages, Times.Once);
+        kernel.Verify(k => k.IsHugeMapped(PageHva), Times.Once);
+        kernel.VerifyGet(k => k.Strategy, Times.Once);
         kernel.VerifyNoOtherCalls();
     }
 
@@ -235,10 +226,10 @@ public class GuestFaultKernelCallsTests
     public void GuestFault_SharedAccessOrUnprotectedVm_MapsAfterReadingFlagsOnly(bool isProtected, bool privateAccess)
     {
         var vm = Vm(0, "vm", BackingKind.Shmem, isProtected);
-        var (policy, kernel) = Create(vm: vm);
+        var (policy, kernel) = Create();
         kernel.Setup(k => k.GetFlags(Frame)).Returns(FrameFlags.InUse | FrameFlags.SwapBacked);
 
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(vm, Gfn, Frame, privateAccess));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(vm, Gfn, Frame, privateAccess)));
 
         kernel.Verify(k => k.GetFlags(Frame), Times.Once);
         kernel.VerifyNoOtherCalls();

@@ -142,7 +142,7 @@ public class HwPoisonModelTests
                     PolicyMachine.Vm(VmNames[Unprotected], 16 * PolicyMachine.Page, BackingKind.Anon, isProtected: false),
                 ],
                 memory,
-                new HwPoisonV2Policy(new HwPoisonOptions { TrackReason = trackReason }));
+                PolicyMachine.V2(new HwPoisonOptions { TrackReason = trackReason }));
         }
 
         private HostKernel Kernel => _m.Kernel;

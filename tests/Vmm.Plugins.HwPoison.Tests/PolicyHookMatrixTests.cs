@@ -13,26 +13,25 @@ public class PolicyHookMatrixTests
     private const ulong Gfn = 5;
     private const ulong PfnValue = 0x40;
 
-    private static HwPoisonPolicy Policy(bool v2, bool trackReason = false)
+    private static HwPoisonPolicy Policy(FakeHostKernel kernel, bool v2, bool trackReason = false)
     {
         var options = new HwPoisonOptions { TrackReason = trackReason };
-        return v2 ? new HwPoisonV2Policy(options) : new HwPoisonV1Policy(options);
+        return v2 ? new HwPoisonV2Policy(options, kernel.Services) : new HwPoisonV1Policy(options, kernel.Services);
     }
 
     /// <summary>A policy on a fake kernel with one protected shmem VM whose gfn 5 is frame 0x40.</summary>
     private static (HwPoisonPolicy Policy, FakeHostKernel Kernel, VmInfo Vm, Pfn Frame) Machine(bool v2, bool trackReason = false)
     {
-        var policy = Policy(v2, trackReason);
         var kernel = new FakeHostKernel();
-        policy.Attach(kernel);
-        var vm = kernel.AddVm(policy, "td1");
+        var policy = Policy(kernel, v2, trackReason);
+        var vm = kernel.AddVm("td1");
         var frame = kernel.AddFrame(vm, Gfn, PfnValue);
         return (policy, kernel, vm, frame);
     }
 
     private static void PoisonThroughGuestFault(HwPoisonPolicy policy, FakeHostKernel kernel, VmInfo vm, Pfn frame)
     {
-        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(vm, new Gfn(Gfn), frame, privateAccess: true));
+        Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(vm, new Gfn(Gfn), frame, true)));
         Assert.True((kernel.GetFlags(frame) & FrameFlags.PolicyPoison) != 0, "the guest fault did not poison the frame");
     }
 
@@ -63,7 +62,7 @@ public class PolicyHookMatrixTests
     {
         var (policy, kernel, vm, frame) = Machine(v2);
         PoisonThroughGuestFault(policy, kernel, vm, frame);
-        if (!framePoisoned) Assert.Null(policy.OnConvert(vm, new Gfn(Gfn).ToGpa(), PageGeometry.PageSize, toPrivate: false));
+        if (!framePoisoned) Assert.Null(policy.OnConvert(new Conversion(vm, new Gfn(Gfn).ToGpa(), PageGeometry.PageSize, false)));
         Assert.Equal(framePoisoned, (kernel.GetFlags(frame) & FrameFlags.HwPoison) != 0);
         var flags = access switch
         {
@@ -72,7 +71,7 @@ public class PolicyHookMatrixTests
             _ => GupFlags.Get | GupFlags.HwPoison | GupFlags.AllowPoisoned,
         };
 
-        var action = policy.OnHwPoisonEntry(FakeHostKernel.Pid, vm.HvaOf(new Gfn(Gfn).ToGpa()), frame, flags);
+        var action = policy.OnHwPoisonEntry(new HwPoisonEntry(FakeHostKernel.Pid, vm.HvaOf(new Gfn(Gfn).ToGpa()), frame, flags));
 
         Assert.Equal(expected, action);
     }
@@ -83,7 +82,7 @@ public class PolicyHookMatrixTests
         var (policy, kernel, vm, frame) = Machine(v2: true);
         PoisonThroughGuestFault(policy, kernel, vm, frame);
 
-        Assert.Equal(HwPoisonEntryAction.Poisoned, policy.OnHwPoisonEntry(FakeHostKernel.Pid, vm.HvaBase, frame, GupFlags.AllowPoisoned));
+        Assert.Equal(HwPoisonEntryAction.Poisoned, policy.OnHwPoisonEntry(new HwPoisonEntry(FakeHostKernel.Pid, vm.HvaBase, frame, GupFlags.AllowPoisoned)));
     }
 
     [Theory]
@@ -92,25 +91,25 @@ public class PolicyHookMatrixTests
     public void KvmGupFlags_ForProtectedVm_AddAllowPoisonedOnlyInV2(bool v2, GupFlags expected)
     {
         var (policy, kernel, vm, _) = Machine(v2);
-        var plain = kernel.AddVm(policy, "vm", isProtected: false);
+        var plain = kernel.AddVm("vm", isProtected: false);
 
-        Assert.Equal(expected, policy.KvmGupFlags(vm));
-        Assert.Equal(GupFlags.HwPoison, policy.KvmGupFlags(plain));
+        Assert.Equal(expected, policy.KvmGupFlags(new KvmAccess(vm)));
+        Assert.Equal(GupFlags.HwPoison, policy.KvmGupFlags(new KvmAccess(plain)));
     }
 
     [Fact]
     public void KvmPageAllowed_InV2_OnlyForTheOwner_InV1_ForEveryone()
     {
         var (v2, kernel2, td1, frame2) = Machine(v2: true);
-        var td2 = kernel2.AddVm(v2, "td2");
+        var td2 = kernel2.AddVm("td2");
         PoisonThroughGuestFault(v2, kernel2, td1, frame2);
         var (v1, kernel1, vm1, frame1) = Machine(v2: false);
-        var other1 = kernel1.AddVm(v1, "td2");
+        var other1 = kernel1.AddVm("td2");
         PoisonThroughGuestFault(v1, kernel1, vm1, frame1);
 
-        Assert.True(v2.KvmPageAllowed(td1, frame2));
-        Assert.False(v2.KvmPageAllowed(td2, frame2));
-        Assert.True(v1.KvmPageAllowed(other1, frame1));
+        Assert.True(v2.KvmPageAllowed(new KvmPage(td1, frame2)));
+        Assert.False(v2.KvmPageAllowed(new KvmPage(td2, frame2)));
+        Assert.True(v1.KvmPageAllowed(new KvmPage(other1, frame1)));
     }
 
     [Fact]
@@ -119,7 +118,7 @@ public class PolicyHookMatrixTests
         var (policy, kernel, vm, frame) = Machine(v2: false);
         PoisonThroughGuestFault(policy, kernel, vm, frame);
 
-        Assert.Equal(FreeAction.Default, policy.OnFree(frame));
+        Assert.Equal(FreeAction.Default, policy.OnFree(new FreedFrame(frame)));
     }
 
     [Fact]
@@ -129,9 +128,9 @@ public class PolicyHookMatrixTests
         PoisonThroughGuestFault(policy, kernel, vm, frame);
         Assert.Equal(vm.Id, kernel.GetOwner(frame));
 
-        Assert.Equal(FreeAction.ClearPoisonAndFree, policy.OnFree(frame));
+        Assert.Equal(FreeAction.ClearPoisonAndFree, policy.OnFree(new FreedFrame(frame)));
         Assert.Equal(VmId.None, kernel.GetOwner(frame));
-        Assert.Equal(FreeAction.Default, policy.OnFree(frame)); // forgotten: a second free is the kernel's business
+        Assert.Equal(FreeAction.Default, policy.OnFree(new FreedFrame(frame))); // forgotten: a second free is the kernel's business
     }
 
     [Fact]
@@ -140,7 +139,7 @@ public class PolicyHookMatrixTests
         var (policy, kernel, _, frame) = Machine(v2: true);
         kernel.SetFlags(frame, FrameFlags.HwPoison | FrameFlags.RealError);
 
-        Assert.Equal(FreeAction.Default, policy.OnFree(frame));
+        Assert.Equal(FreeAction.Default, policy.OnFree(new FreedFrame(frame)));
         Assert.Equal(VmId.None, kernel.GetOwner(frame));
     }
 
@@ -151,10 +150,10 @@ public class PolicyHookMatrixTests
     {
         var (policy, kernel, vm, frame) = Machine(v2: true, trackReason);
         PoisonThroughGuestFault(policy, kernel, vm, frame);
-        policy.OnMemoryFailure(frame, actionRequired: false);
+        policy.OnMemoryFailure(new FailedFrame(frame, false));
         kernel.SetFlags(frame, FrameFlags.RealError); // memory_failure marks it after the hook (HostKernel.MemoryFailure)
 
-        Assert.Equal(expected, policy.OnFree(frame));
+        Assert.Equal(expected, policy.OnFree(new FreedFrame(frame)));
     }
 
     [Fact]
@@ -163,8 +162,8 @@ public class PolicyHookMatrixTests
         var (policy, kernel, vm, frame) = Machine(v2: true, trackReason: true);
         PoisonThroughGuestFault(policy, kernel, vm, frame);
 
-        policy.OnMemoryFailure(frame, actionRequired: false);
-        policy.OnMemoryFailure(frame, actionRequired: false);
+        policy.OnMemoryFailure(new FailedFrame(frame, false));
+        policy.OnMemoryFailure(new FailedFrame(frame, false));
 
         var signal = Assert.Single(kernel.Signals);
         Assert.Equal(SigBusCode.BUS_MCEERR_AO, signal.Code);
@@ -179,7 +178,7 @@ public class PolicyHookMatrixTests
     {
         var (policy, kernel, _, frame) = Machine(v2: true, trackReason: true);
 
-        policy.OnMemoryFailure(frame, actionRequired: false);
+        policy.OnMemoryFailure(new FailedFrame(frame, false));
 
         Assert.Empty(kernel.Signals);
         Assert.Equal(FrameFlags.None, kernel.GetFlags(frame) & FrameFlags.RealError);
@@ -193,7 +192,7 @@ public class PolicyHookMatrixTests
         var (policy, kernel, vm, frame) = Machine(v2);
         PoisonThroughGuestFault(policy, kernel, vm, frame);
 
-        policy.OnMemoryFailure(frame, actionRequired: true);
+        policy.OnMemoryFailure(new FailedFrame(frame, true));
 
         Assert.Empty(kernel.Signals);
         Assert.Equal(FrameFlags.None, kernel.GetFlags(frame) & FrameFlags.RealError);
@@ -204,6 +203,6 @@ public class PolicyHookMatrixTests
     {
         var (policy, _, _, frame) = Machine(v2: true);
 
-        Assert.Equal(SigBusCode.BUS_ADRERR, policy.PoisonedCachePageFault(frame));
+        Assert.Equal(SigBusCode.BUS_ADRERR, policy.OnPoisonedCachePage(new PoisonedCachePage(frame)));
     }
 }

@@ -14,7 +14,7 @@ public class RealErrorTests
 
     private static PolicyMachine ShareAfterRealError(MemoryKind memory, bool trackReason, out Outcome memoryError)
     {
-        var m = PolicyMachine.Create([PolicyMachine.Vm("td1")], memory, new HwPoisonV2Policy(new HwPoisonOptions { TrackReason = trackReason }));
+        var m = PolicyMachine.Create([PolicyMachine.Vm("td1")], memory, PolicyMachine.V2(new HwPoisonOptions { TrackReason = trackReason }));
         Expect.Ok(m.GuestWrite("td1", Gpa, [1, 2, 3]));
         memoryError = m.Run("hw.memory-error", "td1", Gpa, consumed: false);
         Expect.Ok(m.Convert("td1", Gpa, PolicyMachine.Page, toPrivate: false));

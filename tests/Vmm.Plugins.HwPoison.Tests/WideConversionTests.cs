@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Engine;
 using Vmm.Core.Tests.Infrastructure;
 using Vmm.Plugins.Baseline.None;
 using Vmm.Plugins.HwPoison.Tests.Infrastructure;
@@ -30,11 +31,11 @@ public class WideConversionTests
         { "hwpoison-v2", MemoryKind.TdxCi },
     };
 
-    private static IPoisonPolicy Policy(string name) => name switch
+    private static Func<KernelServices, IPrivateMemoryPolicy> Policy(string name) => name switch
     {
-        "hwpoison-v1" => new HwPoisonV1Policy(new HwPoisonOptions()),
-        "hwpoison-v2" => new HwPoisonV2Policy(new HwPoisonOptions()),
-        _ => new NonePolicy(),
+        "hwpoison-v1" => PolicyMachine.V1(),
+        "hwpoison-v2" => PolicyMachine.V2(),
+        _ => _ => new NonePolicy(),
     };
 
     /// <summary>What one guest size observed: each step's outcome, the touched pages' state after it, and the work each conversion took.</summary>
@@ -105,7 +106,7 @@ public class WideConversionTests
     [Fact]
     public void ConvertWhole1TiBHugetlbGuest_ReclaimsEverySubpageTheTdTookUnderTdxCi()
     {
-        var m = PolicyMachine.Create([PolicyMachine.Vm("td", TiB, BackingKind.Hugetlb)], MemoryKind.TdxCi, new NonePolicy());
+        var m = PolicyMachine.Create([PolicyMachine.Vm("td", TiB, BackingKind.Hugetlb)], MemoryKind.TdxCi, _ => new NonePolicy());
         foreach (var gpa in Touched) Expect.Ok(m.GuestWrite("td", gpa, PolicyMachine.Bytes(1)));
         var key = m.VmNamed("td").Info.PrivateKey;
         Assert.All(Touched, gpa => Assert.Equal(key, m.Kernel.Frames.Key(m.FrameOf("td", gpa))));

@@ -2,12 +2,10 @@ namespace Vmm.Abstractions;
 
 /// <summary>
 /// What happens to a 2 MiB mapping when part of it becomes private, poisoned or shared (docs/semantics.md
-/// table T). Policies call it; it uses the kernel's THP mechanisms (split_huge_pmd, split_huge_page).
+/// table T). Policies call it; it uses the kernel's THP mechanisms (<see cref="IThpMechanics"/>) handed to its constructor.
 /// </summary>
 public interface IHugePageStrategy
 {
-    void Attach(IHostKernel kernel) { }
-
     /// <summary>Whether the VMM may map this VM's memory with 2 MiB leaves.</summary>
     bool AllowHugeMapping(VmInfo vm);
 

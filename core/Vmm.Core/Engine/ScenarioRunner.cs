@@ -119,12 +119,15 @@ public sealed class ScenarioRunner(IServiceProvider services)
 
             var components = new SimulationComponents(
                 Resolve<IMemoryController>(ComponentKind.Memory),
-                Resolve<IPoisonPolicy>(ComponentKind.Policy),
+                Resolve<IPrivateMemoryPolicy>(ComponentKind.Policy),
                 Resolve<IFaultDelivery>(ComponentKind.Faults),
                 Resolve<IPageTableFactory>(ComponentKind.PageTable),
                 names.ContainsKey(ComponentKind.Thp) ? Resolve<IHugePageStrategy>(ComponentKind.Thp) : null,
                 options.Get<KernelOptions>(KernelOptions.Section),
-                options.Get<CostOptions>(CostOptions.Section));
+                options.Get<CostOptions>(CostOptions.Section))
+            {
+                Services = provider.GetRequiredService<KernelServices>(),
+            };
 
             var effective = new Scenario
             {

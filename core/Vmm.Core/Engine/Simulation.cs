@@ -125,40 +125,4 @@ public sealed class Simulation
         }
         return outcome;
     }
-
-    /// <summary>
-    /// copy_from_guest / copy_to_guest: KVM reads or writes guest memory for an emulated device through
-    /// GUP on the VMM's mapping (with the policy's KVM flags) and the policy's page check; failure is EFAULT.
-    /// </summary>
-    internal Outcome KvmCopy(StepSpec s, byte[] buffer, bool toGuest)
-    {
-        var vm = RequireVm(s);
-        var gpa = RequireGpa(s, vm);
-        RequireInside(s, vm, gpa, (ulong)buffer.Length);
-        var flags = _kernel.Policy.KvmGupFlags(vm.Info) | (toGuest ? GupFlags.Write : GupFlags.None);
-        var taken = new List<Pfn>();
-        var done = 0;
-        while (done < buffer.Length)
-        {
-            var addr = gpa + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
-            taken.Clear();
-            if (_kernel.GetUserPages(_kernel.Vmm, vm.Info.HvaBase.Value + addr, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
-            var pfn = taken[0];
-            var allowed = _kernel.Policy.KvmPageAllowed(vm.Info, pfn);
-            var result = allowed ? _kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), toGuest) : Outcome.Error(Errno.EFAULT);
-            _kernel.PutPages(taken);
-            if (result.Kind != OutcomeKind.Ok) return result;
-            done += chunk;
-        }
-        return toGuest ? Outcome.Ok() : Outcome.OkData(buffer);
-    }
-
-    // The lookups KvmCopy shares with the ops, which own them (OpContext).
-    private Vm RequireVm(StepSpec s) => new OpContext(this, s).RequireVm();
-
-    private ulong RequireGpa(StepSpec s, Vm vm) => new OpContext(this, s).RequireGpa(vm);
-
-    private void RequireInside(StepSpec s, Vm vm, ulong gpa, ulong len) => new OpContext(this, s).RequireInside(vm, gpa, len);
 }

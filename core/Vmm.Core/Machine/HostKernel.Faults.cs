@@ -70,7 +70,7 @@ internal sealed partial class HostKernel
             if (!entry.IsHwPoison) return VmFault.SigBus; // an unknown or stale entry: print_bad_pte, VM_FAULT_SIGBUS
             var pfn = entry.SwapPfn;
             var subpage = size == MappingSize.Size2M ? LeafPfn(PteValue.Leaf(pfn, false, size), size, va) : pfn;
-            switch (Policy.OnHwPoisonEntry(p.Pid, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), subpage, flags))
+            switch (HwPoisonEntryPolicy.OnHwPoisonEntry(new HwPoisonEntry(p.Pid, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), subpage, flags)))
             {
                 case HwPoisonEntryAction.Rebuild:
                     RebuildFromHwPoisonEntry(p, vma, va, entry, size);
@@ -198,7 +198,7 @@ internal sealed partial class HostKernel
                 if (!pfn2.IsValid) return VmFault.Oom;
                 // __do_fault: a poisoned page-cache page gives VM_FAULT_HWPOISON (K23); the RFC's shmem patch -EIO (VM_FAULT_SIGBUS).
                 if (Frames.Has(pfn2, FrameFlags.HwPoison))
-                    return Policy.PoisonedCachePageFault(pfn2) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
+                    return HwPoisonEntryPolicy.OnPoisonedCachePage(new PoisonedCachePage(pfn2)) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
                 MapFrame(p, va & ~(ulong)(PageGeometry.PageSize - 1), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
                 return VmFault.Ok;
             }

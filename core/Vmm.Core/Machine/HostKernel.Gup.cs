@@ -50,13 +50,7 @@ internal sealed partial class HostKernel
             if (entry.IsProtNone && (flags & GupFlags.AllowPoisoned) != 0) return LeafPfn(entry, size, va);
             if (entry.IsPresent && (!write || entry.IsWritable))
             {
-                var pfn = LeafPfn(entry, size, va);
-                if (Frames.Has(pfn, FrameFlags.HwPoison) && !Policy.AllowGupOfPoisonedFrame(pfn, flags))
-                {
-                    error = (flags & GupFlags.HwPoison) != 0 ? Errno.EHWPOISON : Errno.EFAULT;
-                    return Pfn.Invalid;
-                }
-                return pfn;
+                return LeafPfn(entry, size, va);
             }
             // gup_fast gives up on anything not present and falls back to the slow path: same result.
             var fault = HandleMmFault(p, va, write, flags, out var allowed);

@@ -35,6 +35,7 @@ internal sealed partial class HostKernel
 {
     private readonly List<Vm> _vms = [];
     private readonly List<Pfn> _gupScratch = [];
+    private readonly List<Pfn> _kvmCopyScratch = [];
 
     internal IReadOnlyList<Vm> VmList => _vms;
     public IReadOnlyList<VmInfo> Vms => _vms.Select(v => v.Info).ToList();
@@ -86,9 +87,8 @@ internal sealed partial class HostKernel
         };
         var vm = new Vm(info, new RadixPageTable(), vma, file, gmem);
         _vms.Add(vm);
-        vma.ProtNone = Policy.MapsVmmMemoryProtNone(info);
+        vma.ProtNone = VmmMappingPolicy.MapMemslot(new VmmMapping(info)) == VmmProtection.ProtNone;
         Vmm.AddVma(vma);
-        Policy.OnVmCreated(info);
         return vm;
     }
 
@@ -305,6 +305,33 @@ internal sealed partial class HostKernel
         return true;
     }
 
+    /// <summary>
+    /// copy_from_guest / copy_to_guest: KVM reads or writes guest memory for an emulated device through
+    /// GUP on the VMM's mapping (with the policy's KVM flags) and the policy's page check; failure is EFAULT.
+    /// </summary>
+    internal Outcome KvmCopy(Vm vm, ulong gpa, byte[] buffer, bool toGuest)
+    {
+        var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (toGuest ? GupFlags.Write : GupFlags.None);
+        var taken = _kvmCopyScratch;
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var addr = gpa + (ulong)done;
+            var offset = (int)(addr & (PageGeometry.PageSize - 1));
+            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
+            taken.Clear();
+            if (GetUserPages(Vmm, vm.Info.HvaBase.Value + addr, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
+            var pfn = taken[0];
+            var result = GuestFaultPolicy.KvmPageAllowed(new KvmPage(vm.Info, pfn))
+                ? KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), toGuest)
+                : Outcome.Error(Errno.EFAULT);
+            PutPages(taken);
+            if (result.Kind != OutcomeKind.Ok) return result;
+            done += chunk;
+        }
+        return toGuest ? Outcome.Ok() : Outcome.OkData(buffer);
+    }
+
     /// <summary>The EPT walk, and on a miss the KVM page fault: hva_to_pfn (GUP on the VMM's mm), the policy hook, the EPT entry.</summary>
     private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out Outcome? failure)
     {
@@ -318,7 +345,7 @@ internal sealed partial class HostKernel
         // A private fault of a VM with its own KeyID takes the page into that VM (TDH.MEM.PAGE.AUG), so
         // hva_to_pfn faults it in for write: a page of its own, never the shared zero page.
         var takesPage = isPrivate && !vm.Info.PrivateKey.IsShared;
-        var flags = Policy.KvmGupFlags(vm.Info) | (write || takesPage ? GupFlags.Write : GupFlags.None);
+        var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (write || takesPage ? GupFlags.Write : GupFlags.None);
         _gupScratch.Clear();
         var n = GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
         if (n == 0)
@@ -328,7 +355,7 @@ internal sealed partial class HostKernel
             return Pfn.Invalid;
         }
         var pfn = _gupScratch[0];
-        var action = Policy.OnGuestFault(vm.Info, gfn, pfn, isPrivate);
+        var action = GuestFaultPolicy.OnGuestFault(new GuestFault(vm.Info, gfn, pfn, isPrivate));
         PutPage(pfn); // kvm_release_pfn: the mmu notifier, not a reference, keeps the EPT coherent
         switch (action)
         {
@@ -388,7 +415,7 @@ internal sealed partial class HostKernel
         // converts only memory the guest has (the memslot), so a range past its end fails as a whole.
         if (size == 0 || ((gpa | size) & (PageGeometry.PageSize - 1)) != 0 || size > vm.Info.MemoryBytes || gpa > vm.Info.MemoryBytes - size)
             return Outcome.Error(Errno.EINVAL);
-        var outcome = Policy.OnConvert(vm.Info, new Gpa(gpa), size, toPrivate);
+        var outcome = ConversionPolicy.OnConvert(new Conversion(vm.Info, new Gpa(gpa), size, toPrivate));
         if (outcome is not null && outcome.Kind != OutcomeKind.Ok) return outcome;
         SetAttributes(vm, gpa, size, toPrivate);
         if (!toPrivate) ReclaimPrivateFrames(vm, gpa, gpa + size);

@@ -19,7 +19,7 @@ internal sealed partial class HostKernel
         }
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
         if (pfn == FrameAllocator.ZeroPage) return Errno.EBUSY; // reserved page: me_kernel, ignored
-        Policy.OnMemoryFailure(pfn, actionRequired);
+        FrameLifecyclePolicy.OnMemoryFailure(new FailedFrame(pfn, actionRequired));
 
         var head = Head(pfn);
         if (Frames.Has(head, FrameFlags.Hugetlb)) return MemoryFailureHugetlb(head, actionRequired, current, currentVa, simulated, context, vm);

@@ -26,7 +26,7 @@ internal enum VmFault
 /// The simulated host kernel: frames, processes, page cache, faults, GUP, syscalls, memory_failure and
 /// THP mechanisms, plus KVM (Kvm.cs). Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
-internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
+internal sealed partial class HostKernel : IMemoryControllerHost
 {
     private readonly List<Process> _processes = [];
     private readonly List<BackingFile> _files = [];
@@ -45,14 +45,19 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
         Version = version;
         Options = components.Kernel;
         Policy = components.Policy;
+        // Each role once per run, so a hook call is one interface call and no type test.
+        GuestFaultPolicy = Policy as IGuestFaultPolicy ?? KernelDefaults.Instance;
+        HwPoisonEntryPolicy = Policy as IHwPoisonEntryPolicy ?? KernelDefaults.Instance;
+        VmmMappingPolicy = Policy as IVmmMappingPolicy ?? KernelDefaults.Instance;
+        ConversionPolicy = Policy as IConversionPolicy ?? KernelDefaults.Instance;
+        FrameLifecyclePolicy = Policy as IFrameLifecyclePolicy ?? KernelDefaults.Instance;
         Faults = components.Faults;
         Thp = components.Thp;
         Memory = components.Memory;
         _pageTables = components.PageTables;
         Vmm = NewProcess("vmm");
         Memory.Attach(this);
-        Policy.Attach(this);
-        Thp?.Attach(this);
+        components.Services.Bind(this);
     }
 
     internal FrameTable Frames { get; }
@@ -61,7 +66,12 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
     internal PhysicalMemory PhysicalMemory { get; }
     internal CostLedger CostLedger { get; }
     internal KernelOptions Options { get; }
-    internal IPoisonPolicy Policy { get; }
+    internal IPrivateMemoryPolicy Policy { get; }
+    internal IGuestFaultPolicy GuestFaultPolicy { get; }
+    internal IHwPoisonEntryPolicy HwPoisonEntryPolicy { get; }
+    internal IVmmMappingPolicy VmmMappingPolicy { get; }
+    internal IConversionPolicy ConversionPolicy { get; }
+    internal IFrameLifecyclePolicy FrameLifecyclePolicy { get; }
     internal IFaultDelivery Faults { get; }
     internal IHugePageStrategy? Thp { get; }
     internal Process Vmm { get; }
@@ -110,8 +120,6 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
     }
 
     public void Warn(string message) => WarningLog.Add(message);
-
-    public IHugePageStrategy? HugePages => Thp;
 
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason)
         => Raise(KernelEvent.SigBus(Vmm.Pid, code, address, lsb, SignalContext.Async, default, reason));
@@ -173,7 +181,7 @@ internal sealed partial class HostKernel : IHostKernel, IMemoryControllerHost
         for (var i = 0; i < count; i++)
         {
             var pfn = head.Add(i);
-            var action = Policy.OnFree(pfn);
+            var action = FrameLifecyclePolicy.OnFree(new FreedFrame(pfn));
             if (Frames.Has(pfn, FrameFlags.HwPoison))
             {
                 if (action != FreeAction.ClearPoisonAndFree)

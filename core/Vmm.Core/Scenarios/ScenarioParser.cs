@@ -260,7 +260,7 @@ public static partial class ScenarioParser
         {
             ExpectObject(node, "{\"memory\": \"plain\", \"policy\": \"none\"}");
             var result = new Dictionary<ComponentKind, string>();
-            var kinds = Enum.GetValues<ComponentKind>().Select(k => k.Key()).ToList();
+            var kinds = ComponentKind.WellKnown.Select(k => k.Name).ToList();
             foreach (var (name, value) in node.Properties())
             {
                 if (!ComponentKinds.TryParse(name, out var kind))

@@ -8,25 +8,21 @@ namespace Vmm.Plugins.Thp.Split;
 /// policy acts on that one PTE. A pinned THP cannot be split: as in memory_failure (K16, v5.16) nothing
 /// is changed, and the policy's guest fault fails.
 /// </summary>
-public sealed class SplitStrategy : IHugePageStrategy
+public sealed class SplitStrategy(IThpMechanics thp, IKernelLog log) : IHugePageStrategy
 {
-    private IHostKernel _kernel = null!;
-
-    public void Attach(IHostKernel kernel) => _kernel = kernel;
-
     public bool AllowHugeMapping(VmInfo vm) => true;
 
-    public bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn) => ThpSplitting.SplitFor(_kernel, "split", vm, hva, pfn);
+    public bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn) => ThpSplitting.SplitFor(thp, log, "split", vm, hva, pfn);
 }
 
 /// <summary>The split both strategies use when a frame inside a THP must be handled on its own.</summary>
 internal static class ThpSplitting
 {
-    public static bool SplitFor(IHostKernel kernel, string strategy, VmInfo vm, Hva hva, Pfn pfn)
+    public static bool SplitFor(IThpMechanics thp, IKernelLog log, string strategy, VmInfo vm, Hva hva, Pfn pfn)
     {
-        if (!kernel.IsHugeMapped(kernel.VmmPid, hva)) return true;
-        if (kernel.SplitHugePage(pfn)) return true;
-        kernel.Warn($"{strategy}: the THP behind {vm.Name} hva {hva} is pinned and cannot be split; gfn left as it was");
+        if (!thp.IsHugeMapped(hva)) return true;
+        if (thp.SplitHugePage(pfn)) return true;
+        log.Warn($"{strategy}: the THP behind {vm.Name} hva {hva} is pinned and cannot be split; gfn left as it was");
         return false;
     }
 }

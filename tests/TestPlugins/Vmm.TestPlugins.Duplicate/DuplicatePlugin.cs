@@ -9,7 +9,7 @@ public sealed class DuplicatePlugin : IVmmPlugin
     public string Name => "Duplicate";
 
     public void ConfigureServices(IServiceCollection services) =>
-        services.AddVmmComponent<IPoisonPolicy, SecondPolicy>(ComponentKind.Policy, "test-policy", "A second policy under a taken name.");
+        services.AddVmmComponent<IPrivateMemoryPolicy, SecondPolicy>(ComponentKind.Policy, "test-policy", "A second policy under a taken name.");
 }
 
-public sealed class SecondPolicy : IPoisonPolicy;
+public sealed class SecondPolicy : IPrivateMemoryPolicy;

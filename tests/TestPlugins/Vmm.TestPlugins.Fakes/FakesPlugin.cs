@@ -11,7 +11,7 @@ public sealed class FakesPlugin : IVmmPlugin
     public void ConfigureServices(IServiceCollection services)
     {
         services.AddVmmComponent<IMemoryController, FakeMemory, FakeMemoryOptions>(ComponentKind.Memory, "test-memory", "Inert memory controller for tests.");
-        services.AddVmmComponent<IPoisonPolicy, FakePolicy>(ComponentKind.Policy, "test-policy", "Policy that keeps every kernel default.");
+        services.AddVmmComponent<IPrivateMemoryPolicy, FakePolicy>(ComponentKind.Policy, "test-policy", "Policy that keeps every kernel default.");
         services.AddVmmComponent<IFaultDelivery, FakeFaults>(ComponentKind.Faults, "test-faults", "Delivers every event as a host panic.");
         services.AddVmmComponent<IPageTableFactory, FakePageTables>(ComponentKind.PageTable, "test-pagetable", "Page tables that are never walked.");
         services.AddVmmComponent<IHugePageStrategy, FakeThp>(ComponentKind.Thp, "test-thp", "Never maps huge.");
@@ -42,7 +42,7 @@ public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
 }
 
-public sealed class FakePolicy : IPoisonPolicy;
+public sealed class FakePolicy : IPrivateMemoryPolicy;
 
 public sealed class FakeFaults : IFaultDelivery
 {

@@ -35,9 +35,9 @@ public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
 }
 
-public sealed class FakePolicy : IPoisonPolicy;
+public sealed class FakePolicy : IPrivateMemoryPolicy;
 
-public sealed class OtherPolicy : IPoisonPolicy;
+public sealed class OtherPolicy : IPrivateMemoryPolicy;
 
 public sealed class FakeFaults : IFaultDelivery
 {

@@ -47,8 +47,8 @@ public static class RunnerHarness
         var services = new ServiceCollection();
         services.AddVmmCore();
         services.AddVmmComponent<IMemoryController, FakeMemory, FakeMemoryOptions>(ComponentKind.Memory, "plain", "fake memory");
-        services.AddVmmComponent<IPoisonPolicy, FakePolicy>(ComponentKind.Policy, "none", "fake policy");
-        services.AddVmmComponent<IPoisonPolicy, OtherPolicy>(ComponentKind.Policy, "other", "another fake policy");
+        services.AddVmmComponent<IPrivateMemoryPolicy, FakePolicy>(ComponentKind.Policy, "none", "fake policy");
+        services.AddVmmComponent<IPrivateMemoryPolicy, OtherPolicy>(ComponentKind.Policy, "other", "another fake policy");
         services.AddVmmComponent<IFaultDelivery, FakeFaults>(ComponentKind.Faults, "linux", "fake faults");
         services.AddVmmComponent<IPageTableFactory, FakePageTables>(ComponentKind.PageTable, "x86-64", "fake page tables");
         if (withThp) services.AddVmmComponent<IHugePageStrategy, FakeThp>(ComponentKind.Thp, "split", "fake thp");

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Engine;
 using Vmm.Core.Tests.Infrastructure;
 using Vmm.Plugins.Baseline.ProtNone;
 
@@ -7,12 +8,14 @@ namespace Vmm.Core.Tests.Machine;
 /// <summary>P-none and P-prot-none over plain memory (H1).</summary>
 public class BaselinePolicyTests
 {
-    private static TestMachine ProtectedVm(IPoisonPolicy? policy = null)
+    private static TestMachine ProtectedVm(Func<KernelServices, IPrivateMemoryPolicy>? policy = null)
         => TestMachine.Create(new MachineSetup
         {
             Vms = [TestMachine.Vm(TestMachine.DefaultVm, isProtected: true)],
-            Policy = policy,
+            PolicyFor = policy,
         });
+
+    private static ProtNonePolicy ProtNone(KernelServices kernel) => new(kernel, kernel);
 
     [Fact]
     public void NonePolicy_HostReadOfProtectedGuestMemory_SeesTheGuestsData()
@@ -38,7 +41,7 @@ public class BaselinePolicyTests
     [Fact]
     public void ProtNone_HostReadOfProtectedMemory_GetsSigbusAdrerr()
     {
-        var m = ProtectedVm(new ProtNonePolicy());
+        var m = ProtectedVm(ProtNone);
         Expect.Ok(m.GuestWrite(0x1000, [1]));
 
         Expect.SigBus(SigBusCode.BUS_ADRERR, 0, m.HostRead(0x1000), m.HvaOf(0x1000));
@@ -48,7 +51,7 @@ public class BaselinePolicyTests
     [Fact]
     public void ProtNone_GuestAccess_MapsAProtNoneLeafAndNeverTheZeroPage()
     {
-        var m = ProtectedVm(new ProtNonePolicy());
+        var m = ProtectedVm(ProtNone);
 
         Assert.Equal(new byte[4], Expect.Data(m.GuestRead(0x3000, 4)));
 
@@ -63,7 +66,7 @@ public class BaselinePolicyTests
     [Fact]
     public void ProtNone_GupWithoutKvmFlag_FailsEfault_WithItSucceeds()
     {
-        var m = ProtectedVm(new ProtNonePolicy());
+        var m = ProtectedVm(ProtNone);
         Expect.Ok(m.GuestWrite(0, [1]));
 
         Expect.Error(Errno.EFAULT, m.Gup(0));
@@ -73,7 +76,7 @@ public class BaselinePolicyTests
     [Fact]
     public void ProtNone_ConvertWholeMemslotToShared_MakesItReadableByTheVmm()
     {
-        var m = ProtectedVm(new ProtNonePolicy());
+        var m = ProtectedVm(ProtNone);
         Expect.Ok(m.GuestWrite(0x1000, [7, 7]));
 
         Expect.Ok(m.Run("guest.convert", gpa: 0, size: 4 * TestMachine.MiB, to: "shared"));
@@ -84,7 +87,7 @@ public class BaselinePolicyTests
     [Fact]
     public void ProtNone_ConvertPartOfTheMemslot_FailsEinvalWithAWarning()
     {
-        var m = ProtectedVm(new ProtNonePolicy());
+        var m = ProtectedVm(ProtNone);
 
         Expect.Error(Errno.EINVAL, m.Run("guest.convert", gpa: 0x1000, size: TestMachine.Page, to: "shared"));
 

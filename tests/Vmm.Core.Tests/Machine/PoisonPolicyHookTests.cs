@@ -9,27 +9,56 @@ public class PoisonPolicyHookTests
 {
     private const ulong Gpa = 0x7000;
 
-    /// <summary>A loose mock answering like the unmodified kernel (Moq does not run default interface methods).</summary>
-    private static (TestMachine M, Mock<IPoisonPolicy> Policy) WithMockPolicy()
+    /// <summary>The policy's mocked roles, each a loose mock answering like the unmodified kernel (Moq does not run default interface methods).</summary>
+    private sealed record Roles(
+        Mock<IPrivateMemoryPolicy> Policy,
+        Mock<IGuestFaultPolicy> GuestFault,
+        Mock<IHwPoisonEntryPolicy> HwPoisonEntry,
+        Mock<IVmmMappingPolicy> VmmMapping,
+        Mock<IFrameLifecyclePolicy> Lifecycle)
     {
-        var policy = new Mock<IPoisonPolicy>();
-        policy.Setup(p => p.KvmGupFlags(It.IsAny<VmInfo>())).Returns(GupFlags.HwPoison);
-        policy.Setup(p => p.AllowGupOfPoisonedFrame(It.IsAny<Pfn>(), It.IsAny<GupFlags>())).Returns(true);
-        policy.Setup(p => p.OnGuestFault(It.IsAny<VmInfo>(), It.IsAny<Gfn>(), It.IsAny<Pfn>(), It.IsAny<bool>())).Returns(GuestFaultAction.Map);
-        policy.Setup(p => p.OnFree(It.IsAny<Pfn>())).Returns(FreeAction.Default);
+        public void VerifyNoOtherCalls()
+        {
+            GuestFault.VerifyNoOtherCalls();
+            HwPoisonEntry.VerifyNoOtherCalls();
+            VmmMapping.VerifyNoOtherCalls();
+            Lifecycle.VerifyNoOtherCalls();
+        }
+    }
+
+    private static (TestMachine M, Roles Policy) WithMockPolicy()
+    {
+        var policy = new Mock<IPrivateMemoryPolicy>();
+        var guestFault = policy.As<IGuestFaultPolicy>();
+        var hwPoisonEntry = policy.As<IHwPoisonEntryPolicy>();
+        var vmmMapping = policy.As<IVmmMappingPolicy>();
+        var lifecycle = policy.As<IFrameLifecyclePolicy>();
+        guestFault.Setup(p => p.KvmGupFlags(It.IsAny<KvmAccess>())).Returns(GupFlags.HwPoison);
+        guestFault.Setup(p => p.OnGuestFault(It.IsAny<GuestFault>())).Returns(GuestFaultAction.Map);
+        vmmMapping.Setup(p => p.MapMemslot(It.IsAny<VmmMapping>())).Returns(VmmProtection.ReadWrite);
+        lifecycle.Setup(p => p.OnFree(It.IsAny<FreedFrame>())).Returns(FreeAction.Default);
         var m = TestMachine.Create(new MachineSetup { Policy = policy.Object });
-        return (m, policy);
+        return (m, new Roles(policy, guestFault, hwPoisonEntry, vmmMapping, lifecycle));
     }
 
     [Fact]
-    public void Creation_AttachesThePolicyAndAnnouncesTheVm()
+    public void Creation_AsksHowToMapTheVmsMemslot()
     {
-        var (m, policy) = WithMockPolicy();
+        var (_, policy) = WithMockPolicy();
 
-        policy.Verify(p => p.Attach(m.Kernel), Times.Once);
-        policy.Verify(p => p.MapsVmmMemoryProtNone(It.Is<VmInfo>(v => v.Name == TestMachine.DefaultVm)), Times.Once);
-        policy.Verify(p => p.OnVmCreated(It.Is<VmInfo>(v => v.Name == TestMachine.DefaultVm && v.Backing == BackingKind.Anon)), Times.Once);
+        policy.VmmMapping.Verify(p => p.MapMemslot(It.Is<VmmMapping>(v => v.Vm.Name == TestMachine.DefaultVm && v.Vm.Backing == BackingKind.Anon)), Times.Once);
         policy.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public void Creation_WithProtNone_MapsTheMemslotProtNone()
+    {
+        var policy = new Mock<IPrivateMemoryPolicy>();
+        policy.As<IVmmMappingPolicy>().Setup(p => p.MapMemslot(It.IsAny<VmmMapping>())).Returns(VmmProtection.ProtNone);
+
+        var m = TestMachine.Create(new MachineSetup { Policy = policy.Object });
+
+        Assert.True(m.VmNamed().Vma.ProtNone);
     }
 
     [Fact]
@@ -42,16 +71,25 @@ public class PoisonPolicyHookTests
         Assert.Equal([1, 2, 3, 4], Expect.Data(m.GuestRead(Gpa + 0x10, 4)));
         Expect.Ok(m.GuestWrite(Gpa, [5]));
 
-        policy.Verify(p => p.OnGuestFault(
-            It.Is<VmInfo>(v => v.Name == TestMachine.DefaultVm),
-            new Gfn(Gpa >> 12),
-            pfn,
-            false), Times.Once);
-        policy.Verify(p => p.KvmGupFlags(It.IsAny<VmInfo>()), Times.Once);
-        policy.Verify(p => p.Attach(It.IsAny<IHostKernel>()), Times.Once);
-        policy.Verify(p => p.MapsVmmMemoryProtNone(It.IsAny<VmInfo>()), Times.Once);
-        policy.Verify(p => p.OnVmCreated(It.IsAny<VmInfo>()), Times.Once);
+        policy.GuestFault.Verify(p => p.OnGuestFault(It.Is<GuestFault>(f =>
+            f.Vm.Name == TestMachine.DefaultVm && f.Gfn == new Gfn(Gpa >> 12) && f.Pfn == pfn && !f.Private)), Times.Once);
+        policy.GuestFault.Verify(p => p.KvmGupFlags(It.IsAny<KvmAccess>()), Times.Once);
+        policy.VmmMapping.Verify(p => p.MapMemslot(It.IsAny<VmmMapping>()), Times.Once);
         policy.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public void KvmCopy_AsksTheKvmFlagsAndThePageCheck_AndFailsWithEfaultWhenRefused()
+    {
+        var (m, policy) = WithMockPolicy();
+        Expect.Ok(m.HostWrite(Gpa, 0x5A));
+        var pfn = m.FrameOf(Gpa);
+        policy.GuestFault.Setup(p => p.KvmPageAllowed(It.IsAny<KvmPage>())).Returns(false);
+
+        Expect.Error(Errno.EFAULT, m.Run("kernel.read", gpa: Gpa, len: 8, requester: "kvm"));
+
+        policy.GuestFault.Verify(p => p.KvmGupFlags(It.Is<KvmAccess>(a => a.Vm.Name == TestMachine.DefaultVm)), Times.Once);
+        policy.GuestFault.Verify(p => p.KvmPageAllowed(new KvmPage(m.VmNamed().Info, pfn)), Times.Once);
     }
 
     [Fact]
@@ -62,15 +100,15 @@ public class PoisonPolicyHookTests
         Expect.Ok(m.GuestWrite(Gpa, [1]));
         Expect.Ok(m.GuestWrite(Gpa + TestMachine.Page, [2]));
 
-        policy.Verify(p => p.OnGuestFault(It.IsAny<VmInfo>(), new Gfn(Gpa >> 12), It.IsAny<Pfn>(), false), Times.Once);
-        policy.Verify(p => p.OnGuestFault(It.IsAny<VmInfo>(), new Gfn((Gpa >> 12) + 1), It.IsAny<Pfn>(), false), Times.Once);
+        policy.GuestFault.Verify(p => p.OnGuestFault(It.Is<GuestFault>(f => f.Gfn == new Gfn(Gpa >> 12) && !f.Private)), Times.Once);
+        policy.GuestFault.Verify(p => p.OnGuestFault(It.Is<GuestFault>(f => f.Gfn == new Gfn((Gpa >> 12) + 1) && !f.Private)), Times.Once);
     }
 
     [Fact]
     public void GuestFault_WhenPolicyAsksForHwPoisonSignal_VmmGetsSigbusArAndNoEptEntry()
     {
         var (m, policy) = WithMockPolicy();
-        policy.Setup(p => p.OnGuestFault(It.IsAny<VmInfo>(), It.IsAny<Gfn>(), It.IsAny<Pfn>(), It.IsAny<bool>())).Returns(GuestFaultAction.HwPoisonSignal);
+        policy.GuestFault.Setup(p => p.OnGuestFault(It.IsAny<GuestFault>())).Returns(GuestFaultAction.HwPoisonSignal);
 
         var outcome = m.GuestWrite(Gpa, [1]);
 
@@ -87,8 +125,8 @@ public class PoisonPolicyHookTests
 
         Expect.Ok(m.Run("vm.destroy"));
 
-        policy.Verify(p => p.OnFree(pfn), Times.Once);
-        policy.Verify(p => p.OnFree(It.IsAny<Pfn>()), Times.Once);
+        policy.Lifecycle.Verify(p => p.OnFree(new FreedFrame(pfn)), Times.Once);
+        policy.Lifecycle.Verify(p => p.OnFree(It.IsAny<FreedFrame>()), Times.Once);
         Assert.True(m.Kernel.Allocator.IsFree(pfn));
     }
 
@@ -99,7 +137,7 @@ public class PoisonPolicyHookTests
         Expect.Ok(m.HostWrite(Gpa, 1));
         var pfn = m.FrameOf(Gpa);
         m.Kernel.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
-        policy.Setup(p => p.OnFree(pfn)).Returns(FreeAction.ClearPoisonAndFree);
+        policy.Lifecycle.Setup(p => p.OnFree(new FreedFrame(pfn))).Returns(FreeAction.ClearPoisonAndFree);
 
         Expect.Ok(m.Run("vm.destroy"));
 
@@ -117,7 +155,7 @@ public class PoisonPolicyHookTests
 
         m.MemoryError(Gpa, consumed: true);
 
-        policy.Verify(p => p.OnMemoryFailure(pfn, true), Times.Once);
+        policy.Lifecycle.Verify(p => p.OnMemoryFailure(new FailedFrame(pfn, true)), Times.Once);
     }
 
     [Fact]
@@ -130,7 +168,7 @@ public class PoisonPolicyHookTests
 
         Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, m.HostRead(Gpa + 0x123));
 
-        policy.Verify(p => p.OnHwPoisonEntry(m.VmmProcess.Pid, new Hva(m.HvaOf(Gpa)), pfn, GupFlags.None), Times.Once);
+        policy.HwPoisonEntry.Verify(p => p.OnHwPoisonEntry(new HwPoisonEntry(m.VmmProcess.Pid, new Hva(m.HvaOf(Gpa)), pfn, GupFlags.None)), Times.Once);
     }
 
     [Fact]
@@ -141,7 +179,7 @@ public class PoisonPolicyHookTests
         var pfn = m.FrameOf(Gpa);
         Expect.Ok(m.Madvise(Gpa, TestMachine.Page, "HWPOISON"));
         m.Kernel.ClearFlags(pfn, FrameFlags.HwPoison);
-        policy.Setup(p => p.OnHwPoisonEntry(It.IsAny<int>(), It.IsAny<Hva>(), pfn, It.IsAny<GupFlags>())).Returns(HwPoisonEntryAction.Rebuild);
+        policy.HwPoisonEntry.Setup(p => p.OnHwPoisonEntry(It.Is<HwPoisonEntry>(e => e.Pfn == pfn))).Returns(HwPoisonEntryAction.Rebuild);
 
         var data = Expect.Data(m.HostRead(Gpa, 8));
 

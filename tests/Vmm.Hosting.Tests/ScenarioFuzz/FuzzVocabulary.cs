@@ -12,7 +12,7 @@ internal sealed class FuzzVocabulary
 {
     public FuzzVocabulary(VmmHost host, IEnumerable<string> scenarioFiles)
     {
-        Components = Enum.GetValues<ComponentKind>().ToDictionary(
+        Components = ComponentKind.WellKnown.ToDictionary(
             k => k.Key(),
             k => host.Components.Where(c => c.Kind == k).Select(c => c.Name).Distinct(StringComparer.Ordinal).ToArray());
         Options = VmmHost.CoreOptions

@@ -3,11 +3,11 @@ using Vmm.Abstractions;
 namespace Vmm.Plugins.HwPoison.Tests.Infrastructure;
 
 /// <summary>
-/// A hand-written <see cref="IHostKernel"/> holding just the per-frame state the hwpoison policies read
+/// A hand-written set of the kernel services (frame metadata, unmapping, THP mechanics, VMM control, log) holding just the per-frame state the hwpoison policies read
 /// and write (flags, owner, which frame backs which gfn) and recording what they ask of the kernel
-/// (unmaps, warnings, signals). Members the policies must not use throw.
+/// (unmaps, warnings, signals).
 /// </summary>
-internal sealed class FakeHostKernel : IHostKernel
+internal sealed class FakeHostKernel : IFrameMetadata, IUnmapService, IThpMechanics, IVmmControl, IKernelLog
 {
     public const int Pid = 100;
 
@@ -20,14 +20,16 @@ internal sealed class FakeHostKernel : IHostKernel
     public List<string> Warnings { get; } = [];
     public List<(SigBusCode Code, Hva Address, int Lsb, string Reason)> Signals { get; } = [];
     public HashSet<Hva> HugeMapped { get; } = [];
-    public IHugePageStrategy? HugePages { get; set; }
+    public IHugePageStrategy? Strategy { get; set; }
 
-    /// <summary>Creates a VM (memslot at 0x7f00_0000_0000 + 1 GiB per VM) and announces it to the policy.</summary>
-    public VmInfo AddVm(IPoisonPolicy policy, string name, bool isProtected = true, BackingKind backing = BackingKind.Shmem)
+    /// <summary>This fake as the services a hwpoison policy takes.</summary>
+    public HwPoisonServices Services => new(this, this, this, this, this);
+
+    /// <summary>Creates a VM (memslot at 0x7f00_0000_0000 + 1 GiB per VM).</summary>
+    public VmInfo AddVm(string name, bool isProtected = true, BackingKind backing = BackingKind.Shmem)
     {
         var vm = new VmInfo(new VmId(_vms.Count), name, isProtected, backing, false, 1UL << 30, new Hva(0x7f00_0000_0000UL + ((ulong)_vms.Count << 30)), KeyId.Shared);
         _vms.Add(vm);
-        policy.OnVmCreated(vm);
         return vm;
     }
 
@@ -40,11 +42,6 @@ internal sealed class FakeHostKernel : IHostKernel
         return frame;
     }
 
-    public KernelVersion Version => KernelVersion.Default;
-    public ICostLedger Ledger => throw new NotSupportedException();
-    public IMemoryController Memory => throw new NotSupportedException();
-    public int VmmPid => Pid;
-    public IReadOnlyList<VmInfo> Vms => _vms;
     public VmInfo GetVm(VmId vm) => _vms[vm.Value];
 
     public FrameFlags GetFlags(Pfn pfn) => _flags.GetValueOrDefault(pfn.Value);
@@ -59,15 +56,6 @@ internal sealed class FakeHostKernel : IHostKernel
         return 1;
     }
 
-    public Pfn FrameOf(VmId vm, Gfn gfn)
-    {
-        FrameOfCalls++;
-        return _frames.GetValueOrDefault((vm.Value, gfn.Value), Pfn.Invalid);
-    }
-
-    /// <summary>How often a policy looked up one gfn's frame.</summary>
-    public int FrameOfCalls { get; private set; }
-
     public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into)
     {
         FramesOfCalls++;
@@ -78,17 +66,10 @@ internal sealed class FakeHostKernel : IHostKernel
 
     /// <summary>How often a policy asked for the frames of a range.</summary>
     public int FramesOfCalls { get; private set; }
-    public bool IsHugeMapped(int pid, Hva hva) => pid == Pid && HugeMapped.Contains(hva);
+    public bool IsHugeMapped(Hva hva) => HugeMapped.Contains(hva);
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason) => Signals.Add((code, address, lsb, reason));
     public void Warn(string message) => Warnings.Add(message);
 
-    public int RefCount(Pfn pfn) => throw new NotSupportedException();
-    public int MapCount(Pfn pfn) => throw new NotSupportedException();
-    public void GetPage(Pfn pfn) => throw new NotSupportedException();
-    public void PutPage(Pfn pfn) => throw new NotSupportedException();
-    public IReadOnlyList<(int Pid, Hva Hva)> Mappings(Pfn pfn) => throw new NotSupportedException();
-    public void ZapEpt(VmId vm, Gfn gfn) => throw new NotSupportedException();
-    public bool SplitHugePmd(int pid, Hva hva) => throw new NotSupportedException();
-    public bool SplitHugePage(Pfn pfn) => throw new NotSupportedException();
-    public void SetVmmMemoryProtNone(VmId vm, bool protNone) => throw new NotSupportedException();
+    public bool SplitHugePage(Pfn pfn) => throw new NotSupportedException("the hwpoison policies leave splitting to the huge-page strategy");
+    public void SetMemslotProtNone(VmId vm, bool protNone) => throw new NotSupportedException("hwpoison never changes the memslot's protection");
 }

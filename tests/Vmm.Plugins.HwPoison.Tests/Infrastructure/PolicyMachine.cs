@@ -43,16 +43,26 @@ internal sealed class PolicyMachine
     };
 
     /// <summary>A machine with <paramref name="vms"/>, the given policy (default hwpoison-v2) and fault delivery (default linux).</summary>
-    public static PolicyMachine Create(IReadOnlyList<VmSpec> vms, MemoryKind memory = MemoryKind.Plain, IPoisonPolicy? policy = null,
+    public static PolicyMachine Create(IReadOnlyList<VmSpec> vms, MemoryKind memory = MemoryKind.Plain, Func<KernelServices, IPrivateMemoryPolicy>? policy = null,
         IFaultDelivery? faults = null, ulong headroom = 2 * MiB)
         => new(TestMachine.Create(new MachineSetup
         {
             Vms = vms,
             Memory = CreateMemory(memory),
-            Policy = policy ?? new HwPoisonV2Policy(new HwPoisonOptions()),
+            PolicyFor = policy ?? V2(),
             Faults = faults,
             Headroom = headroom,
         }));
+
+    /// <summary>hwpoison-v2 with <paramref name="options"/>, on the machine's kernel services.</summary>
+    public static Func<KernelServices, IPrivateMemoryPolicy> V2(HwPoisonOptions? options = null)
+        => k => new HwPoisonV2Policy(options ?? new HwPoisonOptions(), Services(k));
+
+    /// <summary>hwpoison-v1 with <paramref name="options"/>, on the machine's kernel services.</summary>
+    public static Func<KernelServices, IPrivateMemoryPolicy> V1(HwPoisonOptions? options = null)
+        => k => new HwPoisonV1Policy(options ?? new HwPoisonOptions(), Services(k));
+
+    public static HwPoisonServices Services(KernelServices k) => new(k, k, k, k, k);
 
     /// <summary>Runs one step; absent arguments stay null as in a parsed scenario.</summary>
     public Outcome Run(string op, string? vm, ulong? gpa = null, ulong? hva = null, ulong? offset = null, ulong? len = null,

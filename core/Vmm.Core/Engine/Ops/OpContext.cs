@@ -160,5 +160,12 @@ public sealed class OpContext
     }
 
     /// <summary>copy_from_guest / copy_to_guest for an emulated device (<c>"requester": "kvm"</c>).</summary>
-    internal Outcome KvmCopy(byte[] buffer, bool toGuest) => _simulation.KvmCopy(Step, buffer, toGuest);
+    /// <summary>copy_from_guest / copy_to_guest at the step's vm+gpa (the kernel asks the policy which pages KVM may touch).</summary>
+    internal Outcome KvmCopy(byte[] buffer, bool toGuest)
+    {
+        var vm = RequireVm();
+        var gpa = RequireGpa(vm);
+        RequireInside(vm, gpa, (ulong)buffer.Length);
+        return Kernel.KvmCopy(vm, gpa, buffer, toGuest);
+    }
 }

@@ -1,0 +1,41 @@
+using Vmm.Abstractions;
+using Vmm.Core.Machine;
+
+namespace Vmm.Core.Engine;
+
+/// <summary>
+/// The kernel's services for one run's components: one per run scope, so components take them in their
+/// constructors before the machine exists; the run's <see cref="HostKernel"/> binds itself when it is built.
+/// A component that calls a service from its constructor gets an <see cref="InvalidOperationException"/>.
+/// </summary>
+public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IVmmControl, IKernelLog
+{
+    private HostKernel? _kernel;
+
+    internal void Bind(HostKernel kernel)
+    {
+        if (_kernel is not null) throw new InvalidOperationException("These kernel services already belong to a machine: a run's components serve one machine.");
+        _kernel = kernel;
+    }
+
+    private HostKernel Kernel => _kernel ?? throw new InvalidOperationException("A kernel service was used before the run's machine was built (from a component's constructor?).");
+
+    public FrameFlags GetFlags(Pfn pfn) => Kernel.GetFlags(pfn);
+    public void SetFlags(Pfn pfn, FrameFlags flags) => Kernel.SetFlags(pfn, flags);
+    public void ClearFlags(Pfn pfn, FrameFlags flags) => Kernel.ClearFlags(pfn, flags);
+    public VmId GetOwner(Pfn pfn) => Kernel.GetOwner(pfn);
+    public void SetOwner(Pfn pfn, VmId owner) => Kernel.SetOwner(pfn, owner);
+
+    public int TryToUnmap(Pfn pfn, UnmapFlags flags) => Kernel.TryToUnmap(pfn, flags);
+
+    public bool IsHugeMapped(Hva hva) => Kernel.IsHugeMapped(Kernel.Vmm.Pid, hva);
+    public bool SplitHugePage(Pfn pfn) => Kernel.SplitHugePage(pfn);
+    public IHugePageStrategy? Strategy => Kernel.Thp;
+
+    public VmInfo GetVm(VmId vm) => Kernel.GetVm(vm);
+    public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into) => Kernel.FramesOf(vm, first, end, into);
+    public void SetMemslotProtNone(VmId vm, bool protNone) => Kernel.SetVmmMemoryProtNone(vm, protNone);
+    public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason) => Kernel.SignalVmm(code, address, lsb, reason);
+
+    public void Warn(string message) => Kernel.Warn(message);
+}
