@@ -29,12 +29,11 @@ public sealed record HostPread(ulong Len, ulong? BufferGpa = null) : StepOp
     /// <summary>pread(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
     private Outcome ReadIntoGuestBuffer(OpContext context, Vm vm, ulong bufferGpa)
     {
-        var len = context.RequireLen(Len);
-        if (bufferGpa > vm.Info.MemoryBytes || (ulong)len > vm.Info.MemoryBytes - bufferGpa) throw context.Bad($"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        var (len, hva) = context.GuestBuffer(vm, bufferGpa, Len);
         var kernel = context.Kernel;
         var read = kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, new byte[len], write: false);
         if (read.Kind != OutcomeKind.Ok || read.Data is null) return read;
-        var copied = kernel.UserCopy(kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, read.Data, toUser: true);
+        var copied = kernel.UserCopy(kernel.Vmm, hva, read.Data, toUser: true);
         return copied == 0 && read.Data.Length > 0 ? Outcome.Error(Errno.EFAULT) : Outcome.OkCount(copied);
     }
 }
@@ -87,11 +86,10 @@ public sealed record HostPwrite(byte[]? Data, ulong? Len = null, ulong? BufferGp
     /// <summary>pwrite(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
     private Outcome WriteFromGuestBuffer(OpContext context, Vm vm, ulong bufferGpa)
     {
-        var len = context.RequireLen(Len);
-        if (bufferGpa > vm.Info.MemoryBytes || (ulong)len > vm.Info.MemoryBytes - bufferGpa) throw context.Bad($"bufferGpa 0x{bufferGpa:x}+{len} is outside vm '{vm.Info.Name}'");
+        var (len, hva) = context.GuestBuffer(vm, bufferGpa, Len);
         var kernel = context.Kernel;
         var buffer = new byte[len];
-        var copied = kernel.UserCopy(kernel.Vmm, vm.Info.HvaBase.Value + bufferGpa, buffer, toUser: false);
+        var copied = kernel.UserCopy(kernel.Vmm, hva, buffer, toUser: false);
         if (copied == 0) return Outcome.Error(Errno.EFAULT);
         return kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, buffer.AsSpan(0, copied), write: true);
     }

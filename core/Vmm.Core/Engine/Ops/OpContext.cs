@@ -160,6 +160,14 @@ public sealed class OpContext
     }
 
     /// <summary>copy_from_guest / copy_to_guest for an emulated device (<c>"requester": "kvm"</c>).</summary>
+    /// <summary>A syscall's VMM buffer at <paramref name="bufferGpa"/> of <paramref name="vm"/> (K6): its length, checked to lie inside the VM, and its hva.</summary>
+    internal (int Len, ulong Hva) GuestBuffer(Vm vm, ulong bufferGpa, ulong? len)
+    {
+        var bytes = RequireLen(len);
+        if (bufferGpa > vm.Info.MemoryBytes || (ulong)bytes > vm.Info.MemoryBytes - bufferGpa) throw Bad($"bufferGpa 0x{bufferGpa:x}+{bytes} is outside vm '{vm.Info.Name}'");
+        return (bytes, vm.Info.HvaBase.Value + bufferGpa);
+    }
+
     /// <summary>copy_from_guest / copy_to_guest at the step's vm+gpa (the kernel asks the policy which pages KVM may touch).</summary>
     internal Outcome KvmCopy(byte[] buffer, bool toGuest)
     {
