@@ -1,0 +1,112 @@
+using Microsoft.Extensions.DependencyInjection;
+using Vmm.Abstractions;
+
+namespace Vmm.Testing;
+
+/// <summary>
+/// Properties every <see cref="IFaultDelivery"/> keeps (docs/conformance.md): it is total over the kernel's events
+/// (an outcome for each, never an exception), deterministic (the same event gives the same outcome, from the same
+/// or a fresh instance), and only a host panic or a platform shutdown ends the machine.
+/// </summary>
+public abstract class FaultDeliveryConformance : ComponentConformance, IDisposable
+{
+    private readonly List<IServiceScope> _runs = [];
+
+    public sealed override ComponentKind Kind => ComponentKind.Faults;
+
+    /// <summary>A fresh instance, in a run scope of its own, as each run gets one.</summary>
+    protected IFaultDelivery NewDelivery()
+    {
+        var run = ConformanceHost.CreateRunScope(Host);
+        _runs.Add(run);
+        return ConformanceHost.Create<IFaultDelivery>(run, ComponentName);
+    }
+
+    /// <summary>Events of every kind, in every signal context, with and without a VM, for the VMM and for another process.</summary>
+    public static IEnumerable<KernelEvent> Events()
+    {
+        foreach (var kind in Enum.GetValues<KernelEventKind>())
+            foreach (var context in Enum.GetValues<SignalContext>())
+                foreach (var vm in new[] { VmId.None, new VmId(0) })
+                    foreach (var pid in new[] { 1, 2 })
+                    {
+                        if (kind == KernelEventKind.SigBus)
+                        {
+                            foreach (var code in Enum.GetValues<SigBusCode>())
+                                yield return new KernelEvent(kind, pid, code, new Hva(0x7f00_0000_1000UL), code == SigBusCode.SI_KERNEL ? 0 : PageGeometry.PageShift, context, vm, "conformance");
+                        }
+                        else
+                        {
+                            yield return new KernelEvent(kind, pid, default, new Hva(0x7f00_0000_2000UL), 0, context, vm, $"conformance {kind}");
+                        }
+                    }
+    }
+
+    public static TheoryData<KernelEventKind> Kinds()
+    {
+        var data = new TheoryData<KernelEventKind>();
+        foreach (var kind in Enum.GetValues<KernelEventKind>()) data.Add(kind);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EveryEventKind_GetsAnOutcome_WithoutAnException(KernelEventKind kind)
+    {
+        var delivery = NewDelivery();
+        foreach (var e in Events().Where(e => e.Kind == kind))
+        {
+            var outcome = delivery.Deliver(e);
+            Assert.NotNull(outcome);
+            Assert.False(outcome.Kind is OutcomeKind.NotRun or OutcomeKind.State, $"{e} was delivered as {outcome}: an outcome of the engine's, not of a fault");
+        }
+    }
+
+    [Fact]
+    public void SameEvent_GivesTheSameOutcome_FromTheSameAndFromAFreshInstance()
+    {
+        var first = NewDelivery();
+        var events = Events().ToList();
+        var once = events.Select(e => Describe(first.Deliver(e))).ToList();
+        var again = events.Select(e => Describe(first.Deliver(e))).ToList();
+        var fresh = NewDelivery();
+        var elsewhere = events.Select(e => Describe(fresh.Deliver(e))).ToList();
+        for (var i = 0; i < events.Count; i++)
+        {
+            Assert.True(once[i] == again[i], $"{events[i]}: {once[i]}, then {again[i]}");
+            Assert.True(once[i] == elsewhere[i], $"{events[i]}: {once[i]}, from a fresh instance {elsewhere[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(KernelEventKind.HostPanic)]
+    [InlineData(KernelEventKind.Shutdown)]
+    public void MachineEndingEvents_GiveMachineEndingOutcomes(KernelEventKind kind)
+    {
+        var delivery = NewDelivery();
+        foreach (var e in Events().Where(e => e.Kind == kind))
+            Assert.True(delivery.Deliver(e).EndsMachine, $"{e} must end the machine, got {delivery.Deliver(e)}");
+    }
+
+    [Theory]
+    [InlineData(KernelEventKind.SigBus)]
+    [InlineData(KernelEventKind.SigKill)]
+    [InlineData(KernelEventKind.SigSegv)]
+    [InlineData(KernelEventKind.TdFatal)]
+    public void EventsThatSpareTheHost_NeverEndTheMachine(KernelEventKind kind)
+    {
+        var delivery = NewDelivery();
+        foreach (var e in Events().Where(e => e.Kind == kind))
+            Assert.False(delivery.Deliver(e).EndsMachine, $"{e} concerns one process or one guest, yet {delivery.Deliver(e)} ends the machine");
+    }
+
+    public void Dispose()
+    {
+        foreach (var run in _runs) run.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Every observable field of an outcome (records compare arrays by reference).</summary>
+    private static string Describe(Outcome o)
+        => $"{o.Kind}|{o.SigBusCode}|{o.Lsb}|{o.Address}|{o.Errno}|{o.Signal}|{o.Reason}|{o.ExitReason}|{string.Join(',', o.ExitFlags)}|{o.ExitGpa}|{o.ExitSize}|{o.Count}|{(o.Data is null ? "" : Convert.ToHexString(o.Data))}";
+}
