@@ -13,7 +13,9 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
     private const string Td = "td1";
     private const string Other = "vm2";
     private static readonly ulong[] TdPages = [0x0, 0x1000, 0x2000, 0x3000];
-    private static readonly ulong[] OtherPages = [0x0, 0x1000, 0x2000, 0x3000, 0x4000, 0x5000];
+    /// <summary>The ordinary VM's pages written while the TD runs, and those written after the teardown.</summary>
+    private static readonly ulong[] OtherPagesEarly = [0x0, 0x1000, 0x2000];
+    private static readonly ulong[] OtherPagesLate = [0x3000, 0x4000, 0x5000];
 
     public sealed override ComponentKind Kind => ComponentKind.Policy;
 
@@ -48,6 +50,7 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
 
         var scenario = Touched(backing);
         var before = scenario.InspectAll(places);
+        var otherBefore = scenario.InspectAll(OtherPagesEarly.Select(g => (Other, g)));
         scenario.Step(teardown switch
         {
             "vm.destroy" => (object)new { op = "vm.destroy", vm = Td },
@@ -59,13 +62,17 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
         var tdAlive = teardown != "vm.destroy";
         var byGpa = tdAlive ? scenario.InspectAll(places) : [];
         // The other VM's next pages come first from the frames just freed (the allocator reuses the last freed first).
-        var reused = OtherPages.Skip(1).Select(g => scenario.Step(new { op = "host.write", vm = Other, gpa = ConformanceScenario.Hex(g), data = ConformanceScenario.Pattern((int)(g >> 12) + 40, 8) })).ToList();
-        var reusedFrames = scenario.InspectAll(OtherPages.Skip(1).Select(g => (Other, g)));
+        var reused = OtherPagesLate.Select(g => scenario.Step(new { op = "host.write", vm = Other, gpa = ConformanceScenario.Hex(g), data = ConformanceScenario.Pattern((int)(g >> 12) + 40, 8) })).ToList();
+        var reusedFrames = scenario.InspectAll(OtherPagesLate.Select(g => (Other, g)));
         var tdAfterReuse = tdAlive ? scenario.InspectAll(places) : [];
         var run = scenario.Run(Host);
 
         for (var i = 0; i < places.Count; i++)
             Assert.True(run[before[i]].StateText("pfn") == frames[i], $"the engine is not deterministic: {places[i]} was {frames[i]}, now {run[before[i]]}\n{run.ScenarioText}");
+        // While both VMs run, frames the TD's pages gave up (a policy dropping the last reference) went to the other VM: it alone may map them.
+        var otherFrames = otherBefore.Select(i => run[i].StateText("pfn")).OfType<string>().ToList();
+        foreach (var step in before)
+            AssertNamesNone(run, run[step], otherFrames, $"while {Td} runs");
         for (var i = 0; i < known.Count; i++)
         {
             var state = run[byPfn[i]];
@@ -80,13 +87,20 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
             if (teardown == "host.munmap") Assert.True(state.StateText("pte") == "none", $"after munmap the range has no PTE at all: {state}\n{run.ScenarioText}");
         }
         foreach (var step in reused) Assert.True(run[step].IsOk, $"{run[step]}\n{run.ScenarioText}");
-        var reusedPfns = reusedFrames.Select(i => run[i].StateText("pfn")).ToList();
-        foreach (var step in tdAfterReuse)
+        var reusedPfns = reusedFrames.Select(i => run[i].StateText("pfn")).OfType<string>().ToList();
+        foreach (var step in tdAfterReuse) AssertNamesNone(run, run[step], reusedPfns, $"after {teardown}");
+    }
+
+    /// <summary>Neither the TD's frame at this gpa nor its VMM PTE (present, PROT_NONE or hwpoison) is one of <paramref name="others"/>' frames.</summary>
+    private static void AssertNamesNone(ScenarioOutcomes run, StepOutcome tdPage, IReadOnlyList<string> others, string when)
+    {
+        var pfn = tdPage.StateText("pfn");
+        var pte = tdPage.StateText("pte");
+        foreach (var other in others)
         {
-            var pte = run[step].StateText("pte");
-            foreach (var pfn in reusedPfns.OfType<string>())
-                Assert.False(pte is not null && (pte.EndsWith($" pfn {pfn}", StringComparison.Ordinal) || pte == $"swp(HwPoison,{pfn})"),
-                    $"{Td}'s PTE {pte} names pfn {pfn}, which now belongs to {Other}\n{run.ScenarioText}");
+            Assert.False(pfn == other, $"{when}, {Td}'s page and {Other}'s page are the same frame {other}: {tdPage}\n{run.ScenarioText}");
+            Assert.False(pte is not null && (pte.EndsWith($" pfn {other}", StringComparison.Ordinal) || pte == $"swp(HwPoison,{other})"),
+                $"{when}, {Td}'s PTE {pte} names pfn {other}, which belongs to {Other}\n{run.ScenarioText}");
         }
     }
 
@@ -174,6 +188,8 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
         scenario.Step(new { op = "guest.read", vm = Td, gpa = "0x2000", len = 16, shared = true });
         scenario.Step(new { op = "guest.write", vm = Td, gpa = "0x3000", data = ConformanceScenario.Pattern(4, 16), shared = true });
         scenario.Step(new { op = "host.read", vm = Td, gpa = "0x3000", len = 16 });
+        foreach (var gpa in OtherPagesEarly.Skip(1))
+            scenario.Step(new { op = "host.write", vm = Other, gpa = ConformanceScenario.Hex(gpa), data = ConformanceScenario.Pattern((int)(gpa >> 12) + 20, 8) });
         return scenario;
     }
 
