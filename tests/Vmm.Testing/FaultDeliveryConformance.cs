@@ -1,12 +1,14 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Vmm.Abstractions;
+using Vmm.Hosting;
 
 namespace Vmm.Testing;
 
 /// <summary>
 /// Properties every <see cref="IFaultDelivery"/> keeps (docs/conformance.md): it is total over the kernel's events
 /// (an outcome for each, never an exception), deterministic (the same event gives the same outcome, from the same
-/// or a fresh instance), and only a host panic or a platform shutdown ends the machine.
+/// or a fresh instance), only a host panic or a platform shutdown ends the machine, and the engine asks it once per event.
 /// </summary>
 public abstract class FaultDeliveryConformance : ComponentConformance, IDisposable
 {
@@ -98,6 +100,82 @@ public abstract class FaultDeliveryConformance : ComponentConformance, IDisposab
         var delivery = NewDelivery();
         foreach (var e in Events().Where(e => e.Kind == kind))
             Assert.False(delivery.Deliver(e).EndsMachine, $"{e} concerns one process or one guest, yet {delivery.Deliver(e)} ends the machine");
+    }
+
+    /// <summary>Scenarios whose every step raises a known number of kernel events (0 or 1).</summary>
+    public static TheoryData<string> EventCases => new() { "hwpoison-entry", "kernel-consumes-poison", "early-kill", "guest-consumes-poison" };
+
+    /// <summary>Through the engine: the delivery is asked once per kernel event a step raises, and never for a step that raises none.</summary>
+    [Theory]
+    [MemberData(nameof(EventCases))]
+    public void Engine_AsksTheDelivery_OncePerKernelEvent(string @case)
+    {
+        var calls = new List<int>();
+        var step = 0;
+        using var host = VmmHost.Load(Host.PluginsFile, services => services.AddVmmComponent<IFaultDelivery, CountingDelivery>(ComponentKind.Faults, CountingName,
+            "conformance: counts the calls to the delivery under test",
+            run => new CountingDelivery(run.GetRequiredKeyedService<IFaultDelivery>(ComponentName), () => calls.Add(step))));
+        var scenario = new ConformanceScenario($"conformance: faults {ComponentName}: one call per event ({@case})")
+            .Component("faults", CountingName)
+            .Vm("vm1", "8M");
+        var expected = new List<int>();
+        void Add(object s, int events)
+        {
+            scenario.Step(s);
+            expected.Add(events);
+        }
+        Add(new { op = "host.write", vm = "vm1", gpa = "0x1000", data = "0x1122" }, 0);
+        Add(new { op = "host.read", vm = "vm1", gpa = "0x1000", len = 2 }, 0);
+        switch (@case)
+        {
+            case "hwpoison-entry":
+                Add(new { op = "host.madvise", vm = "vm1", gpa = "0x1000", size = "4K", advice = "HWPOISON" }, 0);
+                Add(new { op = "host.read", vm = "vm1", gpa = "0x1000", len = 2 }, 1);
+                Add(new { op = "host.read", vm = "vm1", gpa = "0x1000", len = 2 }, 1);
+                break;
+            case "kernel-consumes-poison":
+                Add(new { op = "hw.memory-error", vm = "vm1", gpa = "0x1000" }, 0);
+                Add(new { op = "kernel.read", vm = "vm1", gpa = "0x1000", len = 2 }, 1);
+                break;
+            case "early-kill":
+                scenario.Option("linux.earlyKill", JsonValue.Create(true));
+                Add(new { op = "hw.memory-error", vm = "vm1", gpa = "0x1000" }, 1);
+                break;
+            default:
+                Add(new { op = "guest.read", vm = "vm1", gpa = "0x1000", len = 2 }, 0);
+                Add(new { op = "hw.memory-error", vm = "vm1", gpa = "0x1000" }, 0);
+                Add(new { op = "guest.read", vm = "vm1", gpa = "0x1000", len = 2 }, 1);
+                break;
+        }
+        var validated = host.Validate(WriteTemp(scenario.ToJson()));
+        Assert.True(validated.IsValid, $"{validated.Error}");
+        var report = host.Run(validated, onStep: s => step = s.Index + 1);
+        File.Delete(validated.File);
+
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var asked = calls.Count(c => c == i);
+            Assert.True(asked == expected[i], $"step {i} ({report.Steps[i].Op}, {report.Steps[i].ActualJson}) asked the delivery {asked} times for {expected[i]} kernel events\n{scenario.ToJson()}");
+        }
+    }
+
+    private const string CountingName = "conformance-counting";
+
+    private static string WriteTemp(string text)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"vmm-conformance-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, text);
+        return file;
+    }
+
+    /// <summary>The delivery under test, counting its calls.</summary>
+    private sealed class CountingDelivery(IFaultDelivery inner, Action called) : IFaultDelivery
+    {
+        public Outcome Deliver(in KernelEvent kernelEvent)
+        {
+            called();
+            return inner.Deliver(kernelEvent);
+        }
     }
 
     public void Dispose()
