@@ -83,7 +83,7 @@ public sealed class ConformanceScenario(string name)
     }
 
     /// <summary>Validates and runs the scenario; bad input fails the test with the engine's message and the scenario text.</summary>
-    public ScenarioOutcomes Run(VmmHost host)
+    public ScenarioOutcomes Run(VmmHost host, Action<StepReport>? onStep = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         var text = ToJson();
@@ -93,7 +93,7 @@ public sealed class ConformanceScenario(string name)
         {
             var validated = host.Validate(file);
             Assert.True(validated.IsValid, $"the conformance scenario is bad input: {validated.Error}\n{text}");
-            return new ScenarioOutcomes(host.Run(validated), text);
+            return new ScenarioOutcomes(host.Run(validated, onStep: onStep), text);
         }
         finally
         {

@@ -147,26 +147,16 @@ public abstract class FaultDeliveryConformance : ComponentConformance, IDisposab
                 Add(new { op = "guest.read", vm = "vm1", gpa = "0x1000", len = 2 }, 1);
                 break;
         }
-        var validated = host.Validate(WriteTemp(scenario.ToJson()));
-        Assert.True(validated.IsValid, $"{validated.Error}");
-        var report = host.Run(validated, onStep: s => step = s.Index + 1);
-        File.Delete(validated.File);
+        var run = scenario.Run(host, s => step = s.Index + 1);
 
         for (var i = 0; i < expected.Count; i++)
         {
             var asked = calls.Count(c => c == i);
-            Assert.True(asked == expected[i], $"step {i} ({report.Steps[i].Op}, {report.Steps[i].ActualJson}) asked the delivery {asked} times for {expected[i]} kernel events\n{scenario.ToJson()}");
+            Assert.True(asked == expected[i], $"{run[i]} asked the delivery {asked} times for {expected[i]} kernel events\n{run.ScenarioText}");
         }
     }
 
     private const string CountingName = "conformance-counting";
-
-    private static string WriteTemp(string text)
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"vmm-conformance-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, text);
-        return file;
-    }
 
     /// <summary>The delivery under test, counting its calls.</summary>
     private sealed class CountingDelivery(IFaultDelivery inner, Action called) : IFaultDelivery

@@ -4,8 +4,8 @@ namespace Vmm.Testing;
 
 /// <summary>
 /// Properties every <see cref="IPrivateMemoryPolicy"/> keeps (docs/conformance.md), checked through the engine since a
-/// policy acts only through the kernel: scenarios are built in code and run through the host, on plain memory so the
-/// policy alone decides. A freed frame is mapped nowhere; converting twice is converting once; and under a policy that
+/// policy acts only through the kernel: scenarios are built in code and run through the host, on
+/// <see cref="MemoryController"/> (plain unless overridden) so the policy alone decides. A freed frame is mapped nowhere; converting twice is converting once; and under a policy that
 /// claims protection the VMM never reads a private page's plaintext.
 /// </summary>
 public abstract class PrivateMemoryPolicyConformance : ComponentConformance
@@ -18,6 +18,9 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
     private static readonly ulong[] OtherPagesLate = [0x3000, 0x4000, 0x5000];
 
     public sealed override ComponentKind Kind => ComponentKind.Policy;
+
+    /// <summary>The memory controller under the policy; plain by default, so the policy alone decides what the VMM can read.</summary>
+    protected virtual string MemoryController => "plain";
 
     /// <summary>Whether the policy says the VMM cannot read private memory (false only for the unprotected baseline).</summary>
     protected virtual bool ClaimsProtection => true;
@@ -138,6 +141,7 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
     {
         var secret = ConformanceScenario.Pattern(99, 64);
         var scenario = new ConformanceScenario($"conformance: policy {ComponentName}: the VMM reads a private page")
+            .Component("memory", MemoryController)
             .Component("policy", ComponentName)
             .Vm(Td, "8M", isProtected: true, backing);
         if (vmmTouchedFirst) scenario.Step(new { op = "host.write", vm = Td, gpa = "0x1000", data = ConformanceScenario.Pattern(98, 64) });
@@ -178,6 +182,7 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
     private ConformanceScenario Touched(string backing)
     {
         var scenario = new ConformanceScenario($"conformance: policy {ComponentName}: teardown")
+            .Component("memory", MemoryController)
             .Component("policy", ComponentName)
             .Vm(Td, "8M", isProtected: true, backing)
             .Vm(Other, "8M", isProtected: false, backing);
@@ -199,6 +204,7 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
     private ConversionRun Converted(string backing, string to, string gpa, string size, int times)
     {
         var scenario = new ConformanceScenario($"conformance: policy {ComponentName}: convert {gpa}+{size} to {to} x{times}")
+            .Component("memory", MemoryController)
             .Component("policy", ComponentName)
             .Vm(Td, "8M", isProtected: true, backing);
         scenario.Step(new { op = "guest.write", vm = Td, gpa = "0x0", data = ConformanceScenario.Pattern(1, 16) });
