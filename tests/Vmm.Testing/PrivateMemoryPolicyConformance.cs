@@ -68,6 +68,7 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
         var reused = OtherPagesLate.Select(g => scenario.Step(new { op = "host.write", vm = Other, gpa = ConformanceScenario.Hex(g), data = ConformanceScenario.Pattern((int)(g >> 12) + 40, 8) })).ToList();
         var reusedFrames = scenario.InspectAll(OtherPagesLate.Select(g => (Other, g)));
         var tdAfterReuse = tdAlive ? scenario.InspectAll(places) : [];
+        var byPfnAfterReuse = known.Select(pfn => scenario.Step(new { op = "inspect", pfn })).ToList();
         var run = scenario.Run(Host);
 
         for (var i = 0; i < places.Count; i++)
@@ -92,6 +93,12 @@ public abstract class PrivateMemoryPolicyConformance : ComponentConformance
         foreach (var step in reused) Assert.True(run[step].IsOk, $"{run[step]}\n{run.ScenarioText}");
         var reusedPfns = reusedFrames.Select(i => run[i].StateText("pfn")).OfType<string>().ToList();
         foreach (var step in tdAfterReuse) AssertNamesNone(run, run[step], reusedPfns, $"after {teardown}");
+        for (var i = 0; i < known.Count; i++)
+        {
+            // A frame the other VM got is mapped by its one VMM mapping; any other frame of the torn-down range by nobody.
+            var expected = reusedPfns.Contains(known[i]) ? "1" : "0";
+            Assert.True(run[byPfnAfterReuse[i]].StateText("mapcount") == expected, $"after {teardown} and {Other}'s writes, pfn {known[i]} should have mapcount {expected}: {run[byPfnAfterReuse[i]]}\n{run.ScenarioText}");
+        }
     }
 
     /// <summary>Neither the TD's frame at this gpa nor its VMM PTE (present, PROT_NONE or hwpoison) is one of <paramref name="others"/>' frames.</summary>
