@@ -143,12 +143,20 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
         Assert.Equal(0, Controller.PoisonedLineCount(FrameB));
     }
 
+    /// <summary>The next owner after a free (<see cref="IMemoryController.OnFrameFreed"/> first) or after a conversion (Reinitialize alone).</summary>
+    public static TheoryData<bool, bool, bool> Handovers()
+    {
+        var data = new TheoryData<bool, bool, bool>();
+        foreach (var freed in new[] { true, false })
+            foreach (var ownerWasPrivate in new[] { false, true })
+                foreach (var nextIsPrivate in new[] { false, true })
+                    data.Add(freed, ownerWasPrivate, nextIsPrivate);
+        return data;
+    }
+
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    [InlineData(false, true)]
-    [InlineData(true, true)]
-    public void FreedFrame_ReinitialisedForTheNextOwner_HoldsNoStaleDataAndNoPoison(bool ownerWasPrivate, bool nextIsPrivate)
+    [MemberData(nameof(Handovers))]
+    public void FreedOrConvertedFrame_ReinitialisedForTheNextOwner_HoldsNoStaleDataAndNoPoison(bool freed, bool ownerWasPrivate, bool nextIsPrivate)
     {
         var (key, requester) = Writer(ownerWasPrivate, Owner);
         var old = Pattern(6, Page);
@@ -156,7 +164,7 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
         Assert.True(Write(FrameA, 0, old, key, requester).IsOk);
         Controller.PoisonLine(FrameA, 3);
 
-        Controller.OnFrameFreed(FrameA);
+        if (freed) Controller.OnFrameFreed(FrameA);
         var (nextKey, nextRequester) = Writer(nextIsPrivate, NextOwner);
         Controller.Reinitialize(FrameA, nextKey);
 
