@@ -1,0 +1,77 @@
+using Vmm.Testing;
+
+namespace Vmm.Conformance.Tests;
+
+// One class per registered component; DiscoveryTests fails when a component has none.
+
+public sealed class PlainMemoryControllerConformance : MemoryControllerConformance
+{
+    public override string ComponentName => "plain";
+}
+
+public sealed class MktmeMemoryControllerConformance : MemoryControllerConformance
+{
+    public override string ComponentName => "mktme";
+}
+
+public sealed class TdxLiMemoryControllerConformance : MemoryControllerConformance
+{
+    public override string ComponentName => "tdx-li";
+}
+
+public sealed class TdxCiMemoryControllerConformance : MemoryControllerConformance
+{
+    public override string ComponentName => "tdx-ci";
+}
+
+public sealed class X86RadixPageTableConformance : PageTableConformance
+{
+    public override string ComponentName => "x86-64";
+}
+
+public sealed class NonePolicyConformance : PrivateMemoryPolicyConformance
+{
+    public override string ComponentName => "none";
+
+    /// <summary>P-none: private pages stay mapped in the VMM.</summary>
+    protected override bool ClaimsProtection => false;
+}
+
+public sealed class ProtNonePolicyConformance : PrivateMemoryPolicyConformance
+{
+    public override string ComponentName => "prot-none";
+
+    /// <summary>
+    /// Finding (docs/conformance.md): the protection is a PROT_NONE VMA, so a shmem-backed TD's page cache stays
+    /// readable through read(2) on the file and through any other mapping of it; no policy hook covers either path.
+    /// </summary>
+    protected override IReadOnlyCollection<string> KnownPlaintextReads => ["host.pread", SecondMappingRead];
+}
+
+public sealed class HwPoisonV1PolicyConformance : PrivateMemoryPolicyConformance
+{
+    public override string ComponentName => "hwpoison-v1";
+
+    /// <summary>RFC v1 commented the FOLL_ALLOW_POISONED check out: any GUP, so ptrace-style access, reaches the page (scenarios/hwpoison/v1-plain-procmem.json).</summary>
+    protected override IReadOnlyCollection<string> KnownPlaintextReads => ["host.procmem-read", "host.process-vm-readv"];
+}
+
+public sealed class HwPoisonV2PolicyConformance : PrivateMemoryPolicyConformance
+{
+    public override string ComponentName => "hwpoison-v2";
+}
+
+public sealed class SplitStrategyConformance : HugePageStrategyConformance
+{
+    public override string ComponentName => "split";
+}
+
+public sealed class NoThpStrategyConformance : HugePageStrategyConformance
+{
+    public override string ComponentName => "no-thp";
+}
+
+public sealed class LinuxFaultDeliveryConformance : FaultDeliveryConformance
+{
+    public override string ComponentName => "linux";
+}
