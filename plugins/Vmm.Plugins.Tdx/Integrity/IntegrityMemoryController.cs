@@ -28,10 +28,15 @@ public abstract class IntegrityMemoryController : IMemoryController
     private static readonly FrameLines Untracked = new();
     private readonly LineStore _store = new();
     private readonly KeyIdAllocator _keys;
-    private IMemoryControllerHost _host = null!;
+    private readonly IPhysicalMemory _memory;
+    private readonly ICostLedger _ledger;
 
-    private protected IntegrityMemoryController(IntegrityMode mode, KeyIdLayout layout, ILineMac? mac, bool partialWriteErratum, KeyIdAllocator keys)
+    private protected IntegrityMemoryController(IntegrityMode mode, KeyIdLayout layout, ILineMac? mac, bool partialWriteErratum, KeyIdAllocator keys, IPhysicalMemory memory, ICostLedger ledger)
     {
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(ledger);
+        _memory = memory;
+        _ledger = ledger;
         Mode = mode;
         Layout = layout;
         Mac = mac;
@@ -48,17 +53,15 @@ public abstract class IntegrityMemoryController : IMemoryController
     /// <summary>Frames that carry line metadata (for footprint reports).</summary>
     public int TrackedFrames => _store.Count;
 
-    public void Attach(IMemoryControllerHost host) => _host = host;
-
     public KeyId AssignPrivateKey(VmId vm) => _keys.Assign(vm);
 
     public MemResult Read(in LineAccess access, Span<byte> destination)
     {
         if (destination.IsEmpty) return MemResult.Ok;
-        var stored = _host.Memory.Peek(access.Pfn);
+        var stored = _memory.Peek(access.Pfn);
         var first = access.Offset >> PageGeometry.LineShift;
         var last = (access.Offset + destination.Length - 1) >> PageGeometry.LineShift;
-        _host.Ledger.Add(CostKind.LineRead, last - first + 1);
+        _ledger.Add(CostKind.LineRead, last - first + 1);
         var lines = _store.Find(access.Pfn);
         if (lines is null)
         {
@@ -105,7 +108,7 @@ public abstract class IntegrityMemoryController : IMemoryController
     {
         if (!lines.Owner(line)) return false;
         if (Mode != IntegrityMode.Ci) return true;
-        _host.Ledger.Add(CostKind.MacCompute);
+        _ledger.Add(CostKind.MacCompute);
         if (lines.Keys[line] != key.Value) return false;
         return Mac!.Compute(LineOf(stored, line), Layout.Encode(pfn, line * PageGeometry.LineSize, key), key, owner: true) == lines.Macs[line];
     }
@@ -115,9 +118,9 @@ public abstract class IntegrityMemoryController : IMemoryController
         if (source.IsEmpty) return MemResult.Ok;
         var first = access.Offset >> PageGeometry.LineShift;
         var last = (access.Offset + source.Length - 1) >> PageGeometry.LineShift;
-        _host.Ledger.Add(CostKind.LineWrite, last - first + 1);
+        _ledger.Add(CostKind.LineWrite, last - first + 1);
         var lines = _store.Find(access.Pfn);
-        var frame = _host.Memory.Materialize(access.Pfn);
+        var frame = _memory.Materialize(access.Pfn);
         if (lines is null && access.Key.IsShared)
         {
             source.CopyTo(frame[access.Offset..]);
@@ -145,7 +148,7 @@ public abstract class IntegrityMemoryController : IMemoryController
             lines.SetOwner(line, isPrivate); // writes are never checked: the owner bit follows the writer's KeyID (H3, H5)
             if (Mode == IntegrityMode.Ci)
             {
-                _host.Ledger.Add(CostKind.MacCompute);
+                _ledger.Add(CostKind.MacCompute);
                 lines.Macs[line] = Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate);
             }
         }
@@ -156,9 +159,9 @@ public abstract class IntegrityMemoryController : IMemoryController
     /// <summary>H10: flush the old KeyID's lines, then 64 full-line (MOVDIR64B) writes of zeros for the new owner; poison is gone.</summary>
     public void Reinitialize(Pfn pfn, KeyId newKey)
     {
-        _host.Ledger.Add(CostKind.CacheFlush);
-        _host.Ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
-        _host.Memory.Discard(pfn);
+        _ledger.Add(CostKind.CacheFlush);
+        _ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
+        _memory.Discard(pfn);
         if (newKey.IsShared)
         {
             _store.Remove(pfn);
@@ -170,7 +173,7 @@ public abstract class IntegrityMemoryController : IMemoryController
         var owner = Mode != IntegrityMode.None && Layout.IsPrivate(newKey);
         lines.OwnerBits = owner ? ulong.MaxValue : 0;
         if (Mode != IntegrityMode.Ci) return;
-        _host.Ledger.Add(CostKind.MacCompute, PageGeometry.LinesPerPage);
+        _ledger.Add(CostKind.MacCompute, PageGeometry.LinesPerPage);
         for (var line = 0; line < PageGeometry.LinesPerPage; line++)
             lines.Macs[line] = Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner);
     }
@@ -180,7 +183,7 @@ public abstract class IntegrityMemoryController : IMemoryController
     public void FlipBit(Pfn pfn, int line, int bit)
     {
         // DRAM changes under the controller: neither the owner bit nor the MAC follows (only Ci notices).
-        var frame = _host.Memory.Materialize(pfn);
+        var frame = _memory.Materialize(pfn);
         frame[line * PageGeometry.LineSize + bit / 8] ^= (byte)(1 << (bit % 8));
     }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
+using Vmm.Core.Machine;
 using Vmm.Core.Paging;
 using Vmm.Core.Tests.Infrastructure;
 using Vmm.Plugins.Baseline;
@@ -77,7 +78,13 @@ public class KernelServicesTests
     [Fact]
     public void Components_ForASecondMachine_AreRefused()
     {
-        var components = new SimulationComponents(new PlainMemoryController(), new NonePolicy(), new LinuxFaultDelivery(), new RadixPageTableFactory(), null, new KernelOptions(), new CostOptions());
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
+        var components = new SimulationComponents(new PlainMemoryController(contents, ledger), new NonePolicy(), new LinuxFaultDelivery(), new RadixPageTableFactory(), null, new KernelOptions(), new CostOptions())
+        {
+            Contents = contents,
+            Ledger = ledger,
+        };
         var scenario = new Vmm.Core.Scenarios.Scenario { File = "test", Name = "test", Vms = [TestMachine.Vm(TestMachine.DefaultVm)] };
         _ = new Simulation(scenario, components);
 
