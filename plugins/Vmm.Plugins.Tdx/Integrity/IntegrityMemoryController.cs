@@ -17,16 +17,14 @@ public enum IntegrityMode
 }
 
 /// <summary>
-/// The Intel memory controller with KeyIDs: per-line state (owner bit, poison, KeyID, MAC) lives in a
-/// <see cref="LineStore"/> only for frames that saw a non-zero KeyID or poison; every other frame
+/// The Intel memory controller with KeyIDs: per-line state (owner bit, poison, KeyID, MAC) lives in
+/// <see cref="LineStore"/> slots only for frames that saw a non-zero KeyID or poison; every other frame
 /// behaves as plain DRAM. Rows H2–H6, H10, H11 and H14 of docs/semantics.md. Hot path: no allocation.
 /// </summary>
 public abstract class IntegrityMemoryController : IMemoryController
 {
     private static readonly byte[] ZeroLine = new byte[PageGeometry.LineSize];
-    /// <summary>An untracked frame as the lines see it: all written with KeyID 0, no owner bit, no poison. Never mutated.</summary>
-    private static readonly FrameLines Untracked = new();
-    private readonly LineStore _store = new();
+    private readonly LineStore _store;
     private readonly KeyIdAllocator _keys;
     private readonly IPhysicalMemory _memory;
     private readonly ICostLedger _ledger;
@@ -37,6 +35,7 @@ public abstract class IntegrityMemoryController : IMemoryController
         ArgumentNullException.ThrowIfNull(ledger);
         _memory = memory;
         _ledger = ledger;
+        _store = new LineStore(withMacs: mode == IntegrityMode.Ci);
         Mode = mode;
         Layout = layout;
         Mac = mac;
@@ -62,16 +61,15 @@ public abstract class IntegrityMemoryController : IMemoryController
         var first = access.Offset >> PageGeometry.LineShift;
         var last = (access.Offset + destination.Length - 1) >> PageGeometry.LineShift;
         _ledger.Add(CostKind.LineRead, last - first + 1);
-        var lines = _store.Find(access.Pfn);
-        if (lines is null)
+        var slot = _store.Find(access.Pfn);
+        if (slot == LineStore.None && access.Key.IsShared)
         {
-            if (access.Key.IsShared)
-            {
-                CopyStored(stored, access.Offset, destination);
-                return MemResult.Ok;
-            }
-            lines = Untracked; // a non-zero KeyID still meets owner bits that are clear and data written with KeyID 0 (H2, H6)
+            CopyStored(stored, access.Offset, destination);
+            return MemResult.Ok;
         }
+        // An untracked frame (slot None) still meets a non-zero KeyID with owner bits that are clear and data written with KeyID 0 (H2, H6).
+        var owner = slot == LineStore.None ? 0 : _store.Owner(slot);
+        var poison = slot == LineStore.None ? 0 : _store.Poison(slot);
         var isPrivate = Layout.IsPrivate(access.Key);
         for (var line = first; line <= last; line++)
         {
@@ -79,38 +77,39 @@ public abstract class IntegrityMemoryController : IMemoryController
             var from = Math.Max(access.Offset, lineStart);
             var to = Math.Min(access.Offset + destination.Length, lineStart + PageGeometry.LineSize);
             var part = destination.Slice(from - access.Offset, to - from);
-            if (lines.Poisoned(line)) return new MemResult(MemStatus.PoisonConsumed, line);
+            if ((poison & (1UL << line)) != 0) return new MemResult(MemStatus.PoisonConsumed, line);
             if (Mode != IntegrityMode.None)
             {
                 if (isPrivate)
                 {
-                    if (!PassesCheck(lines, line, access.Pfn, access.Key, stored))
+                    if (!PassesCheck(slot, (owner & (1UL << line)) != 0, line, access.Pfn, access.Key, stored))
                     {
                         // §16.2.3: a failed private read creates poison and returns zeros.
-                        _store.GetOrAdd(access.Pfn).PoisonBits |= 1UL << line;
+                        _store.Poison(_store.GetOrAdd(access.Pfn)) |= 1UL << line;
                         destination[(from - access.Offset)..].Clear();
                         return new MemResult(MemStatus.IntegrityFailure, line);
                     }
                 }
-                else if (lines.Owner(line))
+                else if ((owner & (1UL << line)) != 0)
                 {
                     part.Clear(); // H4: a shared-KeyID read of a TD-owned line returns zeros, no poison
                     continue;
                 }
             }
-            if (lines.Keys[line] != access.Key.Value) Garbage(stored, line, lines.Keys[line], access.Key, access.Pfn, from - lineStart, part);
+            var written = _store.KeyOf(slot, line);
+            if (written != access.Key.Value) Garbage(stored, line, written, access.Key, access.Pfn, from - lineStart, part);
             else CopyStored(stored, from, part);
         }
         return MemResult.Ok;
     }
 
-    private bool PassesCheck(FrameLines lines, int line, Pfn pfn, KeyId key, ReadOnlySpan<byte> stored)
+    private bool PassesCheck(int slot, bool owned, int line, Pfn pfn, KeyId key, ReadOnlySpan<byte> stored)
     {
-        if (!lines.Owner(line)) return false;
+        if (!owned) return false; // an owned line has a slot
         if (Mode != IntegrityMode.Ci) return true;
         _ledger.Add(CostKind.MacCompute);
-        if (lines.Keys[line] != key.Value) return false;
-        return Mac!.Compute(LineOf(stored, line), Layout.Encode(pfn, line * PageGeometry.LineSize, key), key, owner: true) == lines.Macs[line];
+        if (_store.KeyOf(slot, line) != key.Value) return false;
+        return Mac!.Compute(LineOf(stored, line), Layout.Encode(pfn, line * PageGeometry.LineSize, key), key, owner: true) == _store.Mac(slot, line);
     }
 
     public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source)
@@ -119,14 +118,16 @@ public abstract class IntegrityMemoryController : IMemoryController
         var first = access.Offset >> PageGeometry.LineShift;
         var last = (access.Offset + source.Length - 1) >> PageGeometry.LineShift;
         _ledger.Add(CostKind.LineWrite, last - first + 1);
-        var lines = _store.Find(access.Pfn);
+        var slot = _store.Find(access.Pfn);
         var frame = _memory.Materialize(access.Pfn);
-        if (lines is null && access.Key.IsShared)
+        if (slot == LineStore.None && access.Key.IsShared)
         {
             source.CopyTo(frame[access.Offset..]);
             return MemResult.Ok;
         }
-        lines ??= _store.GetOrAdd(access.Pfn);
+        if (slot == LineStore.None) slot = _store.GetOrAdd(access.Pfn);
+        ref var owner = ref _store.Owner(slot);
+        ref var poison = ref _store.Poison(slot);
         var isPrivate = Layout.IsPrivate(access.Key);
         var partialPath = access.Requester == Requester.Device || (access.Flags & (AccessFlags.NonTemporal | AccessFlags.Uncached)) != 0;
         for (var line = first; line <= last; line++)
@@ -136,23 +137,25 @@ public abstract class IntegrityMemoryController : IMemoryController
             var to = Math.Min(access.Offset + source.Length, lineStart + PageGeometry.LineSize);
             source.Slice(from - access.Offset, to - from).CopyTo(frame[from..]);
             var full = to - from == PageGeometry.LineSize;
-            if (Mode != IntegrityMode.None && PartialWriteErratum && !full && !isPrivate && partialPath && lines.Owner(line))
+            if (Mode != IntegrityMode.None && PartialWriteErratum && !full && !isPrivate && partialPath && (owner & (1UL << line)) != 0)
             {
                 // H11: on erratum parts a partial write to a TD-owned line poisons it at once.
-                lines.PoisonBits |= 1UL << line;
+                poison |= 1UL << line;
                 continue;
             }
-            if (full) lines.PoisonBits &= ~(1UL << line); // a full-line write replaces the line and its poison
-            lines.Keys[line] = access.Key.Value;
+            if (full) poison &= ~(1UL << line); // a full-line write replaces the line and its poison
+            _store.SetKey(slot, line, access.Key.Value);
             if (Mode == IntegrityMode.None) continue;
-            lines.SetOwner(line, isPrivate); // writes are never checked: the owner bit follows the writer's KeyID (H3, H5)
+            // Writes are never checked: the owner bit follows the writer's KeyID (H3, H5).
+            if (isPrivate) owner |= 1UL << line;
+            else owner &= ~(1UL << line);
             if (Mode == IntegrityMode.Ci)
             {
                 _ledger.Add(CostKind.MacCompute);
-                lines.Macs[line] = Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate);
+                _store.Mac(slot, line) = Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate);
             }
         }
-        if (lines.IsPlain) _store.Remove(access.Pfn);
+        if (_store.IsPlain(slot)) _store.Remove(access.Pfn);
         return MemResult.Ok;
     }
 
@@ -167,18 +170,18 @@ public abstract class IntegrityMemoryController : IMemoryController
             _store.Remove(pfn);
             return;
         }
-        var lines = _store.GetOrAdd(pfn);
-        lines.PoisonBits = 0;
-        Array.Fill(lines.Keys, newKey.Value);
+        var slot = _store.GetOrAdd(pfn);
+        _store.Poison(slot) = 0;
+        _store.SetAllKeys(slot, newKey.Value);
         var owner = Mode != IntegrityMode.None && Layout.IsPrivate(newKey);
-        lines.OwnerBits = owner ? ulong.MaxValue : 0;
+        _store.Owner(slot) = owner ? ulong.MaxValue : 0;
         if (Mode != IntegrityMode.Ci) return;
         _ledger.Add(CostKind.MacCompute, PageGeometry.LinesPerPage);
         for (var line = 0; line < PageGeometry.LinesPerPage; line++)
-            lines.Macs[line] = Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner);
+            _store.Mac(slot, line) = Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner);
     }
 
-    public void PoisonLine(Pfn pfn, int line) => _store.GetOrAdd(pfn).PoisonBits |= 1UL << line;
+    public void PoisonLine(Pfn pfn, int line) => _store.Poison(_store.GetOrAdd(pfn)) |= 1UL << line;
 
     public void FlipBit(Pfn pfn, int line, int bit)
     {
@@ -187,14 +190,19 @@ public abstract class IntegrityMemoryController : IMemoryController
         frame[line * PageGeometry.LineSize + bit / 8] ^= (byte)(1 << (bit % 8));
     }
 
-    public bool IsLinePoisoned(Pfn pfn, int line) => _store.Find(pfn)?.Poisoned(line) ?? false;
+    public bool IsLinePoisoned(Pfn pfn, int line) => (PoisonBits(pfn) & (1UL << line)) != 0;
 
-    public int PoisonedLineCount(Pfn pfn) => System.Numerics.BitOperations.PopCount(_store.Find(pfn)?.PoisonBits ?? 0);
+    public int PoisonedLineCount(Pfn pfn) => System.Numerics.BitOperations.PopCount(PoisonBits(pfn));
 
     public void OnFrameFreed(Pfn pfn) => _store.Remove(pfn);
 
     /// <summary>The TD-owner bit of a line (for tests and inspection).</summary>
-    public bool IsLineOwned(Pfn pfn, int line) => _store.Find(pfn)?.Owner(line) ?? false;
+    public bool IsLineOwned(Pfn pfn, int line) => _store.Find(pfn) is var slot && slot != LineStore.None && (_store.Owner(slot) & (1UL << line)) != 0;
+
+    /// <summary>Bytes of line metadata (index, slots, per-line KeyID rows), for footprint reports.</summary>
+    public long LineMetadataBytes => _store.FootprintBytes;
+
+    private ulong PoisonBits(Pfn pfn) => _store.Find(pfn) is var slot && slot != LineStore.None ? _store.Poison(slot) : 0;
 
     private static ReadOnlySpan<byte> LineOf(ReadOnlySpan<byte> stored, int line)
         => stored.IsEmpty ? ZeroLine : stored.Slice(line * PageGeometry.LineSize, PageGeometry.LineSize);
