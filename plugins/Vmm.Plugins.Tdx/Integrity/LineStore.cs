@@ -7,8 +7,10 @@ namespace Vmm.Plugins.Tdx.Integrity;
 /// Per-line integrity state of the frames that have some (a non-zero KeyID, an owner bit or poison), in
 /// slots of pooled flat arrays: per slot a 64-bit TD-owner mask, a 64-bit poison mask and one KeyID word
 /// (the KeyID every line was last written with, or a reference to a row of 64 KeyIDs when the lines differ);
-/// with MACs, 64 28-bit MACs per slot. A pfn finds its slot through a two-level index, so the hot path does
-/// no hashing and an untracked frame costs nothing. Slot -1 stands for an untracked frame: all zeros.
+/// with MACs, 64 28-bit MACs per slot. A pfn finds its slot through a three-level index (as core's sparse
+/// arrays: top, directory pages, chunks of 4096 entries, each made on first use), so the hot path does no
+/// hashing, an untracked frame costs nothing, and a frame high in a 64 TiB host costs a few KiB, not a
+/// top array reaching up to it. Slot -1 stands for an untracked frame: all zeros.
 /// </summary>
 internal sealed class LineStore
 {
@@ -16,12 +18,19 @@ internal sealed class LineStore
     private const int Lines = PageGeometry.LinesPerPage;
     private const int IndexShift = 12;
     private const int IndexChunk = 1 << IndexShift;
+    private const int DirectoryShift = 12;
+    private const int DirectorySize = 1 << DirectoryShift;
+    private const int TopShift = IndexShift + DirectoryShift;
+    /// <summary>2^34 pfns: the frame table's limit (a 64 TiB host).</summary>
+    private const ulong MaxPfns = 1UL << 34;
     private const int SlotShift = 10;
     private const int SlotChunk = 1 << SlotShift;
     private const int SlotMask = SlotChunk - 1;
 
-    // pfn -> slot + 1 (0: untracked), in chunks of 4096 pfns made on first use; the top grows with the highest pfn seen.
-    private int[]?[] _index = new int[]?[16];
+    // pfn -> slot + 1 (0: untracked).
+    private readonly int[]?[]?[] _index = new int[]?[]?[MaxPfns >> TopShift];
+    private int _indexChunks;
+    private int _directories;
     private ulong[][] _owner = [];
     private ulong[][] _poison = [];
     // >= 0: the KeyID of all 64 lines; < 0: ~row of _mixed, whose 64 entries hold each line's KeyID.
@@ -45,10 +54,12 @@ internal sealed class LineStore
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(Pfn pfn)
     {
-        var top = pfn.Value >> IndexShift;
+        var top = pfn.Value >> TopShift;
         var index = _index;
         if (top >= (ulong)index.Length) return None;
-        var chunk = index[(int)top];
+        var directory = index[(int)top];
+        if (directory is null) return None;
+        var chunk = directory[(int)(pfn.Value >> IndexShift) & (DirectorySize - 1)];
         return chunk is null ? None : chunk[(int)(pfn.Value & (IndexChunk - 1))] - 1;
     }
 
@@ -66,7 +77,7 @@ internal sealed class LineStore
     {
         var slot = Find(pfn);
         if (slot == None) return;
-        _index[(int)(pfn.Value >> IndexShift)]![(int)(pfn.Value & (IndexChunk - 1))] = 0;
+        IndexChunkOf(pfn)[(int)(pfn.Value & (IndexChunk - 1))] = 0;
         SetAllKeys(slot, 0);
         Owner(slot) = 0;
         Poison(slot) = 0;
@@ -119,9 +130,20 @@ internal sealed class LineStore
 
     private int[] IndexChunkOf(Pfn pfn)
     {
-        var top = (int)(pfn.Value >> IndexShift);
-        if (top >= _index.Length) Array.Resize(ref _index, Math.Max(top + 1, _index.Length * 2));
-        return _index[top] ??= new int[IndexChunk];
+        if (pfn.Value >= MaxPfns) throw new ArgumentOutOfRangeException(nameof(pfn), pfn.Value, "A host has at most 2^34 frames.");
+        ref var directory = ref _index[(int)(pfn.Value >> TopShift)];
+        if (directory is null)
+        {
+            directory = new int[]?[DirectorySize];
+            _directories++;
+        }
+        ref var chunk = ref directory[(int)(pfn.Value >> IndexShift) & (DirectorySize - 1)];
+        if (chunk is null)
+        {
+            chunk = new int[IndexChunk];
+            _indexChunks++;
+        }
+        return chunk;
     }
 
     private int NewSlot()
@@ -154,9 +176,7 @@ internal sealed class LineStore
     {
         get
         {
-            long bytes = (long)_index.Length * IntPtr.Size;
-            foreach (var chunk in _index)
-                if (chunk is not null) bytes += (long)IndexChunk * sizeof(int);
+            var bytes = ((long)_index.Length + (long)_directories * DirectorySize) * IntPtr.Size + (long)_indexChunks * IndexChunk * sizeof(int);
             var slotChunks = (_slots + SlotMask) >> SlotShift;
             bytes += (long)slotChunks * SlotChunk * (sizeof(ulong) + sizeof(ulong) + sizeof(int) + (_withMacs ? Lines * sizeof(uint) : 0));
             bytes += (long)((_rows + SlotMask) >> SlotShift) * SlotChunk * Lines * sizeof(ushort);

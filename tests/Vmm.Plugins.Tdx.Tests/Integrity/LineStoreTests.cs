@@ -83,8 +83,9 @@ public sealed class LineStoreTests
 
         var perFrame = (double)(rig.Controller.LineMetadataBytes - before) / frames;
 
-        // Owner mask 8 B + poison mask 8 B + KeyID word 4 B + index entry 4 B (+ 64 × 4 B MACs under tdx-ci).
-        Assert.InRange(perFrame, bytesPerFrame, bytesPerFrame + 0.01);
+        // Owner mask 8 B + poison mask 8 B + KeyID word 4 B + index entry 4 B (+ 64 × 4 B MACs under tdx-ci);
+        // the index's directory page (32 KiB for 2^24 pfns) adds 0.5 B a frame here.
+        Assert.InRange(perFrame, bytesPerFrame, bytesPerFrame + 0.51);
         Assert.Equal(frames, rig.Controller.TrackedFrames);
     }
 
