@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Vmm.Abstractions;
+using Vmm.Core.Costs;
 using Vmm.Core.Engine;
+using Vmm.Core.Machine;
 using Vmm.Core.Options;
 
 namespace Vmm.Core;
@@ -10,7 +12,7 @@ namespace Vmm.Core;
 public static partial class VmmCoreServiceCollectionExtensions
 {
     /// <summary>
-    /// The run-scoped options source (also as <see cref="IComponentOptionsSource"/>) and kernel services, the machine factory,
+    /// The run-scoped options source (also as <see cref="IComponentOptionsSource"/>), kernel services, DRAM contents and cost ledger, the machine factory,
     /// and the core's own components (the x86-64 page tables) through <see cref="RegisterBuiltInComponents"/>.
     /// </summary>
     public static IServiceCollection AddVmmCore(this IServiceCollection services)
@@ -26,6 +28,11 @@ public static partial class VmmCoreServiceCollectionExtensions
         services.TryAddScoped<IThpMechanics>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IVmmControl>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IKernelLog>(sp => sp.GetRequiredService<KernelServices>());
+        // What the memory controller works on, per run scope: the DRAM contents (sized by the machine) and the cost ledger.
+        services.TryAddScoped<PhysicalMemory>();
+        services.TryAddScoped<IPhysicalMemory>(sp => sp.GetRequiredService<PhysicalMemory>());
+        services.TryAddScoped(sp => new CostLedger(sp.GetRequiredService<ScenarioOptionsSource>().Get<CostOptions>(CostOptions.Section)));
+        services.TryAddScoped<ICostLedger>(sp => sp.GetRequiredService<CostLedger>());
         RegisterBuiltInComponents(services);
         return services;
     }

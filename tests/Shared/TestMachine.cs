@@ -17,7 +17,8 @@ internal sealed record MachineSetup
     public IReadOnlyList<VmSpec> Vms { get; init; } = [TestMachine.Vm(TestMachine.DefaultVm)];
     public KernelVersion Kernel { get; init; } = KernelVersion.Default;
     public KernelOptions Options { get; init; } = new();
-    public IMemoryController? Memory { get; init; }
+    /// <summary>Builds the memory controller on the machine's DRAM contents and ledger (default plain).</summary>
+    public Func<IPhysicalMemory, ICostLedger, IMemoryController>? Memory { get; init; }
     public IPrivateMemoryPolicy? Policy { get; init; }
     /// <summary>Builds the policy from the machine's kernel services (wins over <see cref="Policy"/>).</summary>
     public Func<KernelServices, IPrivateMemoryPolicy>? PolicyFor { get; init; }
@@ -65,8 +66,10 @@ internal sealed class TestMachine
             Vms = [.. setup.Vms],
         };
         var services = new KernelServices();
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
         var components = new SimulationComponents(
-            setup.Memory ?? new PlainMemoryController(),
+            (setup.Memory ?? ((m, l) => new PlainMemoryController(m, l)))(contents, ledger),
             setup.PolicyFor?.Invoke(services) ?? setup.Policy ?? new NonePolicy(),
             setup.Faults ?? new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
@@ -75,6 +78,8 @@ internal sealed class TestMachine
             new CostOptions())
         {
             Services = services,
+            Contents = contents,
+            Ledger = ledger,
         };
         return new TestMachine(new Simulation(scenario, components));
     }

@@ -1,6 +1,7 @@
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
+using Vmm.Core.Machine;
 using Vmm.Core.Paging;
 using Vmm.Core.Scenarios;
 using Vmm.Plugins.Baseline.Linux;
@@ -22,14 +23,20 @@ internal static class BenchMachine
             Name = $"benchmark-{vmBytes >> 20}M",
             Vms = [new VmSpec(VmName, vmBytes, Protected: false, BackingKind.Anon, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
         var components = new SimulationComponents(
-            new PlainMemoryController(),
+            new PlainMemoryController(contents, ledger),
             new NonePolicy(),
             new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
             Thp: null,
             new KernelOptions(),
-            new CostOptions());
+            new CostOptions())
+        {
+            Contents = contents,
+            Ledger = ledger,
+        };
         return new Simulation(scenario, components);
     }
 

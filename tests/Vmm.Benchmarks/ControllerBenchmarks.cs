@@ -37,10 +37,10 @@ public class ControllerBenchmarks
     public void Setup()
     {
         new Random(42).NextBytes(_contents);
-        _plain = Rig.Create(new PlainMemoryController(), _contents);
-        _mktme = Rig.Create(new MktmeMemoryController(new MktmeOptions()), _contents);
-        _tdxLi = Rig.Create(new TdxLiMemoryController(new TdxOptions()), _contents);
-        _tdxCi = Rig.Create(new TdxCiMemoryController(new TdxOptions()), _contents);
+        _plain = Rig.Create((m, l) => new PlainMemoryController(m, l), _contents);
+        _mktme = Rig.Create((m, l) => new MktmeMemoryController(new MktmeOptions(), m, l), _contents);
+        _tdxLi = Rig.Create((m, l) => new TdxLiMemoryController(new TdxOptions(), m, l), _contents);
+        _tdxCi = Rig.Create((m, l) => new TdxCiMemoryController(new TdxOptions(), m, l), _contents);
         var expected = Checksum(_contents);
         foreach (var rig in new[] { _plain, _mktme, _tdxLi, _tdxCi })
         {
@@ -130,20 +130,17 @@ public class ControllerBenchmarks
     }
 
     /// <summary>A controller on its own DRAM and ledger, its VM's pages accepted (H10) and written once.</summary>
-    private sealed class Rig(IMemoryController memory, KeyId vmKey) : IMemoryControllerHost
+    private sealed class Rig(IMemoryController memory, KeyId vmKey, CostLedger ledger)
     {
-        private readonly PhysicalMemory _physical = new(Pages);
-
         public IMemoryController Memory { get; } = memory;
         public KeyId VmKey { get; } = vmKey;
-        public CostLedger Ledger { get; } = new();
-        IPhysicalMemory IMemoryControllerHost.Memory => _physical;
-        ICostLedger IMemoryControllerHost.Ledger => Ledger;
+        public CostLedger Ledger { get; } = ledger;
 
-        public static Rig Create(IMemoryController memory, byte[] contents)
+        public static Rig Create(Func<IPhysicalMemory, ICostLedger, IMemoryController> create, byte[] contents)
         {
-            var rig = new Rig(memory, memory.AssignPrivateKey(new VmId(0)));
-            memory.Attach(rig);
+            var ledger = new CostLedger();
+            var memory = create(new PhysicalMemory(Pages), ledger);
+            var rig = new Rig(memory, memory.AssignPrivateKey(new VmId(0)), ledger);
             for (var page = 0; page < Pages; page++) memory.Reinitialize(new Pfn((ulong)page), rig.VmKey);
             for (var i = 0; i < Accesses; i++)
             {

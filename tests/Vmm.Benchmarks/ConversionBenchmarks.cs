@@ -58,8 +58,10 @@ public class ConversionBenchmarks
             Vms = [new VmSpec(VmName, bytes, Protected: true, BackingKind.Shmem, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
         var services = new KernelServices();
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
         var components = new SimulationComponents(
-            new PlainMemoryController(),
+            new PlainMemoryController(contents, ledger),
             new HwPoisonV2Policy(new HwPoisonOptions(), new HwPoisonServices(services, services, services, services, services)),
             new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
@@ -68,6 +70,8 @@ public class ConversionBenchmarks
             new CostOptions())
         {
             Services = services,
+            Contents = contents,
+            Ledger = ledger,
         };
         var simulation = new Simulation(scenario, components);
         _kernel = simulation.Kernel;

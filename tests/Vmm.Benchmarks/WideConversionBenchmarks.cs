@@ -50,9 +50,13 @@ public class WideConversionBenchmarks
             "hwpoison-v2" => new HwPoisonV2Policy(new HwPoisonOptions(), kernel),
             _ => new NonePolicy(),
         };
-        var components = new SimulationComponents(new PlainMemoryController(), policy, new LinuxFaultDelivery(), new RadixPageTableFactory(), Thp: null, new KernelOptions(), new CostOptions())
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
+        var components = new SimulationComponents(new PlainMemoryController(contents, ledger), policy, new LinuxFaultDelivery(), new RadixPageTableFactory(), Thp: null, new KernelOptions(), new CostOptions())
         {
             Services = services,
+            Contents = contents,
+            Ledger = ledger,
         };
         _kernel = new Simulation(scenario, components).Kernel;
         _vm = _kernel.VmList[0];

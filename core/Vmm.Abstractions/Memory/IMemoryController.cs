@@ -31,21 +31,14 @@ public readonly record struct MemResult(MemStatus Status, int Line)
     public bool IsOk => Status == MemStatus.Ok;
 }
 
-/// <summary>What a controller may use of the machine.</summary>
-public interface IMemoryControllerHost
-{
-    IPhysicalMemory Memory { get; }
-    ICostLedger Ledger { get; }
-}
-
 /// <summary>
 /// The memory controller: every load, store, DMA and re-initialisation of a line goes through it with the
-/// requester and the KeyID in the physical address (docs/semantics.md table H). Hot path: allocation-free.
+/// requester and the KeyID in the physical address (docs/semantics.md table H). One per run: its constructor
+/// takes what it uses of the machine from the run's services, the DRAM contents (<see cref="IPhysicalMemory"/>)
+/// and the <see cref="ICostLedger"/>. Hot path: allocation-free.
 /// </summary>
 public interface IMemoryController
 {
-    void Attach(IMemoryControllerHost host);
-
     /// <summary>Reads <paramref name="destination"/>.Length bytes at access.Offset; the range stays within the frame.</summary>
     MemResult Read(in LineAccess access, Span<byte> destination);
 

@@ -6,8 +6,6 @@ namespace Vmm.Abstractions;
 /// </summary>
 public interface IPhysicalMemory
 {
-    long FrameCount { get; }
-
     /// <summary>The stored bytes of a frame, or an empty span when the frame was never written (read it as zeros).</summary>
     ReadOnlySpan<byte> Peek(Pfn pfn);
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
+using Vmm.Core.Machine;
 using Vmm.Core.Options;
 using Vmm.Core.Scenarios;
 
@@ -127,6 +128,8 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 options.Get<CostOptions>(CostOptions.Section))
             {
                 Services = provider.GetRequiredService<KernelServices>(),
+                Contents = provider.GetRequiredService<PhysicalMemory>(),
+                Ledger = provider.GetRequiredService<CostLedger>(),
             };
 
             var effective = new Scenario

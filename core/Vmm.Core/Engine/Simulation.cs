@@ -20,7 +20,7 @@ public sealed class Simulation
         ArgumentNullException.ThrowIfNull(components);
         Scenario = scenario;
         Components = components;
-        Ledger = new CostLedger(components.Costs);
+        Ledger = components.Ledger;
         var vmBytes = 0UL;
         foreach (var vm in scenario.Vms) vmBytes += vm.Memory;
         var host = scenario.HostMemory ?? ScenarioLimits.DefaultHostMemory(vmBytes);

@@ -1,11 +1,13 @@
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine;
 
 /// <summary>
-/// The components one run uses, resolved by name, plus the bound core options and the kernel services the
-/// components were built with (a fresh set when none is given: components that need none).
+/// The components one run uses, resolved by name, plus the bound core options and the run's services the
+/// components were built with: kernel services, DRAM contents and cost ledger (fresh ones when none are given:
+/// components that need none). The machine binds the services and contents to itself and counts in the ledger.
 /// </summary>
 public sealed record SimulationComponents(
     IMemoryController Memory,
@@ -17,4 +19,6 @@ public sealed record SimulationComponents(
     CostOptions Costs)
 {
     public KernelServices Services { get; init; } = new();
+    public PhysicalMemory Contents { get; init; } = new();
+    public CostLedger Ledger { get; init; } = new(Costs);
 }

@@ -26,7 +26,7 @@ internal enum VmFault
 /// The simulated host kernel: frames, processes, page cache, faults, GUP, syscalls, memory_failure and
 /// THP mechanisms, plus KVM (Kvm.cs). Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
-internal sealed partial class HostKernel : IMemoryControllerHost
+internal sealed partial class HostKernel
 {
     private readonly List<Process> _processes = [];
     private readonly List<BackingFile> _files = [];
@@ -40,7 +40,8 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         Frames = new FrameTable(frameCount);
         Allocator = new FrameAllocator(Frames);
         Rmap = new Rmap(Frames);
-        PhysicalMemory = new PhysicalMemory(frameCount);
+        PhysicalMemory = components.Contents;
+        PhysicalMemory.Bind(frameCount);
         CostLedger = ledger;
         Version = version;
         Options = components.Kernel;
@@ -56,7 +57,6 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         Memory = components.Memory;
         _pageTables = components.PageTables;
         Vmm = NewProcess("vmm");
-        Memory.Attach(this);
         components.Services.Bind(this);
     }
 
@@ -84,9 +84,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal bool Dead { get; private set; }
 
     public KernelVersion Version { get; }
-    public ICostLedger Ledger => CostLedger;
     public IMemoryController Memory { get; }
-    IPhysicalMemory IMemoryControllerHost.Memory => PhysicalMemory;
     public int VmmPid => Vmm.Pid;
 
     internal Process NewProcess(string name)

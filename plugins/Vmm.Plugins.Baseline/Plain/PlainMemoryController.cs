@@ -7,22 +7,19 @@ namespace Vmm.Plugins.Baseline.Plain;
 /// state beyond the bytes is which lines hold uncorrectable errors (a 64-bit mask per frame, kept
 /// only for frames that have one). Loading a poisoned line is consumption.
 /// </summary>
-public sealed class PlainMemoryController : IMemoryController
+public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger ledger) : IMemoryController
 {
     private readonly Dictionary<ulong, ulong> _poison = [];
-    private IMemoryControllerHost _host = null!;
-
-    public void Attach(IMemoryControllerHost host) => _host = host;
 
     public MemResult Read(in LineAccess access, Span<byte> destination)
     {
-        _host.Ledger.Add(CostKind.LineRead, LineCount(access.Offset, destination.Length));
+        ledger.Add(CostKind.LineRead, LineCount(access.Offset, destination.Length));
         if (_poison.Count != 0 && _poison.TryGetValue(access.Pfn.Value, out var mask))
         {
             var line = FirstPoisoned(mask, access.Offset, destination.Length);
             if (line >= 0) return new MemResult(MemStatus.PoisonConsumed, line);
         }
-        var stored = _host.Memory.Peek(access.Pfn);
+        var stored = memory.Peek(access.Pfn);
         if (stored.IsEmpty) destination.Clear();
         else stored.Slice(access.Offset, destination.Length).CopyTo(destination);
         return MemResult.Ok;
@@ -30,15 +27,15 @@ public sealed class PlainMemoryController : IMemoryController
 
     public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source)
     {
-        _host.Ledger.Add(CostKind.LineWrite, LineCount(access.Offset, source.Length));
-        source.CopyTo(_host.Memory.Materialize(access.Pfn)[access.Offset..]);
+        ledger.Add(CostKind.LineWrite, LineCount(access.Offset, source.Length));
+        source.CopyTo(memory.Materialize(access.Pfn)[access.Offset..]);
         return MemResult.Ok;
     }
 
     public void Reinitialize(Pfn pfn, KeyId newKey)
     {
-        _host.Ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
-        _host.Memory.Discard(pfn);
+        ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
+        memory.Discard(pfn);
         _poison.Remove(pfn.Value);
     }
 
@@ -51,7 +48,7 @@ public sealed class PlainMemoryController : IMemoryController
     public void FlipBit(Pfn pfn, int line, int bit)
     {
         // No integrity: a flipped bit is silent corruption.
-        var frame = _host.Memory.Materialize(pfn);
+        var frame = memory.Materialize(pfn);
         frame[line * PageGeometry.LineSize + bit / 8] ^= (byte)(1 << (bit % 8));
     }
 

@@ -1,40 +1,43 @@
-using System.Security.Cryptography;
 using Vmm.Abstractions;
 
 namespace Vmm.Plugins.Tdx.Ci;
 
 /// <summary>
 /// The MAC after the hardware's construction: SHA-3 based, keyed with the platform MAC key, over the
-/// line and the tweak, truncated to 28 bits. Uses KMAC128 (NIST SP 800-185, built on cSHAKE/Keccak)
-/// from the platform's crypto library; where that library has no SHA-3, creating it fails with a
-/// clear message. Slower than <see cref="AesLineMac"/>; for fidelity checks rather than long runs.
+/// line and the tweak, truncated to 28 bits. KMAC128 (NIST SP 800-185, cSHAKE128 on Keccak-f[1600]) with
+/// customization "TDX Ci line MAC" and a 32-bit output, computed in managed code: the key's two blocks are
+/// absorbed once here, so a line costs one permutation on a stack state and allocates nothing.
 /// </summary>
 public sealed class Sha3LineMac : ILineMac
 {
-    private static readonly byte[] Customization = "TDX Ci line MAC"u8.ToArray();
-    private readonly byte[] _key;
+    internal static ReadOnlySpan<byte> Customization => "TDX Ci line MAC"u8;
+    private const int TagBits = 32;
+    private readonly ulong[] _keyed = new ulong[Keccak.Lanes];
 
     public Sha3LineMac(byte[] key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (!Kmac128.IsSupported)
-            throw new ComponentOptionsException(
-                "\"sha3\" needs KMAC128 (SHA-3) from the platform's crypto library (OpenSSL 3.0 or later on Linux), which this machine lacks; use \"aes\"",
-                "tdx.mac");
-        _key = key;
+        var sponge = new Keccak.Sponge(_keyed);
+        Keccak.AbsorbPrefix(ref sponge, key, Customization);
     }
-
-    public static bool IsSupported => Kmac128.IsSupported;
 
     public string Name => "sha3 (KMAC128)";
 
     public uint Compute(ReadOnlySpan<byte> line, ulong physicalAddress, KeyId key, bool owner)
     {
-        Span<byte> input = stackalloc byte[PageGeometry.LineSize + 16];
-        line[..PageGeometry.LineSize].CopyTo(input);
-        LineMacs.WriteTweak(input[PageGeometry.LineSize..], physicalAddress, key, owner);
-        Span<byte> tag = stackalloc byte[4];
-        Kmac128.HashData(_key, input, tag, Customization);
-        return BitConverter.ToUInt32(tag) & LineMacs.Mask28;
+        // X = line || tweak (80 bytes), then right_encode(32) = 20 01 and cSHAKE's padding, all in one block.
+        Span<ulong> state = stackalloc ulong[Keccak.Lanes];
+        _keyed.CopyTo(state);
+        Keccak.Xor(state, line[..PageGeometry.LineSize]);
+        Span<byte> tweak = stackalloc byte[16];
+        LineMacs.WriteTweak(tweak, physicalAddress, key, owner);
+        Keccak.Xor(state[(PageGeometry.LineSize / 8)..], tweak);
+        const int end = PageGeometry.LineSize + 16;
+        Keccak.XorByte(state, end, TagBits);
+        Keccak.XorByte(state, end + 1, 1);
+        Keccak.XorByte(state, end + 2, 0x04);
+        Keccak.XorByte(state, Keccak.Rate128 - 1, 0x80);
+        Keccak.Permute(state);
+        return (uint)state[0] & LineMacs.Mask28;
     }
 }

@@ -9,8 +9,8 @@ namespace Vmm.Plugins.Tdx.Ci;
 /// key, KeyID-carrying address as tweak, owner bit); any bit flip, host write or wrong-key write is
 /// caught on the TD's next read, which poisons the line (H3–H6).
 /// </summary>
-public sealed class TdxCiMemoryController(TdxOptions options)
-    : IntegrityMemoryController(IntegrityMode.Ci, TdxKeys.Layout(options), CreateMac(options), options.PartialWriteErratum, TdxKeys.Allocator(options))
+public sealed class TdxCiMemoryController(TdxOptions options, IPhysicalMemory memory, ICostLedger ledger)
+    : IntegrityMemoryController(IntegrityMode.Ci, TdxKeys.Layout(options), CreateMac(options), options.PartialWriteErratum, TdxKeys.Allocator(options), memory, ledger)
 {
     internal static ILineMac CreateMac(TdxOptions options)
     {

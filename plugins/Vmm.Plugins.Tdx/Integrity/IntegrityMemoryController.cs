@@ -17,21 +17,25 @@ public enum IntegrityMode
 }
 
 /// <summary>
-/// The Intel memory controller with KeyIDs: per-line state (owner bit, poison, KeyID, MAC) lives in a
-/// <see cref="LineStore"/> only for frames that saw a non-zero KeyID or poison; every other frame
+/// The Intel memory controller with KeyIDs: per-line state (owner bit, poison, KeyID, MAC) lives in
+/// <see cref="LineStore"/> slots only for frames that saw a non-zero KeyID or poison; every other frame
 /// behaves as plain DRAM. Rows H2–H6, H10, H11 and H14 of docs/semantics.md. Hot path: no allocation.
 /// </summary>
 public abstract class IntegrityMemoryController : IMemoryController
 {
     private static readonly byte[] ZeroLine = new byte[PageGeometry.LineSize];
-    /// <summary>An untracked frame as the lines see it: all written with KeyID 0, no owner bit, no poison. Never mutated.</summary>
-    private static readonly FrameLines Untracked = new();
-    private readonly LineStore _store = new();
+    private readonly LineStore _store;
     private readonly KeyIdAllocator _keys;
-    private IMemoryControllerHost _host = null!;
+    private readonly IPhysicalMemory _memory;
+    private readonly ICostLedger _ledger;
 
-    private protected IntegrityMemoryController(IntegrityMode mode, KeyIdLayout layout, ILineMac? mac, bool partialWriteErratum, KeyIdAllocator keys)
+    private protected IntegrityMemoryController(IntegrityMode mode, KeyIdLayout layout, ILineMac? mac, bool partialWriteErratum, KeyIdAllocator keys, IPhysicalMemory memory, ICostLedger ledger)
     {
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(ledger);
+        _memory = memory;
+        _ledger = ledger;
+        _store = new LineStore(withMacs: mode == IntegrityMode.Ci);
         Mode = mode;
         Layout = layout;
         Mac = mac;
@@ -48,27 +52,24 @@ public abstract class IntegrityMemoryController : IMemoryController
     /// <summary>Frames that carry line metadata (for footprint reports).</summary>
     public int TrackedFrames => _store.Count;
 
-    public void Attach(IMemoryControllerHost host) => _host = host;
-
     public KeyId AssignPrivateKey(VmId vm) => _keys.Assign(vm);
 
     public MemResult Read(in LineAccess access, Span<byte> destination)
     {
         if (destination.IsEmpty) return MemResult.Ok;
-        var stored = _host.Memory.Peek(access.Pfn);
+        var stored = _memory.Peek(access.Pfn);
         var first = access.Offset >> PageGeometry.LineShift;
         var last = (access.Offset + destination.Length - 1) >> PageGeometry.LineShift;
-        _host.Ledger.Add(CostKind.LineRead, last - first + 1);
-        var lines = _store.Find(access.Pfn);
-        if (lines is null)
+        _ledger.Add(CostKind.LineRead, last - first + 1);
+        var slot = _store.Find(access.Pfn);
+        if (slot == LineStore.None && access.Key.IsShared)
         {
-            if (access.Key.IsShared)
-            {
-                CopyStored(stored, access.Offset, destination);
-                return MemResult.Ok;
-            }
-            lines = Untracked; // a non-zero KeyID still meets owner bits that are clear and data written with KeyID 0 (H2, H6)
+            CopyStored(stored, access.Offset, destination);
+            return MemResult.Ok;
         }
+        // An untracked frame (slot None) still meets a non-zero KeyID with owner bits that are clear and data written with KeyID 0 (H2, H6).
+        var owner = slot == LineStore.None ? 0 : _store.Owner(slot);
+        var poison = slot == LineStore.None ? 0 : _store.Poison(slot);
         var isPrivate = Layout.IsPrivate(access.Key);
         for (var line = first; line <= last; line++)
         {
@@ -76,38 +77,39 @@ public abstract class IntegrityMemoryController : IMemoryController
             var from = Math.Max(access.Offset, lineStart);
             var to = Math.Min(access.Offset + destination.Length, lineStart + PageGeometry.LineSize);
             var part = destination.Slice(from - access.Offset, to - from);
-            if (lines.Poisoned(line)) return new MemResult(MemStatus.PoisonConsumed, line);
+            if ((poison & (1UL << line)) != 0) return new MemResult(MemStatus.PoisonConsumed, line);
             if (Mode != IntegrityMode.None)
             {
                 if (isPrivate)
                 {
-                    if (!PassesCheck(lines, line, access.Pfn, access.Key, stored))
+                    if (!PassesCheck(slot, (owner & (1UL << line)) != 0, line, access.Pfn, access.Key, stored))
                     {
                         // §16.2.3: a failed private read creates poison and returns zeros.
-                        _store.GetOrAdd(access.Pfn).PoisonBits |= 1UL << line;
+                        _store.Poison(_store.GetOrAdd(access.Pfn)) |= 1UL << line;
                         destination[(from - access.Offset)..].Clear();
                         return new MemResult(MemStatus.IntegrityFailure, line);
                     }
                 }
-                else if (lines.Owner(line))
+                else if ((owner & (1UL << line)) != 0)
                 {
                     part.Clear(); // H4: a shared-KeyID read of a TD-owned line returns zeros, no poison
                     continue;
                 }
             }
-            if (lines.Keys[line] != access.Key.Value) Garbage(stored, line, lines.Keys[line], access.Key, access.Pfn, from - lineStart, part);
+            var written = _store.KeyOf(slot, line);
+            if (written != access.Key.Value) Garbage(stored, line, written, access.Key, access.Pfn, from - lineStart, part);
             else CopyStored(stored, from, part);
         }
         return MemResult.Ok;
     }
 
-    private bool PassesCheck(FrameLines lines, int line, Pfn pfn, KeyId key, ReadOnlySpan<byte> stored)
+    private bool PassesCheck(int slot, bool owned, int line, Pfn pfn, KeyId key, ReadOnlySpan<byte> stored)
     {
-        if (!lines.Owner(line)) return false;
+        if (!owned) return false; // an owned line has a slot
         if (Mode != IntegrityMode.Ci) return true;
-        _host.Ledger.Add(CostKind.MacCompute);
-        if (lines.Keys[line] != key.Value) return false;
-        return Mac!.Compute(LineOf(stored, line), Layout.Encode(pfn, line * PageGeometry.LineSize, key), key, owner: true) == lines.Macs[line];
+        _ledger.Add(CostKind.MacCompute);
+        if (_store.KeyOf(slot, line) != key.Value) return false;
+        return Mac!.Compute(LineOf(stored, line), Layout.Encode(pfn, line * PageGeometry.LineSize, key), key, owner: true) == _store.Mac(slot, line);
     }
 
     public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source)
@@ -115,15 +117,17 @@ public abstract class IntegrityMemoryController : IMemoryController
         if (source.IsEmpty) return MemResult.Ok;
         var first = access.Offset >> PageGeometry.LineShift;
         var last = (access.Offset + source.Length - 1) >> PageGeometry.LineShift;
-        _host.Ledger.Add(CostKind.LineWrite, last - first + 1);
-        var lines = _store.Find(access.Pfn);
-        var frame = _host.Memory.Materialize(access.Pfn);
-        if (lines is null && access.Key.IsShared)
+        _ledger.Add(CostKind.LineWrite, last - first + 1);
+        var slot = _store.Find(access.Pfn);
+        var frame = _memory.Materialize(access.Pfn);
+        if (slot == LineStore.None && access.Key.IsShared)
         {
             source.CopyTo(frame[access.Offset..]);
             return MemResult.Ok;
         }
-        lines ??= _store.GetOrAdd(access.Pfn);
+        if (slot == LineStore.None) slot = _store.GetOrAdd(access.Pfn);
+        ref var owner = ref _store.Owner(slot);
+        ref var poison = ref _store.Poison(slot);
         var isPrivate = Layout.IsPrivate(access.Key);
         var partialPath = access.Requester == Requester.Device || (access.Flags & (AccessFlags.NonTemporal | AccessFlags.Uncached)) != 0;
         for (var line = first; line <= last; line++)
@@ -133,65 +137,72 @@ public abstract class IntegrityMemoryController : IMemoryController
             var to = Math.Min(access.Offset + source.Length, lineStart + PageGeometry.LineSize);
             source.Slice(from - access.Offset, to - from).CopyTo(frame[from..]);
             var full = to - from == PageGeometry.LineSize;
-            if (Mode != IntegrityMode.None && PartialWriteErratum && !full && !isPrivate && partialPath && lines.Owner(line))
+            if (Mode != IntegrityMode.None && PartialWriteErratum && !full && !isPrivate && partialPath && (owner & (1UL << line)) != 0)
             {
                 // H11: on erratum parts a partial write to a TD-owned line poisons it at once.
-                lines.PoisonBits |= 1UL << line;
+                poison |= 1UL << line;
                 continue;
             }
-            if (full) lines.PoisonBits &= ~(1UL << line); // a full-line write replaces the line and its poison
-            lines.Keys[line] = access.Key.Value;
+            if (full) poison &= ~(1UL << line); // a full-line write replaces the line and its poison
+            _store.SetKey(slot, line, access.Key.Value);
             if (Mode == IntegrityMode.None) continue;
-            lines.SetOwner(line, isPrivate); // writes are never checked: the owner bit follows the writer's KeyID (H3, H5)
+            // Writes are never checked: the owner bit follows the writer's KeyID (H3, H5).
+            if (isPrivate) owner |= 1UL << line;
+            else owner &= ~(1UL << line);
             if (Mode == IntegrityMode.Ci)
             {
-                _host.Ledger.Add(CostKind.MacCompute);
-                lines.Macs[line] = Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate);
+                _ledger.Add(CostKind.MacCompute);
+                _store.Mac(slot, line) = Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate);
             }
         }
-        if (lines.IsPlain) _store.Remove(access.Pfn);
+        if (_store.IsPlain(slot)) _store.Remove(access.Pfn);
         return MemResult.Ok;
     }
 
     /// <summary>H10: flush the old KeyID's lines, then 64 full-line (MOVDIR64B) writes of zeros for the new owner; poison is gone.</summary>
     public void Reinitialize(Pfn pfn, KeyId newKey)
     {
-        _host.Ledger.Add(CostKind.CacheFlush);
-        _host.Ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
-        _host.Memory.Discard(pfn);
+        _ledger.Add(CostKind.CacheFlush);
+        _ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
+        _memory.Discard(pfn);
         if (newKey.IsShared)
         {
             _store.Remove(pfn);
             return;
         }
-        var lines = _store.GetOrAdd(pfn);
-        lines.PoisonBits = 0;
-        Array.Fill(lines.Keys, newKey.Value);
+        var slot = _store.GetOrAdd(pfn);
+        _store.Poison(slot) = 0;
+        _store.SetAllKeys(slot, newKey.Value);
         var owner = Mode != IntegrityMode.None && Layout.IsPrivate(newKey);
-        lines.OwnerBits = owner ? ulong.MaxValue : 0;
+        _store.Owner(slot) = owner ? ulong.MaxValue : 0;
         if (Mode != IntegrityMode.Ci) return;
-        _host.Ledger.Add(CostKind.MacCompute, PageGeometry.LinesPerPage);
+        _ledger.Add(CostKind.MacCompute, PageGeometry.LinesPerPage);
         for (var line = 0; line < PageGeometry.LinesPerPage; line++)
-            lines.Macs[line] = Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner);
+            _store.Mac(slot, line) = Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner);
     }
 
-    public void PoisonLine(Pfn pfn, int line) => _store.GetOrAdd(pfn).PoisonBits |= 1UL << line;
+    public void PoisonLine(Pfn pfn, int line) => _store.Poison(_store.GetOrAdd(pfn)) |= 1UL << line;
 
     public void FlipBit(Pfn pfn, int line, int bit)
     {
         // DRAM changes under the controller: neither the owner bit nor the MAC follows (only Ci notices).
-        var frame = _host.Memory.Materialize(pfn);
+        var frame = _memory.Materialize(pfn);
         frame[line * PageGeometry.LineSize + bit / 8] ^= (byte)(1 << (bit % 8));
     }
 
-    public bool IsLinePoisoned(Pfn pfn, int line) => _store.Find(pfn)?.Poisoned(line) ?? false;
+    public bool IsLinePoisoned(Pfn pfn, int line) => (PoisonBits(pfn) & (1UL << line)) != 0;
 
-    public int PoisonedLineCount(Pfn pfn) => System.Numerics.BitOperations.PopCount(_store.Find(pfn)?.PoisonBits ?? 0);
+    public int PoisonedLineCount(Pfn pfn) => System.Numerics.BitOperations.PopCount(PoisonBits(pfn));
 
     public void OnFrameFreed(Pfn pfn) => _store.Remove(pfn);
 
     /// <summary>The TD-owner bit of a line (for tests and inspection).</summary>
-    public bool IsLineOwned(Pfn pfn, int line) => _store.Find(pfn)?.Owner(line) ?? false;
+    public bool IsLineOwned(Pfn pfn, int line) => _store.Find(pfn) is var slot && slot != LineStore.None && (_store.Owner(slot) & (1UL << line)) != 0;
+
+    /// <summary>Bytes of line metadata (index, slots, per-line KeyID rows), for footprint reports.</summary>
+    public long LineMetadataBytes => _store.FootprintBytes;
+
+    private ulong PoisonBits(Pfn pfn) => _store.Find(pfn) is var slot && slot != LineStore.None ? _store.Poison(slot) : 0;
 
     private static ReadOnlySpan<byte> LineOf(ReadOnlySpan<byte> stored, int line)
         => stored.IsEmpty ? ZeroLine : stored.Slice(line * PageGeometry.LineSize, PageGeometry.LineSize);

@@ -1,3 +1,4 @@
+using Vmm.Abstractions;
 using Vmm.Plugins.Tdx.Integrity;
 using Vmm.Plugins.Tdx.KeyIds;
 
@@ -8,8 +9,8 @@ namespace Vmm.Plugins.Tdx.Li;
 /// cleared by shared ones; a TD read of a line whose bit is clear poisons it (H3–H6). Data bit flips
 /// go unnoticed; only owner-bit changes are detected.
 /// </summary>
-public sealed class TdxLiMemoryController(TdxOptions options)
-    : IntegrityMemoryController(IntegrityMode.Li, TdxKeys.Layout(options), mac: null, options.PartialWriteErratum, TdxKeys.Allocator(options));
+public sealed class TdxLiMemoryController(TdxOptions options, IPhysicalMemory memory, ICostLedger ledger)
+    : IntegrityMemoryController(IntegrityMode.Li, TdxKeys.Layout(options), mac: null, options.PartialWriteErratum, TdxKeys.Allocator(options), memory, ledger);
 
 internal static class TdxKeys
 {

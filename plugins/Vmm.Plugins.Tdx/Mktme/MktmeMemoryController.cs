@@ -1,3 +1,4 @@
+using Vmm.Abstractions;
 using Vmm.Plugins.Tdx.Integrity;
 using Vmm.Plugins.Tdx.KeyIds;
 
@@ -7,8 +8,8 @@ namespace Vmm.Plugins.Tdx.Mktme;
 /// mktme: TME-MK encryption without integrity. Each protected VM gets a shared MKTME KeyID; a read with
 /// another KeyID than the line was written with returns deterministic garbage, never poison (H2).
 /// </summary>
-public sealed class MktmeMemoryController(MktmeOptions options)
-    : IntegrityMemoryController(IntegrityMode.None, LayoutOf(options), mac: null, partialWriteErratum: false, Keys(options))
+public sealed class MktmeMemoryController(MktmeOptions options, IPhysicalMemory memory, ICostLedger ledger)
+    : IntegrityMemoryController(IntegrityMode.None, LayoutOf(options), mac: null, partialWriteErratum: false, Keys(options), memory, ledger)
 {
     private static KeyIdLayout LayoutOf(MktmeOptions o) => new(o.KeyIdBits, o.PrivateKeyIds, o.PhysicalAddressBits, MktmeOptions.Section);
 

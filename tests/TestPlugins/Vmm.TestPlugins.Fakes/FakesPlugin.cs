@@ -30,7 +30,6 @@ public sealed class FakeMemoryOptions
 public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
 {
     public FakeMemoryOptions Options { get; } = options;
-    public void Attach(IMemoryControllerHost host) { }
     public MemResult Read(in LineAccess access, Span<byte> destination) => MemResult.Ok;
     public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source) => MemResult.Ok;
     public void Reinitialize(Pfn pfn, KeyId newKey) { }

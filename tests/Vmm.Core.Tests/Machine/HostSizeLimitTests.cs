@@ -18,8 +18,16 @@ public class HostSizeLimitTests
     private const ulong MiB = TestMachine.MiB;
 
     private static Simulation Simulate(ulong? hostMemory, params VmSpec[] vms)
-        => new(new Scenario { File = "limits.json", Name = "limits", HostMemory = hostMemory, Vms = [.. vms] },
-            new SimulationComponents(new PlainMemoryController(), new NonePolicy(), new LinuxFaultDelivery(), new RadixPageTableFactory(), null, new KernelOptions(), new CostOptions()));
+    {
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
+        return new(new Scenario { File = "limits.json", Name = "limits", HostMemory = hostMemory, Vms = [.. vms] },
+            new SimulationComponents(new PlainMemoryController(contents, ledger), new NonePolicy(), new LinuxFaultDelivery(), new RadixPageTableFactory(), null, new KernelOptions(), new CostOptions())
+            {
+                Contents = contents,
+                Ledger = ledger,
+            });
+    }
 
     [Fact]
     public void Host_Of64TiB_AllocatesAlmostNothingUntilTouched()

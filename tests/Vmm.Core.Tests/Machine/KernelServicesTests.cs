@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
+using Vmm.Core.Machine;
 using Vmm.Core.Paging;
 using Vmm.Core.Tests.Infrastructure;
 using Vmm.Plugins.Baseline;
@@ -66,6 +67,52 @@ public class KernelServicesTests
     }
 
     [Fact]
+    public void Run_EachRunScope_HasItsOwnContentsAndLedger_TheMemoryControllerWorksOn()
+    {
+        var services = new ServiceCollection();
+        services.AddVmmCore();
+        services.AddVmmComponent<IMemoryController, RecordingMemory>(ComponentKind.Memory, "recording", "test");
+        using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+        using var a = provider.CreateScope();
+        using var b = provider.CreateScope();
+
+        var memory = (RecordingMemory)a.ServiceProvider.GetRequiredKeyedService<IMemoryController>("recording");
+
+        Assert.Same(a.ServiceProvider.GetRequiredService<PhysicalMemory>(), memory.Contents);
+        Assert.Same(a.ServiceProvider.GetRequiredService<CostLedger>(), memory.Ledger);
+        Assert.NotSame(memory.Contents, b.ServiceProvider.GetRequiredService<IPhysicalMemory>());
+        Assert.NotSame(memory.Ledger, b.ServiceProvider.GetRequiredService<ICostLedger>());
+    }
+
+    [Fact]
+    public void Contents_UsedBeforeTheMachineSizesThem_Throw_AndAreSizedOnce()
+    {
+        var contents = new PhysicalMemory();
+
+        var e = Assert.Throws<InvalidOperationException>(() => contents.Peek(new Pfn(1)));
+        Assert.Contains("before the run's machine was built", e.Message);
+        contents.Bind(16);
+        Assert.True(contents.Peek(new Pfn(1)).IsEmpty);
+        Assert.Throws<InvalidOperationException>(() => contents.Bind(16));
+    }
+
+    /// <summary>A controller that only keeps what its constructor was given.</summary>
+    private sealed class RecordingMemory(IPhysicalMemory contents, ICostLedger ledger) : IMemoryController
+    {
+        public IPhysicalMemory Contents { get; } = contents;
+        public ICostLedger Ledger { get; } = ledger;
+        public MemResult Read(in LineAccess access, Span<byte> destination) => MemResult.Ok;
+        public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source) => MemResult.Ok;
+        public void Reinitialize(Pfn pfn, KeyId newKey) { }
+        public void PoisonLine(Pfn pfn, int line) { }
+        public void FlipBit(Pfn pfn, int line, int bit) { }
+        public bool IsLinePoisoned(Pfn pfn, int line) => false;
+        public int PoisonedLineCount(Pfn pfn) => 0;
+        public void OnFrameFreed(Pfn pfn) { }
+        public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
+    }
+
+    [Fact]
     public void Service_UsedBeforeTheMachineIsBuilt_Throws()
     {
         var services = new KernelServices();
@@ -77,7 +124,13 @@ public class KernelServicesTests
     [Fact]
     public void Components_ForASecondMachine_AreRefused()
     {
-        var components = new SimulationComponents(new PlainMemoryController(), new NonePolicy(), new LinuxFaultDelivery(), new RadixPageTableFactory(), null, new KernelOptions(), new CostOptions());
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
+        var components = new SimulationComponents(new PlainMemoryController(contents, ledger), new NonePolicy(), new LinuxFaultDelivery(), new RadixPageTableFactory(), null, new KernelOptions(), new CostOptions())
+        {
+            Contents = contents,
+            Ledger = ledger,
+        };
         var scenario = new Vmm.Core.Scenarios.Scenario { File = "test", Name = "test", Vms = [TestMachine.Vm(TestMachine.DefaultVm)] };
         _ = new Simulation(scenario, components);
 

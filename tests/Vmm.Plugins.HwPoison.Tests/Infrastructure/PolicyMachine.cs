@@ -36,10 +36,10 @@ internal sealed class PolicyMachine
     public static VmSpec Vm(string name, ulong memory = 4 * MiB, BackingKind backing = BackingKind.Shmem, bool isProtected = true)
         => TestMachine.Vm(name, memory, backing, isProtected);
 
-    public static IMemoryController CreateMemory(MemoryKind memory) => memory switch
+    public static Func<IPhysicalMemory, ICostLedger, IMemoryController> CreateMemory(MemoryKind memory) => memory switch
     {
-        MemoryKind.TdxCi => new TdxCiMemoryController(new TdxOptions()),
-        _ => new PlainMemoryController(),
+        MemoryKind.TdxCi => (contents, ledger) => new TdxCiMemoryController(new TdxOptions(), contents, ledger),
+        _ => (contents, ledger) => new PlainMemoryController(contents, ledger),
     };
 
     /// <summary>A machine with <paramref name="vms"/>, the given policy (default hwpoison-v2) and fault delivery (default linux).</summary>

@@ -7,7 +7,7 @@ using Vmm.Plugins.Tdx.Mktme;
 namespace Vmm.Plugins.Tdx.Tests.Infrastructure;
 
 /// <summary>
-/// One controller attached to a <see cref="ControllerHost"/>, with the KeyID of VM 0 (a TD under tdx-*,
+/// One controller built on a <see cref="ControllerHost"/>, with the KeyID of VM 0 (a TD under tdx-*,
 /// an MKTME VM under mktme) and short-hands for the accesses the rows of table H talk about.
 /// </summary>
 internal sealed class ControllerRig
@@ -15,25 +15,26 @@ internal sealed class ControllerRig
     /// <summary>Controller names: "mktme", "tdx-li", "tdx-ci" (AES MAC), "tdx-ci-sha3".</summary>
     public static ControllerRig Create(string name, bool partialWriteErratum = false)
     {
+        var host = new ControllerHost();
         IntegrityMemoryController controller = name switch
         {
-            "mktme" => new MktmeMemoryController(new MktmeOptions()),
-            "tdx-li" => new TdxLiMemoryController(new TdxOptions { PartialWriteErratum = partialWriteErratum }),
-            "tdx-ci" => new TdxCiMemoryController(new TdxOptions { PartialWriteErratum = partialWriteErratum }),
-            "tdx-ci-sha3" => new TdxCiMemoryController(new TdxOptions { Mac = "sha3", PartialWriteErratum = partialWriteErratum }),
+            "mktme" => new MktmeMemoryController(new MktmeOptions(), host.Physical, host.CostLedger),
+            "tdx-li" => new TdxLiMemoryController(new TdxOptions { PartialWriteErratum = partialWriteErratum }, host.Physical, host.CostLedger),
+            "tdx-ci" => new TdxCiMemoryController(new TdxOptions { PartialWriteErratum = partialWriteErratum }, host.Physical, host.CostLedger),
+            "tdx-ci-sha3" => new TdxCiMemoryController(new TdxOptions { Mac = "sha3", PartialWriteErratum = partialWriteErratum }, host.Physical, host.CostLedger),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown controller"),
         };
-        return new ControllerRig(controller);
+        return new ControllerRig(host, controller);
     }
 
-    private ControllerRig(IntegrityMemoryController controller)
+    private ControllerRig(ControllerHost host, IntegrityMemoryController controller)
     {
+        Host = host;
         Controller = controller;
-        controller.Attach(Host);
         VmKey = controller.AssignPrivateKey(new VmId(0));
     }
 
-    public ControllerHost Host { get; } = new();
+    public ControllerHost Host { get; }
     public IntegrityMemoryController Controller { get; }
     /// <summary>The KeyID of VM 0.</summary>
     public KeyId VmKey { get; }

@@ -1,22 +1,22 @@
-using Vmm.Plugins.Tdx.Ci;
+using Vmm.Tests.Shared;
 
 namespace Vmm.Plugins.Tdx.Tests.Infrastructure;
 
-/// <summary>A fact that runs only where the platform's crypto library has KMAC128 (SHA-3).</summary>
+/// <summary>A fact that runs only where the platform's crypto library has KMAC128 (SHA-3), the oracle of the managed MAC.</summary>
 public sealed class Sha3FactAttribute : FactAttribute
 {
     public Sha3FactAttribute()
     {
-        if (!Sha3LineMac.IsSupported) Skip = "KMAC128 (SHA-3) is not available from this platform's crypto library";
+        if (!OpenSslSha3LineMac.IsSupported) Skip = "KMAC128 (SHA-3) is not available from this platform's crypto library";
     }
 }
 
-/// <summary>A theory that runs only where the platform's crypto library has KMAC128 (SHA-3).</summary>
+/// <summary>A theory that runs only where the platform's crypto library has KMAC128 (SHA-3), the oracle of the managed MAC.</summary>
 public sealed class Sha3TheoryAttribute : TheoryAttribute
 {
     public Sha3TheoryAttribute()
     {
-        if (!Sha3LineMac.IsSupported) Skip = "KMAC128 (SHA-3) is not available from this platform's crypto library";
+        if (!OpenSslSha3LineMac.IsSupported) Skip = "KMAC128 (SHA-3) is not available from this platform's crypto library";
     }
 }
 

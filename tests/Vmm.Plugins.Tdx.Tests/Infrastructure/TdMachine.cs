@@ -2,6 +2,7 @@ using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
 using Vmm.Core.Engine.Ops;
+using Vmm.Core.Machine;
 using Vmm.Core.Paging;
 using Vmm.Core.Scenarios;
 using Vmm.Plugins.Baseline.None;
@@ -14,7 +15,8 @@ internal static class TdMachine
     public const string Td = "td1";
     private static readonly SourceLocation Here = new("test", 0, 0);
 
-    public static Simulation Create(IMemoryController memory, IFaultDelivery faults, ulong vmBytes = 8UL << 20, BackingKind backing = BackingKind.Shmem)
+    /// <param name="memory">Builds the controller on the machine's DRAM contents and ledger.</param>
+    public static Simulation Create(Func<IPhysicalMemory, ICostLedger, IMemoryController> memory, IFaultDelivery faults, ulong vmBytes = 8UL << 20, BackingKind backing = BackingKind.Shmem)
     {
         var scenario = new Scenario
         {
@@ -22,7 +24,13 @@ internal static class TdMachine
             Name = "tdx unit test",
             Vms = [new VmSpec(Td, vmBytes, Protected: true, backing, Thp: false, Here)],
         };
-        var components = new SimulationComponents(memory, new NonePolicy(), faults, new RadixPageTableFactory(), Thp: null, new KernelOptions(), new CostOptions());
+        var contents = new PhysicalMemory();
+        var ledger = new CostLedger();
+        var components = new SimulationComponents(memory(contents, ledger), new NonePolicy(), faults, new RadixPageTableFactory(), Thp: null, new KernelOptions(), new CostOptions())
+        {
+            Contents = contents,
+            Ledger = ledger,
+        };
         return new Simulation(scenario, components);
     }
 

@@ -153,8 +153,8 @@ public sealed class OwnerBitTests
         KeyId vmKey;
         if (controller == "plain")
         {
-            memory = new Vmm.Plugins.Baseline.Plain.PlainMemoryController();
-            memory.Attach(new ControllerHost());
+            var host = new ControllerHost();
+            memory = new Vmm.Plugins.Baseline.Plain.PlainMemoryController(host.Physical, host.CostLedger);
             vmKey = KeyId.Shared;
         }
         else

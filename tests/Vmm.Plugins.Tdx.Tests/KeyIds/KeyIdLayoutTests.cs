@@ -4,11 +4,14 @@ using Vmm.Plugins.Tdx.Ci;
 using Vmm.Plugins.Tdx.KeyIds;
 using Vmm.Plugins.Tdx.Li;
 using Vmm.Plugins.Tdx.Mktme;
+using Vmm.Plugins.Tdx.Tests.Infrastructure;
 
 namespace Vmm.Plugins.Tdx.Tests.KeyIds;
 
 public sealed class KeyIdLayoutTests
 {
+    private static readonly ControllerHost Host = new();
+
     [Fact]
     public void EncodeThenDecode_GivesBackPfnOffsetAndKeyId()
     {
@@ -67,8 +70,8 @@ public sealed class KeyIdLayoutTests
     public void TdxControllers_WithBadKeyIdOptions_ThrowNamingTheOption(int bits, int privateKeyIds, int addressBits, string option)
     {
         var options = new TdxOptions { KeyIdBits = bits, PrivateKeyIds = privateKeyIds, PhysicalAddressBits = addressBits };
-        Assert.Equal(option, Assert.Throws<ComponentOptionsException>(() => new TdxLiMemoryController(options)).Option);
-        Assert.Equal(option, Assert.Throws<ComponentOptionsException>(() => new TdxCiMemoryController(options)).Option);
+        Assert.Equal(option, Assert.Throws<ComponentOptionsException>(() => new TdxLiMemoryController(options, Host.Physical, Host.CostLedger)).Option);
+        Assert.Equal(option, Assert.Throws<ComponentOptionsException>(() => new TdxCiMemoryController(options, Host.Physical, Host.CostLedger)).Option);
     }
 
     [Theory]
@@ -78,7 +81,7 @@ public sealed class KeyIdLayoutTests
     public void Mktme_WithBadKeyIdOptions_ThrowsNamingItsOwnOption(int bits, int privateKeyIds, int addressBits, string option)
     {
         var options = new MktmeOptions { KeyIdBits = bits, PrivateKeyIds = privateKeyIds, PhysicalAddressBits = addressBits };
-        Assert.Equal(option, Assert.Throws<ComponentOptionsException>(() => new MktmeMemoryController(options)).Option);
+        Assert.Equal(option, Assert.Throws<ComponentOptionsException>(() => new MktmeMemoryController(options, Host.Physical, Host.CostLedger)).Option);
     }
 
     [Theory]
@@ -86,14 +89,14 @@ public sealed class KeyIdLayoutTests
     [InlineData("aes", "0x5444", "tdx.macKey")]
     public void TdxCi_WithBadMacOptions_ThrowsNamingTheOption(string mac, string key, string option)
     {
-        var e = Assert.Throws<ComponentOptionsException>(() => new TdxCiMemoryController(new TdxOptions { Mac = mac, MacKey = key }));
+        var e = Assert.Throws<ComponentOptionsException>(() => new TdxCiMemoryController(new TdxOptions { Mac = mac, MacKey = key }, Host.Physical, Host.CostLedger));
         Assert.Equal(option, e.Option);
     }
 
     [Fact]
     public void AssignPrivateKey_UnderTdx_HandsOutTheTopKeyIdsOncePerVmUntilExhausted()
     {
-        var controller = new TdxCiMemoryController(new TdxOptions { KeyIdBits = 3, PrivateKeyIds = 2 });
+        var controller = new TdxCiMemoryController(new TdxOptions { KeyIdBits = 3, PrivateKeyIds = 2 }, Host.Physical, Host.CostLedger);
         Assert.Equal(new KeyId(6), controller.AssignPrivateKey(new VmId(0)));
         Assert.Equal(new KeyId(7), controller.AssignPrivateKey(new VmId(1)));
         Assert.Equal(new KeyId(6), controller.AssignPrivateKey(new VmId(0)));
@@ -105,7 +108,7 @@ public sealed class KeyIdLayoutTests
     [Fact]
     public void AssignPrivateKey_UnderMktme_HandsOutSharedKeyIdsBelowTheTdxRangeUntilExhausted()
     {
-        var controller = new MktmeMemoryController(new MktmeOptions { KeyIdBits = 2, PrivateKeyIds = 1 });
+        var controller = new MktmeMemoryController(new MktmeOptions { KeyIdBits = 2, PrivateKeyIds = 1 }, Host.Physical, Host.CostLedger);
         Assert.Equal(new KeyId(1), controller.AssignPrivateKey(new VmId(0)));
         Assert.Equal(new KeyId(2), controller.AssignPrivateKey(new VmId(1)));
         var e = Assert.Throws<ComponentOptionsException>(() => controller.AssignPrivateKey(new VmId(2)));

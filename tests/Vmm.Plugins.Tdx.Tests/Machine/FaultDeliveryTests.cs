@@ -30,7 +30,7 @@ public sealed class FaultDeliveryTests
             _delivered.Add(e);
             return Linux.Deliver(e);
         }));
-        _simulation = TdMachine.Create(new TdxCiMemoryController(new TdxOptions()), _faults.Object);
+        _simulation = TdMachine.Create((contents, ledger) => new TdxCiMemoryController(new TdxOptions(), contents, ledger), _faults.Object);
     }
 
     [Fact]

@@ -12,8 +12,8 @@ public sealed class SparseMetadataTests
     public void TdTouching100PagesOf1TiB_TracksExactly100Frames_AndNoneAfterTeardown()
     {
         const ulong size = 1UL << 40;
-        var memory = new TdxCiMemoryController(new TdxOptions());
-        var simulation = TdMachine.Create(memory, new LinuxFaultDelivery(), size, BackingKind.Anon);
+        TdxCiMemoryController memory = null!;
+        var simulation = TdMachine.Create((contents, ledger) => memory = new TdxCiMemoryController(new TdxOptions(), contents, ledger), new LinuxFaultDelivery(), size, BackingKind.Anon);
         Assert.Equal(0, memory.TrackedFrames);
 
         const ulong stride = size / 100 & ~(ulong)(PageGeometry.PageSize - 1);
