@@ -29,16 +29,42 @@ public static class ConformanceHost
     }
 
     /// <summary>
-    /// A memory controller as a run builds it, attached to <paramref name="machine"/>. The only place the suite hands a
-    /// controller its host: when controllers take it in their constructor, this is what changes.
+    /// A memory controller as its plugin's registration builds it, with <paramref name="machine"/> as the DRAM contents
+    /// and the cost ledger its constructor asks for (a run hands it the run's own). The only place the suite builds a
+    /// controller on a machine of its own.
     /// </summary>
-    public static IMemoryController CreateMemoryController(IServiceScope run, string name, IMemoryControllerHost machine)
+    public static IMemoryController CreateMemoryController(IServiceScope run, string name, ConformanceMemory machine)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(machine);
-        var controller = run.ServiceProvider.GetRequiredKeyedService<IMemoryController>(name);
-        controller.Attach(machine);
-        return controller;
+        run.ServiceProvider.GetRequiredService<MachineSlot>().Machine = machine;
+        return run.ServiceProvider.GetRequiredKeyedService<IMemoryController>(name);
+    }
+
+    /// <summary>
+    /// The plugins of <paramref name="pluginsFile"/> loaded for memory controllers alone: a run scope's contents and
+    /// ledger are the <see cref="ConformanceMemory"/> that <see cref="CreateMemoryController"/> put in it. Scenarios
+    /// do not run on this host.
+    /// </summary>
+    public static VmmHost ForMemory(string? pluginsFile = null)
+    {
+        var path = PluginsLocator.Find(pluginsFile);
+        return MemoryHosts.GetOrAdd(path, p => new Lazy<VmmHost>(() => VmmHost.Load(p, services =>
+        {
+            services.AddScoped<MachineSlot>();
+            services.AddScoped<IPhysicalMemory>(sp => sp.GetRequiredService<MachineSlot>().Require());
+            services.AddScoped<ICostLedger>(sp => sp.GetRequiredService<MachineSlot>().Require());
+        }))).Value;
+    }
+
+    private static readonly ConcurrentDictionary<string, Lazy<VmmHost>> MemoryHosts = new(StringComparer.Ordinal);
+
+    /// <summary>The conformance machine a run scope's controller is built on.</summary>
+    internal sealed class MachineSlot
+    {
+        public ConformanceMemory? Machine { get; set; }
+
+        public ConformanceMemory Require() => Machine ?? throw new InvalidOperationException("a memory controller on the conformance memory host is built through ConformanceHost.CreateMemoryController");
     }
 
     /// <summary>A component of a kind that needs nothing from the machine (page-table factory, fault delivery).</summary>

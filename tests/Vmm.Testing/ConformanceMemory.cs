@@ -4,15 +4,13 @@ namespace Vmm.Testing;
 
 /// <summary>
 /// The smallest machine a memory controller needs: DRAM frames materialised on first write and a ledger that
-/// counts. Kept apart from the core's so a controller is checked against the contract, not against one host.
+/// counts. Kept apart from the core's so a controller is checked against the contract, not against one host. A
+/// controller takes it as both of its constructor services (<see cref="ConformanceHost.CreateMemoryController"/>).
 /// </summary>
-public sealed class ConformanceMemory(long frameCount = 64) : IMemoryControllerHost, IPhysicalMemory, ICostLedger
+public sealed class ConformanceMemory(long frameCount = 64) : IPhysicalMemory, ICostLedger
 {
     private readonly Dictionary<ulong, byte[]> _frames = [];
     private readonly long[] _counts = new long[Enum.GetValues<CostKind>().Length];
-
-    public IPhysicalMemory Memory => this;
-    public ICostLedger Ledger => this;
 
     public long FrameCount { get; } = frameCount;
 

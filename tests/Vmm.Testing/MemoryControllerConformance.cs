@@ -24,7 +24,7 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
 
     protected ConformanceMemory Machine { get; } = new();
 
-    protected IMemoryController Controller => _controller ??= ConformanceHost.CreateMemoryController(_run ??= ConformanceHost.CreateRunScope(Host), ComponentName, Machine);
+    protected IMemoryController Controller => _controller ??= ConformanceHost.CreateMemoryController(_run ??= ConformanceHost.CreateRunScope(ConformanceHost.ForMemory(PluginsFile)), ComponentName, Machine);
 
     /// <summary>(offset, length) pairs: whole frame, one line, across line boundaries, single bytes at both ends.</summary>
     public static TheoryData<int, int> Ranges => new()
