@@ -93,6 +93,9 @@ internal sealed class TestMachine
         GupFlags flags = GupFlags.None, string? advice = null, bool? consumed = null, bool? shared = null, string? to = null, string? requester = null)
         => Run(Op(op, len, size, pages, data, flags, advice, consumed, shared, to, requester) with { At = new StepAddress(vm, gpa, hva, pfn, offset) });
 
+    /// <summary>A user load/store by any process (a forked child), resolved as a step.</summary>
+    public Outcome UserAccess(Process p, ulong hva, byte[] buffer, bool write) => Simulation.Run(() => Kernel.UserAccess(p, hva, buffer, write));
+
     /// <summary>Runs one step of an op built by the test.</summary>
     public Outcome Run(StepOp op)
         => Simulation.Execute(new StepSpec { Index = _index++, Op = op, Location = new SourceLocation("test", _index, 1) });

@@ -105,7 +105,7 @@ public class ConversionBenchmarks
     private void Convert(ulong gpa, bool toPrivate)
     {
         var outcome = _kernel.Convert(_vm, gpa, PageGeometry.PageSize, toPrivate);
-        if (outcome.Kind != OutcomeKind.Ok) throw new InvalidOperationException($"guest.convert of 0x{gpa:x} failed: {outcome}");
+        if (!outcome.IsOk) throw new InvalidOperationException($"guest.convert of 0x{gpa:x} failed: {outcome}");
     }
 
     private void TouchEveryMapping(ulong gpa)

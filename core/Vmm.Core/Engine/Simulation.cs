@@ -13,6 +13,7 @@ public sealed class Simulation
     public const ulong DefaultHostHeadroom = ScenarioLimits.DefaultHostHeadroom;
 
     private readonly HostKernel _kernel;
+    private readonly OutcomeResolver _resolver;
 
     public Simulation(Scenario scenario, SimulationComponents components)
     {
@@ -29,6 +30,7 @@ public sealed class Simulation
         CheckHostFits(scenario, host);
         var frames = (long)(((host + PageGeometry.HugeSize - 1) & ~(PageGeometry.HugeSize - 1)) >> PageGeometry.PageShift);
         _kernel = new HostKernel(frames, components, scenario.Kernel, Ledger);
+        _resolver = new OutcomeResolver(components.Faults);
         foreach (var vm in scenario.Vms)
         {
             if (vm.Memory == 0 || vm.Memory % PageGeometry.PageSize != 0)
@@ -97,32 +99,20 @@ public sealed class Simulation
         ArgumentNullException.ThrowIfNull(step);
         if (Ended) return Outcome.NotRun;
         _kernel.Events.Clear();
-        var outcome = step.Op.Execute(new OpContext(this, step));
-        outcome = Resolve(outcome);
-        Ended = _kernel.Dead;
-        return outcome;
+        return Resolve(step.Op.Execute(new OpContext(this, step)));
     }
 
-    /// <summary>A panic or shutdown wins; otherwise a signal the VMM got during an op that itself succeeded.</summary>
-    private Outcome Resolve(Outcome outcome)
+    /// <summary>Kernel work outside any op, resolved as a step (tests call kernel entry points for other processes through it).</summary>
+    internal Outcome Run(Func<KernelResult> kernelWork)
     {
-        if (_kernel.Dead && !outcome.EndsMachine)
-        {
-            foreach (var e in _kernel.Events)
-                if (e.Kind is KernelEventKind.HostPanic or KernelEventKind.Shutdown) return _kernel.Faults.Deliver(e);
-        }
-        if (!outcome.EndsMachine && outcome.Kind != OutcomeKind.Killed)
-        {
-            // The OOM killer chose the VMM: whatever the syscall or KVM_RUN would have returned, it dies.
-            foreach (var e in _kernel.Events)
-                if (e.Pid == _kernel.Vmm.Pid && e.Kind == KernelEventKind.SigKill) return _kernel.Faults.Deliver(e);
-        }
-        if (outcome.Kind == OutcomeKind.Ok)
-        {
-            foreach (var e in _kernel.Events)
-                if (e.Pid == _kernel.Vmm.Pid && e.Kind is KernelEventKind.SigBus or KernelEventKind.SigKill or KernelEventKind.TdFatal)
-                    return _kernel.Faults.Deliver(e);
-        }
+        _kernel.Events.Clear();
+        return Resolve(kernelWork());
+    }
+
+    private Outcome Resolve(in KernelResult result)
+    {
+        var outcome = _resolver.Resolve(result, _kernel.Events, _kernel.Vmm.Pid);
+        Ended = _kernel.Dead;
         return outcome;
     }
 }

@@ -52,8 +52,10 @@ internal sealed partial class HostKernel
     }
 
     /// <summary>out_of_memory → oom_kill_process: SIGKILL to the victim (the process whose fault could not be served).</summary>
-    private void OomKill(Process p, ulong va)
-        => Raise(new KernelEvent(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, SignalContext.Async, default, "out of memory: the OOM killer chose this process"));
+    private void OomKill(Process p, ulong va) => Raise(OomKillEvent(p, va));
+
+    private static KernelEvent OomKillEvent(Process p, ulong va)
+        => new(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, SignalContext.Async, default, "out of memory: the OOM killer chose this process");
 
     private VmFault HandleMmFaultCore(Process p, ulong va, bool write, GupFlags flags, out Pfn allowed)
     {

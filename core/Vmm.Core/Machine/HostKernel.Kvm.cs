@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Vmm.Abstractions;
 using Vmm.Core.Paging;
 
@@ -253,7 +252,7 @@ internal sealed partial class HostKernel
     }
 
     /// <summary>A vCPU load/store through the EPT (guest.read / guest.write).</summary>
-    internal Outcome GuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
+    internal KernelResult GuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
     {
         if (!TryGuestAccess(vm, gpa, buffer, write, shared, out var failure)) return failure;
         return write ? Outcome.Ok() : Outcome.OkData(buffer.ToArray());
@@ -263,7 +262,7 @@ internal sealed partial class HostKernel
     /// <see cref="GuestAccess"/> that leaves read data in <paramref name="buffer"/> and returns no outcome on
     /// success: allocation-free once the EPT entries exist (the benchmarked hot path).
     /// </summary>
-    internal bool TryGuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, [NotNullWhen(false)] out Outcome? failure)
+    internal bool TryGuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, out KernelResult failure)
     {
         if (vm.Destroyed)
         {
@@ -272,7 +271,7 @@ internal sealed partial class HostKernel
         }
         if (vm.Dead)
         {
-            failure = Faults.Deliver(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} was already marked fatal", vm.Info.Id, Vmm.Pid));
+            failure = Fault(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} was already marked fatal", vm.Info.Id, Vmm.Pid));
             return false;
         }
         if (gpa > vm.Info.MemoryBytes || (ulong)buffer.Length > vm.Info.MemoryBytes - gpa)
@@ -281,7 +280,7 @@ internal sealed partial class HostKernel
             failure = Outcome.Error(Errno.EFAULT);
             return false;
         }
-        failure = null;
+        failure = default;
         var done = 0;
         while (done < buffer.Length)
         {
@@ -290,7 +289,7 @@ internal sealed partial class HostKernel
             var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
             var isPrivate = vm.Info.Protected && !shared;
             var pfn = EptTranslate(vm, addr, write, isPrivate, out failure);
-            if (failure is not null) return false;
+            if (!pfn.IsValid) return false;
             var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
             var access = new LineAccess(pfn, offset, key, Requester.Guest);
             var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
@@ -309,7 +308,7 @@ internal sealed partial class HostKernel
     /// copy_from_guest / copy_to_guest: KVM reads or writes guest memory for an emulated device through
     /// GUP on the VMM's mapping (with the policy's KVM flags) and the policy's page check; failure is EFAULT.
     /// </summary>
-    internal Outcome KvmCopy(Vm vm, ulong gpa, byte[] buffer, bool toGuest)
+    internal KernelResult KvmCopy(Vm vm, ulong gpa, byte[] buffer, bool toGuest)
     {
         var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (toGuest ? GupFlags.Write : GupFlags.None);
         var taken = _kvmCopyScratch;
@@ -326,16 +325,16 @@ internal sealed partial class HostKernel
                 ? KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), toGuest)
                 : Outcome.Error(Errno.EFAULT);
             PutPages(taken);
-            if (result.Kind != OutcomeKind.Ok) return result;
+            if (!result.IsOk) return result;
             done += chunk;
         }
         return toGuest ? Outcome.Ok() : Outcome.OkData(buffer);
     }
 
     /// <summary>The EPT walk, and on a miss the KVM page fault: hva_to_pfn (GUP on the VMM's mm), the policy hook, the EPT entry.</summary>
-    private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out Outcome? failure)
+    private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out KernelResult failure)
     {
-        failure = null;
+        failure = default;
         CostLedger.Add(CostKind.EptWalk);
         var entry = vm.Ept.Lookup(gpa, out var size);
         if (entry.IsPresent && (!write || entry.IsWritable)) return LeafPfn(entry, size, gpa);
@@ -390,25 +389,25 @@ internal sealed partial class HostKernel
     }
 
     /// <summary>kvm_send_hwpoison_signal: SIGBUS BUS_MCEERR_AR, lsb 12, at the page-aligned hva, to the vCPU thread.</summary>
-    private Outcome HwPoisonSignal(Vm vm, ulong hva)
-        => Deliver(KernelEvent.SigBus(Vmm.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(hva & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, SignalContext.VcpuThread, vm.Info.Id, "kvm_send_hwpoison_signal"));
+    private KernelResult HwPoisonSignal(Vm vm, ulong hva)
+        => Fault(KernelEvent.SigBus(Vmm.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(hva & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, SignalContext.VcpuThread, vm.Info.Id, "kvm_send_hwpoison_signal"));
 
     /// <summary>A guest access hit poison or failed integrity: the TD dies (H6), or the host handles a #MC taken in guest mode.</summary>
-    private Outcome GuestConsumed(Vm vm, ulong gpa, Pfn pfn, MemResult result)
+    private KernelResult GuestConsumed(Vm vm, ulong gpa, Pfn pfn, MemResult result)
     {
         var isTd = vm.Info.Protected && !vm.Info.PrivateKey.IsShared;
         if (result.Status == MemStatus.IntegrityFailure || (result.Status == MemStatus.PoisonConsumed && isTd))
         {
             vm.Dead = true;
             CostLedger.Add(CostKind.MachineCheck);
-            return Deliver(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
+            return Fault(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
         }
         if (result.Status == MemStatus.AccessFault) return Outcome.Error(Errno.EFAULT);
         var hva = vm.Info.HvaBase.Value + gpa;
         return ConsumedByUser(Vmm, hva, pfn, result, SignalContext.VcpuThread, vm.Info.Id);
     }
 
-    internal Outcome Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)
+    internal KernelResult Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)
     {
         CostLedger.Add(CostKind.Hypercall);
         // KVM_HC_MAP_GPA_RANGE / MapGPA: an empty, unaligned or wrapping range is invalid, and the VMM

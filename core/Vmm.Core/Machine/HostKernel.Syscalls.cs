@@ -5,7 +5,7 @@ namespace Vmm.Core.Machine;
 internal sealed partial class HostKernel
 {
     /// <summary>pread(2)/pwrite(2) on a backing file: the page cache side (K21, K22, hugetlbfs V row, guest_memfd EINVAL).</summary>
-    internal Outcome FileReadWrite(BackingFile file, ulong offset, Span<byte> buffer, bool write)
+    internal KernelResult FileReadWrite(BackingFile file, ulong offset, Span<byte> buffer, bool write)
     {
         if (file.Kind == BackingKind.GuestMemfd) return Outcome.Error(Errno.EINVAL);
         var done = 0;
@@ -30,7 +30,7 @@ internal sealed partial class HostKernel
             else
             {
                 var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
-                if (result.Kind != OutcomeKind.Ok) return result;
+                if (!result.IsOk) return result;
                 if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
             }
             done += chunk;
@@ -70,7 +70,7 @@ internal sealed partial class HostKernel
     /// access_remote_vm (/proc/pid/mem, K7) and process_vm_readv (K8): GUP each page of the target, copy
     /// through the kernel. A failure after some bytes gives a short count; before any, EIO or EFAULT.
     /// </summary>
-    internal Outcome RemoteAccess(Process target, ulong va, Span<byte> buffer, bool write, bool procMem)
+    internal KernelResult RemoteAccess(Process target, ulong va, Span<byte> buffer, bool write, bool procMem)
     {
         var flags = (procMem ? GupFlags.Force : GupFlags.None) | GupFlags.Remote | (write ? GupFlags.Write : GupFlags.None);
         var done = 0;
@@ -88,7 +88,7 @@ internal sealed partial class HostKernel
             var pfn = _gupScratch[0];
             var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
             PutPage(pfn);
-            if (result.Kind != OutcomeKind.Ok) return result;
+            if (!result.IsOk) return result;
             done += chunk;
         }
         return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer.ToArray(), done);

@@ -51,7 +51,6 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         VmmMappingPolicy = Policy as IVmmMappingPolicy ?? KernelDefaults.Instance;
         ConversionPolicy = Policy as IConversionPolicy ?? KernelDefaults.Instance;
         FrameLifecyclePolicy = Policy as IFrameLifecyclePolicy ?? KernelDefaults.Instance;
-        Faults = components.Faults;
         Thp = components.Thp;
         Memory = components.Memory;
         _pageTables = components.PageTables;
@@ -72,7 +71,6 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal IVmmMappingPolicy VmmMappingPolicy { get; }
     internal IConversionPolicy ConversionPolicy { get; }
     internal IFrameLifecyclePolicy FrameLifecyclePolicy { get; }
-    internal IFaultDelivery Faults { get; }
     internal IHugePageStrategy? Thp { get; }
     internal Process Vmm { get; }
     internal IReadOnlyList<Process> Processes => _processes;

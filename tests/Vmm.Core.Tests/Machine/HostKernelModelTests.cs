@@ -142,13 +142,13 @@ public class HostKernelModelTests
                 case OpKind.ChildWrite when _children.Count > 0:
                 {
                     var child = _children[op.Child % _children.Count];
-                    ExpectWrite(child, op, _m.Kernel.UserAccess(child.Sim, Hva(op.Vm, op.Page), TestMachine.Bytes(op.Value), write: true), guest: false);
+                    ExpectWrite(child, op, _m.UserAccess(child.Sim, Hva(op.Vm, op.Page), TestMachine.Bytes(op.Value), write: true), guest: false);
                     break;
                 }
                 case OpKind.ChildRead when _children.Count > 0:
                 {
                     var child = _children[op.Child % _children.Count];
-                    ExpectRead(child, op, _m.Kernel.UserAccess(child.Sim, Hva(op.Vm, op.Page), new byte[16], write: false), guest: false);
+                    ExpectRead(child, op, _m.UserAccess(child.Sim, Hva(op.Vm, op.Page), new byte[16], write: false), guest: false);
                     break;
                 }
                 case OpKind.Munmap:

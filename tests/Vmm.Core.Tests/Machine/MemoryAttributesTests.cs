@@ -92,7 +92,7 @@ public class MemoryAttributesTests
         Expect.Ok(m.GuestWrite(0x1000, [1]));
 
         if (gpa < 8 * MiB) Expect.Error(Errno.EINVAL, m.Run("guest.convert", gpa: gpa, size: size, to: "shared")); // else the step itself is bad input
-        Expect.Error(Errno.EINVAL, m.Kernel.Convert(m.VmNamed(), gpa, size, toPrivate: false));
+        Expect.Error(Errno.EINVAL, m.Simulation.Run(() => m.Kernel.Convert(m.VmNamed(), gpa, size, toPrivate: false)));
 
         Assert.True(IsPrivate(m, 0x1000));
         Assert.True(IsPrivate(m, 4 * MiB));

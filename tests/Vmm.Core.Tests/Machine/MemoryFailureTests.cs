@@ -237,6 +237,19 @@ public class MemoryFailureTests
     }
 
     [Fact]
+    // K19: the caller's signal is the outcome, even where madvise itself also returns an errno (OutcomeResolver).
+    public void MadviseHwPoison_OnPinnedThp_611_IsTheCallersSigbusNotMadvisesEhwpoison()
+    {
+        var m = WithThp(V611);
+        Expect.Count(m.Gup(0, flags: GupFlags.Pin));
+
+        var outcome = m.Madvise(0x3000, TestMachine.Page, "HWPOISON");
+
+        Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 21, outcome, m.HvaOf(0x3000));
+        Assert.Equal(true, m.Inspect(0x3000)["huge"]);
+    }
+
+    [Fact]
     public void MemoryError_OnPinnedThp_611WithEarlyKill_SignalsAo()
     {
         var m = TestMachine.Create(new MachineSetup { Kernel = V611, Options = new KernelOptions { EarlyKill = true } });

@@ -28,7 +28,7 @@ public class MemslotBoundsTests
         var m = TwoVms();
 
         Assert.False(m.Kernel.TryGuestAccess(m.VmNamed("a"), End, new byte[1], write: false, shared: false, out var failure));
-        Expect.Error(Errno.EFAULT, failure!);
+        Expect.Error(Errno.EFAULT, failure.Value!);
         Assert.False(m.Kernel.TryGuestAccess(m.VmNamed("a"), ulong.MaxValue, new byte[1], write: false, shared: false, out _));
     }
 

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -11,7 +12,7 @@ public sealed record Munmap(ulong Size) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.Munmap(context.Kernel.Vmm, context.HostAddress(), Size);
 }
 
@@ -22,7 +23,7 @@ public sealed record Fork : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } gone) return gone;
         context.Kernel.Fork(context.Kernel.Vmm);
@@ -37,7 +38,7 @@ public sealed record Exit : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         context.Kernel.Exit(context.Kernel.Vmm);
         return Outcome.Ok();

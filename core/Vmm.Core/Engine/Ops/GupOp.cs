@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 using Vmm.Core.Scenarios;
 
 namespace Vmm.Core.Engine.Ops;
@@ -30,7 +31,7 @@ public sealed record HostGup(int Pages = 1, GupFlags Flags = GupFlags.None) : St
         return new HostGup(pages, flags);
     }
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
         var kernel = context.Kernel;

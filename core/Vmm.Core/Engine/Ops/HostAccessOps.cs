@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -11,7 +12,7 @@ public sealed record HostRead(ulong Len) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.UserAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false);
 }
 
@@ -24,7 +25,7 @@ public sealed record HostWrite(byte[] Data) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.UserAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true);
 }
 
@@ -37,7 +38,7 @@ public sealed record ProcMemRead(ulong Len) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: true);
 }
 
@@ -50,7 +51,7 @@ public sealed record ProcMemWrite(byte[] Data) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true, procMem: true);
 }
 
@@ -63,7 +64,7 @@ public sealed record ProcessVmReadv(ulong Len) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: false);
 }
 
@@ -80,6 +81,6 @@ public sealed record Madvise(ulong Size, string Advice) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.Madvise(context.Kernel.Vmm, context.HostAddress(), Size, Advice);
 }

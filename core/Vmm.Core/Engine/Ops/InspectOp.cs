@@ -10,7 +10,7 @@ public sealed record Inspect : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var kernel = context.Kernel;
         var state = new Dictionary<string, object?>(StringComparer.Ordinal);

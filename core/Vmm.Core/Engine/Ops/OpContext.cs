@@ -117,7 +117,7 @@ public sealed class OpContext
     }
 
     /// <summary>A kernel, device or TDX-module access to the frames behind the step's vm+gpa or pfn.</summary>
-    internal Outcome FrameAccess(byte[] buffer, bool write, Requester requester)
+    internal KernelResult FrameAccess(byte[] buffer, bool write, Requester requester)
     {
         if (At.Pfn is { } rawPfn)
         {
@@ -153,13 +153,12 @@ public sealed class OpContext
                 if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
             }
             var result = Kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), write, requester, key);
-            if (result.Kind != OutcomeKind.Ok) return result;
+            if (!result.IsOk) return result;
             done += chunk;
         }
         return write ? Outcome.Ok() : Outcome.OkData(buffer);
     }
 
-    /// <summary>copy_from_guest / copy_to_guest for an emulated device (<c>"requester": "kvm"</c>).</summary>
     /// <summary>A syscall's VMM buffer at <paramref name="bufferGpa"/> of <paramref name="vm"/> (K6): its length, checked to lie inside the VM, and its hva.</summary>
     internal (int Len, ulong Hva) GuestBuffer(Vm vm, ulong bufferGpa, ulong? len)
     {
@@ -169,7 +168,7 @@ public sealed class OpContext
     }
 
     /// <summary>copy_from_guest / copy_to_guest at the step's vm+gpa (the kernel asks the policy which pages KVM may touch).</summary>
-    internal Outcome KvmCopy(byte[] buffer, bool toGuest)
+    internal KernelResult KvmCopy(byte[] buffer, bool toGuest)
     {
         var vm = RequireVm();
         var gpa = RequireGpa(vm);

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -9,7 +10,7 @@ public sealed record ThpCollapse : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
         var rc = context.Kernel.Collapse(context.Kernel.Vmm, context.HostAddress());
@@ -24,7 +25,7 @@ public sealed record ThpSplit : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
         var kernel = context.Kernel;
