@@ -39,27 +39,22 @@ internal sealed partial class HostKernel
     internal bool TryUserAccess(Process p, ulong va, Span<byte> buffer, bool write, out KernelResult failure)
     {
         failure = default;
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(va, buffer))
         {
-            var addr = va + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
-            var fault = TranslateUser(p, addr, write, out var pfn);
+            var fault = TranslateUser(p, span.Address, write, out var pfn);
             if (fault != VmFault.Ok)
             {
-                failure = SignalForFault(p, addr, fault);
+                failure = SignalForFault(p, span.Address, fault);
                 return false;
             }
-            var access = new LineAccess(pfn, offset, KeyId.Shared, Requester.HostUser);
-            var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            var access = new LineAccess(pfn, span.PageOffset, KeyId.Shared, Requester.HostUser);
+            var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {
-                failure = ConsumedByUser(p, addr, pfn, result);
+                failure = ConsumedByUser(p, span.Address, pfn, result);
                 return false;
             }
             if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
-            done += chunk;
         }
         return true;
     }
@@ -94,14 +89,11 @@ internal sealed partial class HostKernel
     /// </summary>
     internal KernelResult KernelAccess(Pfn pfn, int offset, Span<byte> buffer, bool write, Requester requester = Requester.HostKernel, KeyId key = default)
     {
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans((ulong)offset, buffer))
         {
-            var frame = pfn.Add((offset + done) >> PageGeometry.PageShift);
-            var inPage = (offset + done) & (PageGeometry.PageSize - 1);
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
-            var access = new LineAccess(frame, inPage, key, requester);
-            var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            var frame = pfn.Add((long)span.PageIndex);
+            var access = new LineAccess(frame, span.PageOffset, key, requester);
+            var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {
                 if (requester == Requester.Device) return Outcome.Error(Errno.EIO); // H14: the transfer fails
@@ -115,7 +107,6 @@ internal sealed partial class HostKernel
                 CostLedger.Add(CostKind.MachineCheck);
                 return Fault(KernelEvent.Of(KernelEventKind.HostPanic, $"poison consumed in kernel context at {frame} line {result.Line}"));
             }
-            done += chunk;
         }
         return write ? Outcome.Ok() : Outcome.OkData(buffer.ToArray());
     }

@@ -281,25 +281,20 @@ internal sealed partial class HostKernel
             return false;
         }
         failure = default;
-        var done = 0;
-        while (done < buffer.Length)
+        var isPrivate = vm.Info.Protected && !shared;
+        var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
+        foreach (var span in new PageSpans(gpa, buffer))
         {
-            var addr = gpa + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
-            var isPrivate = vm.Info.Protected && !shared;
-            var pfn = EptTranslate(vm, addr, write, isPrivate, out failure);
+            var pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
             if (!pfn.IsValid) return false;
-            var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
-            var access = new LineAccess(pfn, offset, key, Requester.Guest);
-            var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest);
+            var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {
-                failure = GuestConsumed(vm, addr, pfn, result);
+                failure = GuestConsumed(vm, span.Address, pfn, result);
                 return false;
             }
             if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
-            done += chunk;
         }
         return true;
     }
@@ -312,21 +307,16 @@ internal sealed partial class HostKernel
     {
         var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (toGuest ? GupFlags.Write : GupFlags.None);
         var taken = _kvmCopyScratch;
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(gpa, buffer))
         {
-            var addr = gpa + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
             taken.Clear();
-            if (GetUserPages(Vmm, vm.Info.HvaBase.Value + addr, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
+            if (GetUserPages(Vmm, vm.Info.HvaBase.Value + span.Address, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
             var pfn = taken[0];
             var result = GuestFaultPolicy.KvmPageAllowed(new KvmPage(vm.Info, pfn))
-                ? KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), toGuest)
+                ? KernelAccess(pfn, span.PageOffset, span.Chunk, toGuest)
                 : Outcome.Error(Errno.EFAULT);
             PutPages(taken);
             if (!result.IsOk) return result;
-            done += chunk;
         }
         return toGuest ? Outcome.Ok() : Outcome.OkData(buffer);
     }

@@ -9,14 +9,13 @@ internal sealed partial class HostKernel
     {
         if (file.Kind == BackingKind.GuestMemfd) return Outcome.Error(Errno.EINVAL);
         var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(offset, buffer))
         {
-            var pos = offset + (ulong)done;
+            var pos = span.Address;
             if (pos >= file.SizeBytes) break;
-            var index = pos >> PageGeometry.PageShift;
-            var inPage = (int)(pos & (PageGeometry.PageSize - 1));
-            var chunk = (int)Math.Min((ulong)Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage), file.SizeBytes - pos);
-            var pfn = GetCachePage(file, index, create: write);
+            // The last page's piece ends at EOF.
+            var chunk = (ulong)span.Chunk.Length > file.SizeBytes - pos ? span.Chunk[..(int)(file.SizeBytes - pos)] : span.Chunk;
+            var pfn = GetCachePage(file, span.PageIndex, create: write);
             if (pfn.IsValid && Frames.Has(Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
             {
                 // shmem_file_read_iter / shmem_write_begin / hugetlbfs_read_iter: a poisoned page gives -EIO.
@@ -25,15 +24,15 @@ internal sealed partial class HostKernel
             if (!pfn.IsValid)
             {
                 if (write) return done == 0 ? Outcome.Error(Errno.ENOSPC) : Outcome.OkCount(done);
-                buffer.Slice(done, chunk).Clear(); // a hole (or a truncated page on ≤5.15: K22) reads as zeros
+                chunk.Clear(); // a hole (or a truncated page on ≤5.15: K22) reads as zeros
             }
             else
             {
-                var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
+                var result = KernelAccess(pfn, span.PageOffset, chunk, write);
                 if (!result.IsOk) return result;
                 if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
             }
-            done += chunk;
+            done += chunk.Length;
         }
         return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
     }
@@ -46,11 +45,9 @@ internal sealed partial class HostKernel
     internal int UserCopy(Process p, ulong va, Span<byte> buffer, bool toUser)
     {
         var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(va, buffer))
         {
-            var addr = va + (ulong)done;
-            var inPage = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
+            var addr = span.Address;
             var entry = p.PageTable.Lookup(addr, out var size);
             if (!entry.IsPresent || (toUser && !entry.IsWritable))
             {
@@ -58,10 +55,10 @@ internal sealed partial class HostKernel
                 entry = p.PageTable.Lookup(addr, out size);
                 if (!entry.IsPresent) break;
             }
-            var access = new LineAccess(LeafPfn(entry, size, addr), inPage, KeyId.Shared, Requester.HostKernel);
-            var result = toUser ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            var access = new LineAccess(LeafPfn(entry, size, addr), span.PageOffset, KeyId.Shared, Requester.HostKernel);
+            var result = toUser ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk) break;
-            done += chunk;
+            done += span.Chunk.Length;
         }
         return done;
     }
@@ -73,25 +70,21 @@ internal sealed partial class HostKernel
     internal KernelResult RemoteAccess(Process target, ulong va, Span<byte> buffer, bool write, bool procMem)
     {
         var flags = (procMem ? GupFlags.Force : GupFlags.None) | GupFlags.Remote | (write ? GupFlags.Write : GupFlags.None);
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(va, buffer))
         {
-            var addr = va + (ulong)done;
-            var inPage = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
+            var done = span.BufferOffset;
             _gupScratch.Clear();
-            if (GetUserPages(target, addr, 1, flags, _gupScratch, out _) == 0)
+            if (GetUserPages(target, span.Address, 1, flags, _gupScratch, out _) == 0)
             {
                 if (done > 0) return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
                 return Outcome.Error(procMem ? Errno.EIO : Errno.EFAULT);
             }
             var pfn = _gupScratch[0];
-            var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
+            var result = KernelAccess(pfn, span.PageOffset, span.Chunk, write);
             PutPage(pfn);
             if (!result.IsOk) return result;
-            done += chunk;
         }
-        return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer.ToArray(), done);
+        return write ? Outcome.OkCount(buffer.Length) : Outcome.OkDataCount(buffer.ToArray(), buffer.Length);
     }
 
     /// <summary>madvise(2) as root over [va, va+size).</summary>

@@ -135,26 +135,17 @@ public sealed class OpContext
         RequireInside(vm, gpa, (ulong)buffer.Length);
         // The TDX module touches TD memory with the TD's private KeyID; everything else uses the shared one.
         var key = requester == Requester.Seam ? vm.Info.PrivateKey : KeyId.Shared;
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(gpa, buffer))
         {
-            var addr = gpa + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
-            var pfn = Kernel.FrameOf(vm.Info.Id, new Gfn(addr >> PageGeometry.PageShift));
+            var pfn = Kernel.FrameOf(vm.Info.Id, new Gfn(span.PageIndex));
             if (!pfn.IsValid)
             {
-                if (!write)
-                {
-                    done += chunk; // an unpopulated guest page: nothing to read but zeros
-                    continue;
-                }
-                pfn = Populate(vm, addr);
+                if (!write) continue; // an unpopulated guest page: nothing to read but zeros
+                pfn = Populate(vm, span.Address);
                 if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
             }
-            var result = Kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), write, requester, key);
+            var result = Kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, write, requester, key);
             if (!result.IsOk) return result;
-            done += chunk;
         }
         return write ? Outcome.Ok() : Outcome.OkData(buffer);
     }
