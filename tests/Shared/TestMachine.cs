@@ -22,6 +22,7 @@ internal sealed record MachineSetup
     /// <summary>Builds the policy from the machine's kernel services (wins over <see cref="Policy"/>).</summary>
     public Func<KernelServices, IPrivateMemoryPolicy>? PolicyFor { get; init; }
     public IFaultDelivery? Faults { get; init; }
+    public IPageTableFactory? PageTables { get; init; }
     /// <summary>Host memory beyond the VMs' (small, so whole-frame-table sweeps stay cheap).</summary>
     public ulong Headroom { get; init; } = 16 * TestMachine.MiB;
 }
@@ -69,7 +70,7 @@ internal sealed class TestMachine
             setup.Memory ?? new PlainMemoryController(),
             setup.PolicyFor?.Invoke(services) ?? setup.Policy ?? new NonePolicy(),
             setup.Faults ?? new LinuxFaultDelivery(),
-            new RadixPageTableFactory(),
+            setup.PageTables ?? new RadixPageTableFactory(),
             null,
             setup.Options,
             new CostOptions())

@@ -144,7 +144,7 @@ internal sealed partial class HostKernel
         MapFrame(p, pageVa, copy, MappingSize.Size4K, writable: true);
         ShootDown(p, pageVa, PageGeometry.PageSize);
         // wp_page_copy: ptep_clear_flush_notify tells KVM, whose EPT still maps the old frame.
-        if (p == Vmm) NotifyEptInvalidate(pageVa, pageVa + PageGeometry.PageSize);
+        MmuNotifier.InvalidateRange(p, new Hva(pageVa), new Hva(pageVa + PageGeometry.PageSize));
         return VmFault.Ok;
     }
 

@@ -84,7 +84,7 @@ internal sealed partial class HostKernel
             HugePage = thp,
             Vm = id,
         };
-        var vm = new Vm(info, new RadixPageTable(), vma, file, gmem);
+        var vm = new Vm(info, _pageTables.Create(), vma, file, gmem);
         _vms.Add(vm);
         vma.ProtNone = VmmMappingPolicy.MapMemslot(new VmmMapping(info)) == VmmProtection.ProtNone;
         Vmm.AddVma(vma);
@@ -210,8 +210,14 @@ internal sealed partial class HostKernel
         }
     }
 
+    /// <summary>kvm_mmu_notifier_invalidate_range_start: KVM's subscription to the VMM's mm.</summary>
+    private sealed class KvmMmuNotifier(HostKernel kvm) : IMmuNotifierSubscriber
+    {
+        public void InvalidateRange(Hva start, Hva end) => kvm.NotifyEptInvalidate(start.Value, end.Value);
+    }
+
     /// <summary>KVM's mmu notifier: host mappings of [start, end) changed, so drop the EPT entries behind them.</summary>
-    internal void NotifyEptInvalidate(ulong start, ulong end)
+    private void NotifyEptInvalidate(ulong start, ulong end)
     {
         foreach (var vm in _vms)
         {

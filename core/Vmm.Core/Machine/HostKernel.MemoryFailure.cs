@@ -188,7 +188,7 @@ internal sealed partial class HostKernel
             PutPage(pfn);
             ShootDown(p, hva.Value, PageGeometry.PageSize);
             MapFrame(p, hva.Value, target, size, entry.IsWritable, entry.IsProtNone);
-            if (p == Vmm) NotifyEptInvalidate(hva.Value, hva.Value + PageGeometry.PageSize); // try_to_migrate's mmu notifier
+            MmuNotifier.InvalidateRange(p, hva, new Hva(hva.Value + PageGeometry.PageSize)); // try_to_migrate's mmu notifier
         }
         var file = FileById(Frames.FileId(pfn));
         if (file is not null)

@@ -266,8 +266,7 @@ internal sealed partial class HostKernel
             CostLedger.Add(CostKind.TlbShootdown);
             // copy_page_range: the write-protect of COW ranges goes through the mmu notifier, so KVM drops
             // its writable EPT entries and the guest's next write breaks COW in the parent.
-            if (parent == Vmm)
-                foreach (var vma in cowVmas) NotifyEptInvalidate(vma.Start, vma.End);
+            foreach (var vma in cowVmas) MmuNotifier.InvalidateRange(parent, new Hva(vma.Start), new Hva(vma.End));
         }
         return child;
     }

@@ -139,7 +139,7 @@ internal sealed partial class HostKernel
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.SwapBacked | FrameFlags.Dirty);
         MapFrame(p, start, head, MappingSize.Size2M, writable: true);
         ShootDown(p, start, PageGeometry.HugeSize);
-        if (p == Vmm) NotifyEptInvalidate(start, start + PageGeometry.HugeSize);
+        MmuNotifier.InvalidateRange(p, new Hva(start), new Hva(start + PageGeometry.HugeSize));
         CostLedger.Add(CostKind.ThpCollapse);
         return 0;
     }

@@ -55,6 +55,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         Memory = components.Memory;
         _pageTables = components.PageTables;
         Vmm = NewProcess("vmm");
+        MmuNotifier.Register(Vmm, new KvmMmuNotifier(this));
         Memory.Attach(this);
         components.Services.Bind(this);
     }
@@ -73,6 +74,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal IFrameLifecyclePolicy FrameLifecyclePolicy { get; }
     internal IHugePageStrategy? Thp { get; }
     internal Process Vmm { get; }
+    internal MmuNotifier MmuNotifier { get; } = new();
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>
@@ -265,7 +267,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
             ZapEntry(p, va, entry, size);
         }
         if (anyPresent) ShootDown(p, start, end - start);
-        if (p == Vmm) NotifyEptInvalidate(start, end);
+        MmuNotifier.InvalidateRange(p, new Hva(start), new Hva(end));
     }
 
     internal void ShootDown(Process p, ulong va, ulong bytes)
@@ -315,7 +317,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
             else PutPage(target);
             CostLedger.Add(CostKind.Unmap);
             ShootDown(p, va, actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
-            if (p == Vmm) NotifyEptInvalidate(va, va + (actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize));
+            MmuNotifier.InvalidateRange(p, new Hva(va), new Hva(va + (actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize)));
             changed++;
         }
         _listPool.Push(targets);
