@@ -31,7 +31,7 @@ internal sealed partial class HostKernel
                 pfn = LeafPfn(entry, size, va);
                 return VmFault.Ok;
             }
-            var fault = HandleMmFault(p, va, write, GupFlags.None, out pfn);
+            var fault = HandleMmFault(p, va, write, GupFlags.None, entry, size, out pfn);
             if (fault != VmFault.Ok) return fault;
         }
         pfn = Pfn.Invalid;
@@ -42,11 +42,12 @@ internal sealed partial class HostKernel
     /// handle_mm_fault: make the page at <paramref name="va"/> present, or say why it cannot be. A user page
     /// the allocator cannot find means the OOM killer chose the faulting process (an order-0 allocation
     /// fails only for the OOM victim), so VM_FAULT_OOM comes with its SIGKILL whoever asked: a load or
-    /// store, GUP for KVM or a syscall, copy_to_user.
+    /// store, GUP for KVM or a syscall, copy_to_user. <paramref name="entry"/> is the leaf the caller's walk found
+    /// at <paramref name="va"/> (of <paramref name="size"/>), so the fault does not walk the table again.
     /// </summary>
-    internal VmFault HandleMmFault(Process p, ulong va, bool write, GupFlags flags, out Pfn allowed)
+    internal VmFault HandleMmFault(Process p, ulong va, bool write, GupFlags flags, PteValue entry, MappingSize size, out Pfn allowed)
     {
-        var fault = HandleMmFaultCore(p, va, write, flags, out allowed);
+        var fault = HandleMmFaultCore(p, va, write, flags, entry, size, out allowed);
         if (fault == VmFault.Oom) OomKill(p, va);
         return fault;
     }
@@ -57,7 +58,7 @@ internal sealed partial class HostKernel
     private static KernelEvent OomKillEvent(Process p, ulong va)
         => new(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, SignalContext.Async, default, "out of memory: the OOM killer chose this process");
 
-    private VmFault HandleMmFaultCore(Process p, ulong va, bool write, GupFlags flags, out Pfn allowed)
+    private VmFault HandleMmFaultCore(Process p, ulong va, bool write, GupFlags flags, PteValue entry, MappingSize size, out Pfn allowed)
     {
         allowed = Pfn.Invalid;
         CostLedger.Add(CostKind.PageFault);
@@ -65,7 +66,6 @@ internal sealed partial class HostKernel
         if (vma is null) return VmFault.SigSegv;
         if (write && !vma.Writable) return VmFault.SigSegv;
         if (vma.ProtNone && (flags & GupFlags.AllowPoisoned) == 0) return VmFault.SigBus;
-        var entry = p.PageTable.Lookup(va, out var size);
         if (entry.IsProtNone) return (flags & GupFlags.AllowPoisoned) != 0 ? VmFault.Ok : VmFault.SigBus;
         if (entry.IsSwap)
         {

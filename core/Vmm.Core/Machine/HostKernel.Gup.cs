@@ -53,7 +53,7 @@ internal sealed partial class HostKernel
                 return LeafPfn(entry, size, va);
             }
             // gup_fast gives up on anything not present and falls back to the slow path: same result.
-            var fault = HandleMmFault(p, va, write, flags, out var allowed);
+            var fault = HandleMmFault(p, va, write, flags, entry, size, out var allowed);
             switch (fault)
             {
                 case VmFault.Ok:

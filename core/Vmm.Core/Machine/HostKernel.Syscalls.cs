@@ -51,7 +51,7 @@ internal sealed partial class HostKernel
             var entry = p.PageTable.Lookup(addr, out var size);
             if (!entry.IsPresent || (toUser && !entry.IsWritable))
             {
-                if (HandleMmFault(p, addr, toUser, GupFlags.None, out _) != VmFault.Ok) break;
+                if (HandleMmFault(p, addr, toUser, GupFlags.None, entry, size, out _) != VmFault.Ok) break;
                 entry = p.PageTable.Lookup(addr, out size);
                 if (!entry.IsPresent) break;
             }
