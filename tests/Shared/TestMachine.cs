@@ -156,9 +156,9 @@ internal sealed class TestMachine
         return outcome.State!;
     }
 
-    public Vm VmNamed(string name = DefaultVm) => Kernel.FindVm(name) ?? throw new InvalidOperationException($"no vm {name}");
+    public Vm VmNamed(string name = DefaultVm) => Kernel.Kvm.FindVm(name) ?? throw new InvalidOperationException($"no vm {name}");
     public ulong HvaOf(ulong gpa, string vm = DefaultVm) => VmNamed(vm).Info.HvaBase.Value + gpa;
-    public Pfn FrameOf(ulong gpa, string vm = DefaultVm) => Kernel.FrameOf(VmNamed(vm).Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+    public Pfn FrameOf(ulong gpa, string vm = DefaultVm) => Kernel.Kvm.FrameOf(VmNamed(vm).Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
     public PteValue VmmPte(ulong gpa, string vm = DefaultVm) => VmmProcess.PageTable.Lookup(HvaOf(gpa, vm), out _);
     public PteValue VmmPte(ulong gpa, out MappingSize size, string vm = DefaultVm) => VmmProcess.PageTable.Lookup(HvaOf(gpa, vm), out size);
 

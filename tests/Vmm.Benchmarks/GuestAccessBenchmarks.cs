@@ -23,7 +23,7 @@ public class GuestAccessBenchmarks : FlatArrayComparison
         var simulation = BenchMachine.Create(VmBytes);
         _kernel = simulation.Kernel;
         _vmm = _kernel.Vmm;
-        _hvaBase = _kernel.VmList[0].Info.HvaBase.Value;
+        _hvaBase = _kernel.Kvm.VmList[0].Info.HvaBase.Value;
         PrepareFlat();
         for (var page = 0UL; page < VmBytes; page += PageGeometry.PageSize)
         {

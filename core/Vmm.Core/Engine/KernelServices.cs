@@ -32,9 +32,9 @@ public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanic
     public bool SplitHugePage(Pfn pfn) => Kernel.SplitHugePage(pfn);
     public IHugePageStrategy? Strategy => Kernel.Thp;
 
-    public VmInfo GetVm(VmId vm) => Kernel.GetVm(vm);
-    public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into) => Kernel.FramesOf(vm, first, end, into);
-    public void SetMemslotProtNone(VmId vm, bool protNone) => Kernel.SetVmmMemoryProtNone(vm, protNone);
+    public VmInfo GetVm(VmId vm) => Kernel.Kvm.GetVm(vm);
+    public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into) => Kernel.Kvm.FramesOf(vm, first, end, into);
+    public void SetMemslotProtNone(VmId vm, bool protNone) => Kernel.Kvm.SetVmmMemoryProtNone(vm, protNone);
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason) => Kernel.SignalVmm(code, address, lsb, reason);
 
     public void Warn(string message) => Kernel.Warn(message);

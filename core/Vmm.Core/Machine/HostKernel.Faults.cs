@@ -212,7 +212,7 @@ internal sealed partial class HostKernel
         if (!vma.HugePage || vma.NoHugePage) return false;
         var start = va & ~(PageGeometry.HugeSize - 1);
         if (start < vma.Start || start + PageGeometry.HugeSize > vma.End) return false;
-        if (!vma.Vm.IsNone && Thp is not null && !Thp.AllowHugeMapping(GetVm(vma.Vm))) return false;
+        if (!vma.Vm.IsNone && Thp is not null && !Thp.AllowHugeMapping(Kvm.GetVm(vma.Vm))) return false;
         return RangeIsEmpty(p, start, start + PageGeometry.HugeSize);
     }
 

@@ -281,4 +281,25 @@ internal sealed partial class HostKernel
         p.Alive = false;
         foreach (var file in files) ReleaseIfUnused(file);
     }
+
+    /// <summary>The VMM closed its descriptor: the file lives on while some mapping still uses it.</summary>
+    internal void CloseFile(BackingFile? file)
+    {
+        if (file is null) return;
+        file.Closed = true;
+        ReleaseIfUnused(file);
+    }
+
+    /// <summary>The last reference (descriptor or mapping) went away: truncate the page cache.</summary>
+    internal void ReleaseIfUnused(BackingFile? file)
+    {
+        if (file is null || !file.Closed) return;
+        foreach (var p in _processes)
+        {
+            if (!p.Alive) continue;
+            foreach (var vma in p.Vmas)
+                if (vma.File == file) return;
+        }
+        foreach (var index in file.CachedIndexes(0, file.Pages)) RemoveFromCache(file, index);
+    }
 }

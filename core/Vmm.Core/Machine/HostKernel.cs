@@ -24,7 +24,7 @@ internal enum VmFault
 
 /// <summary>
 /// The simulated host kernel: frames, processes, page cache, faults, GUP, syscalls, memory_failure and
-/// THP mechanisms, plus KVM (Kvm.cs). Single-threaded; behaviour follows docs/semantics.md.
+/// THP mechanisms; KVM is its own subsystem (<see cref="Machine.Kvm"/>). Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
 internal sealed partial class HostKernel : IMemoryControllerHost
 {
@@ -32,6 +32,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     private readonly List<BackingFile> _files = [];
     private readonly List<RmapEntry> _rmapScratch = [];
     private readonly Stack<List<RmapEntry>> _listPool = new();
+    private readonly List<Pfn> _gupScratch = [];
     private readonly IPageTableFactory _pageTables;
     private int _nextPid = 100;
 
@@ -55,7 +56,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         Memory = components.Memory;
         _pageTables = components.PageTables;
         Vmm = NewProcess("vmm");
-        MmuNotifier.Register(Vmm, new KvmMmuNotifier(this));
+        Kvm = new Kvm(this, _pageTables);
         Memory.Attach(this);
         components.Services.Bind(this);
     }
@@ -75,6 +76,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal IHugePageStrategy? Thp { get; }
     internal Process Vmm { get; }
     internal MmuNotifier MmuNotifier { get; } = new();
+    internal Kvm Kvm { get; }
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>

@@ -19,7 +19,7 @@ public sealed record GuestConvert(ulong Size, bool ToPrivate) : StepOp
     public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.Convert(vm, context.RequireGpa(vm), Size, ToPrivate);
+        return context.Kernel.Kvm.Convert(vm, context.RequireGpa(vm), Size, ToPrivate);
     }
 }
 
@@ -36,7 +36,7 @@ public sealed record SetAttributes(ulong Size, bool Private) : StepOp
     public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        var rc = context.Kernel.SetAttributes(vm, context.RequireGpa(vm), Size, Private);
+        var rc = context.Kernel.Kvm.SetAttributes(vm, context.RequireGpa(vm), Size, Private);
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }

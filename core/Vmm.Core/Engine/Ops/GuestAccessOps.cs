@@ -16,7 +16,7 @@ public sealed record GuestRead(ulong Len, bool Shared = false) : StepOp
     public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.GuestAccess(vm, context.RequireGpa(vm), context.ReadBuffer(Len), write: false, Shared);
+        return context.Kernel.Kvm.GuestAccess(vm, context.RequireGpa(vm), context.ReadBuffer(Len), write: false, Shared);
     }
 }
 
@@ -33,6 +33,6 @@ public sealed record GuestWrite(byte[] Data, bool Shared = false) : StepOp
     public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.GuestAccess(vm, context.RequireGpa(vm), context.WriteBuffer(Data), write: true, Shared);
+        return context.Kernel.Kvm.GuestAccess(vm, context.RequireGpa(vm), context.WriteBuffer(Data), write: true, Shared);
     }
 }

@@ -36,7 +36,7 @@ public sealed class OpContext
     internal Vm RequireVm()
     {
         var name = At.Vm ?? throw Bad("needs \"vm\"");
-        return Kernel.FindVm(name) ?? throw Bad($"names vm '{name}', which the scenario does not declare");
+        return Kernel.Kvm.FindVm(name) ?? throw Bad($"names vm '{name}', which the scenario does not declare");
     }
 
     internal ulong RequireGpa(Vm vm)
@@ -94,7 +94,7 @@ public sealed class OpContext
         }
         var vm = RequireVm();
         var gpa = RequireGpa(vm);
-        var frame = Kernel.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+        var frame = Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
         if (!frame.IsValid && create) frame = Populate(vm, gpa);
         return (frame, (int)(gpa & (PageGeometry.PageSize - 1)), vm.Info.HvaBase.Value + gpa);
     }
@@ -113,7 +113,7 @@ public sealed class OpContext
             throw Bad($"gpa 0x{gpa:x} of vm '{vm.Info.Name}' has no frame and cannot be populated ({error}); touch it first");
         }
         Kernel.PutPages(taken);
-        return Kernel.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+        return Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
     }
 
     /// <summary>A kernel, device or TDX-module access to the frames behind the step's vm+gpa or pfn.</summary>
@@ -137,7 +137,7 @@ public sealed class OpContext
         var key = requester == Requester.Seam ? vm.Info.PrivateKey : KeyId.Shared;
         foreach (var span in new PageSpans(gpa, buffer))
         {
-            var pfn = Kernel.FrameOf(vm.Info.Id, new Gfn(span.PageIndex));
+            var pfn = Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(span.PageIndex));
             if (!pfn.IsValid)
             {
                 if (!write) continue; // an unpopulated guest page: nothing to read but zeros
@@ -164,6 +164,6 @@ public sealed class OpContext
         var vm = RequireVm();
         var gpa = RequireGpa(vm);
         RequireInside(vm, gpa, (ulong)buffer.Length);
-        return Kernel.KvmCopy(vm, gpa, buffer, toGuest);
+        return Kernel.Kvm.KvmCopy(vm, gpa, buffer, toGuest);
     }
 }

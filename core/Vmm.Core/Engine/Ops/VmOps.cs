@@ -12,7 +12,7 @@ public sealed record VmDestroy : StepOp
 
     public override KernelResult Execute(OpContext context)
     {
-        context.Kernel.DestroyVm(context.RequireVm());
+        context.Kernel.Kvm.DestroyVm(context.RequireVm());
         return Outcome.Ok();
     }
 }
