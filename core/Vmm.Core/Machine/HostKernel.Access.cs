@@ -66,7 +66,7 @@ internal sealed partial class HostKernel
             return Fault(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_ADRERR, new Hva(va), 0, context, vm, "ownership check (RMP) fault"));
         CostLedger.Add(CostKind.MachineCheck);
         var before = Events.Count;
-        var rc = MemoryFailure(pfn, actionRequired: true, current: p, currentVa: va, context: context, vm: vm);
+        var rc = MemoryFailure.Handle(pfn, actionRequired: true, current: p, currentVa: va, context: context, vm: vm);
         if (SignalSince(before, p) is { } sent) return KernelResult.FaultedWith(sent);
         if (Dead) return Outcome.Ok(); // memory_failure panicked: the machine's end is the outcome
         // kill_me_maybe: memory_failure failed (not EHWPOISON): kill_me_now → force_sig(SIGBUS).

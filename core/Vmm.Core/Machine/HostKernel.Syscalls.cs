@@ -113,11 +113,11 @@ internal sealed partial class HostKernel
                     if (advice == "HWPOISON")
                     {
                         var ar = Version.AtLeast(6, 11); // MF_ACTION_REQUIRED since 6.11: the caller gets SIGBUS at once
-                        rc = MemoryFailure(pfn, ar, p, a, simulated: true);
+                        rc = MemoryFailure.Handle(pfn, ar, p, a, simulated: true);
                     }
                     else
                     {
-                        rc = SoftOffline(pfn);
+                        rc = MemoryFailure.SoftOffline(pfn);
                     }
                     if (rc is not 0 and not Errno.EOPNOTSUPP) return Outcome.Error(rc);
                     if (step == PageGeometry.HugeSize) a = (a & ~(PageGeometry.HugeSize - 1)) + PageGeometry.HugeSize - PageGeometry.PageSize;

@@ -57,6 +57,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         _pageTables = components.PageTables;
         Vmm = NewProcess("vmm");
         Kvm = new Kvm(this, _pageTables);
+        MemoryFailure = new MemoryFailure(this);
         Memory.Attach(this);
         components.Services.Bind(this);
     }
@@ -77,6 +78,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal Process Vmm { get; }
     internal MmuNotifier MmuNotifier { get; } = new();
     internal Kvm Kvm { get; }
+    internal MemoryFailure MemoryFailure { get; }
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>

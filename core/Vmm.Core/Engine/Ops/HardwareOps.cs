@@ -27,7 +27,7 @@ public sealed record MemoryError(bool Consumed = false) : StepOp
         }
         if (Consumed) context.Ledger.Add(CostKind.MachineCheck);
         // A signal memory_failure sends the VMM (early kill, a policy's report) is the outcome over rc (OutcomeResolver).
-        var rc = kernel.MemoryFailure(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: hva);
+        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: hva);
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }
@@ -59,7 +59,7 @@ public sealed record Unpoison : StepOp
     {
         var (pfn, _, _) = context.ResolveFrame(create: false);
         if (!pfn.IsValid) return Outcome.Error(Errno.ENXIO);
-        var rc = context.Kernel.Unpoison(pfn);
+        var rc = context.Kernel.MemoryFailure.Unpoison(pfn);
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }
