@@ -28,8 +28,8 @@ public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanic
 
     public int TryToUnmap(Pfn pfn, UnmapFlags flags) => Kernel.TryToUnmap(pfn, flags);
 
-    public bool IsHugeMapped(Hva hva) => Kernel.IsHugeMapped(Kernel.Vmm.Pid, hva);
-    public bool SplitHugePage(Pfn pfn) => Kernel.SplitHugePage(pfn);
+    public bool IsHugeMapped(Hva hva) => Kernel.HugeMemory.IsHugeMapped(Kernel.Vmm.Pid, hva);
+    public bool SplitHugePage(Pfn pfn) => Kernel.HugeMemory.SplitHugePage(pfn);
     public IHugePageStrategy? Strategy => Kernel.Thp;
 
     public VmInfo GetVm(VmId vm) => Kernel.Kvm.GetVm(vm);

@@ -120,7 +120,7 @@ internal sealed partial class HostKernel
         }
         if (size == MappingSize.Size2M)
         {
-            SplitHugePmdAt(p, va & ~(PageGeometry.HugeSize - 1));
+            HugeMemory.SplitHugePmdAt(p, va & ~(PageGeometry.HugeSize - 1));
             entry = p.PageTable.Lookup(va, out size);
         }
         var pageVa = va & ~(ulong)(PageGeometry.PageSize - 1);

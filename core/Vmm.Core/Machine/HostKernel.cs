@@ -58,6 +58,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         Vmm = NewProcess("vmm");
         Kvm = new Kvm(this, _pageTables);
         MemoryFailure = new MemoryFailure(this);
+        HugeMemory = new HugeMemory(this);
         Memory.Attach(this);
         components.Services.Bind(this);
     }
@@ -79,6 +80,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal MmuNotifier MmuNotifier { get; } = new();
     internal Kvm Kvm { get; }
     internal MemoryFailure MemoryFailure { get; }
+    internal HugeMemory HugeMemory { get; }
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>
@@ -262,7 +264,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
                 // A partial zap of a 2 MiB leaf splits it first (zap_pmd_range → __split_huge_pmd).
                 if (entry.IsPresent && !Frames.Has(entry.Pfn, FrameFlags.Hugetlb))
                 {
-                    SplitHugePmdAt(p, va);
+                    HugeMemory.SplitHugePmdAt(p, va);
                     ZapRange(p, Math.Max(start, va), Math.Min(end, va + PageGeometry.HugeSize));
                     continue;
                 }
@@ -308,7 +310,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
             if (size == MappingSize.Size2M && !isHugetlb)
             {
                 if ((flags & UnmapFlags.SplitHugePmd) == 0) continue;
-                SplitHugePmdAt(p, va);
+                HugeMemory.SplitHugePmdAt(p, va);
                 va = mappedVa + ((pfn.Value - head.Value) << PageGeometry.PageShift);
             }
             var entry = p.PageTable.Lookup(va, out var actual);

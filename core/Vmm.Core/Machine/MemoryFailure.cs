@@ -53,7 +53,7 @@ internal sealed class MemoryFailure
         if (Frames.Has(pfn, FrameFlags.Compound))
         {
             Frames.SetFlags(head, FrameFlags.HasHwPoisoned);
-            if (!_kernel.SplitHugePage(head))
+            if (!_kernel.HugeMemory.SplitHugePage(head))
             {
                 // K16: the THP split failed (pinned).
                 if (!_kernel.Version.AtLeast(6, 11)) return Errno.EBUSY;
@@ -178,7 +178,7 @@ internal sealed class MemoryFailure
             _kernel.Allocator.TakeOff(pfn);
             return 0;
         }
-        if (Frames.Has(pfn, FrameFlags.Compound) && !_kernel.SplitHugePage(_kernel.Head(pfn))) return Errno.EBUSY;
+        if (Frames.Has(pfn, FrameFlags.Compound) && !_kernel.HugeMemory.SplitHugePage(_kernel.Head(pfn))) return Errno.EBUSY;
         if (Frames.PinCountOf(pfn) > 0) return Errno.EBUSY;
         var target = _kernel.AllocateFrame();
         if (!target.IsValid) return Errno.ENOMEM;

@@ -13,7 +13,7 @@ public sealed record ThpCollapse : StepOp
     public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
-        var rc = context.Kernel.Collapse(context.Kernel.Vmm, context.HostAddress());
+        var rc = context.Kernel.HugeMemory.Collapse(context.Kernel.Vmm, context.HostAddress());
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }
@@ -32,6 +32,6 @@ public sealed record ThpSplit : StepOp
         var hva = context.HostAddress();
         var entry = kernel.Vmm.PageTable.Lookup(hva, out var size);
         if (size != MappingSize.Size2M || !entry.IsPresent) return Outcome.Error(Errno.EINVAL);
-        return kernel.SplitHugePage(entry.Pfn) ? Outcome.Ok() : Outcome.Error(Errno.EBUSY);
+        return kernel.HugeMemory.SplitHugePage(entry.Pfn) ? Outcome.Ok() : Outcome.Error(Errno.EBUSY);
     }
 }
