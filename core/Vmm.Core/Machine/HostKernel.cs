@@ -32,7 +32,6 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     private readonly List<BackingFile> _files = [];
     private readonly List<RmapEntry> _rmapScratch = [];
     private readonly Stack<List<RmapEntry>> _listPool = new();
-    private readonly List<Pfn> _gupScratch = [];
     private readonly IPageTableFactory _pageTables;
     private int _nextPid = 100;
 
@@ -59,6 +58,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         Kvm = new Kvm(this, _pageTables);
         MemoryFailure = new MemoryFailure(this);
         HugeMemory = new HugeMemory(this);
+        Syscalls = new Syscalls(this);
         Memory.Attach(this);
         components.Services.Bind(this);
     }
@@ -81,6 +81,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal Kvm Kvm { get; }
     internal MemoryFailure MemoryFailure { get; }
     internal HugeMemory HugeMemory { get; }
+    internal Syscalls Syscalls { get; }
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>

@@ -531,7 +531,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
                 Vmm.Vmas.Remove(vma);
             }
         }
-        _kernel.CloseFile(vm.File);
-        _kernel.CloseFile(vm.GuestMemfd);
+        _kernel.Syscalls.CloseFile(vm.File);
+        _kernel.Syscalls.CloseFile(vm.GuestMemfd);
     }
 }

@@ -13,7 +13,7 @@ public sealed record Munmap(ulong Size) : StepOp
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
     public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.Munmap(context.Kernel.Vmm, context.HostAddress(), Size);
+        context.VmmAlive() ?? context.Kernel.Syscalls.Munmap(context.Kernel.Vmm, context.HostAddress(), Size);
 }
 
 /// <summary><c>host.fork</c>: the VMM forks; the child shares its private mappings copy-on-write.</summary>
@@ -26,7 +26,7 @@ public sealed record Fork : StepOp
     public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } gone) return gone;
-        context.Kernel.Fork(context.Kernel.Vmm);
+        context.Kernel.Syscalls.Fork(context.Kernel.Vmm);
         return Outcome.Ok();
     }
 }
@@ -40,7 +40,7 @@ public sealed record Exit : StepOp
 
     public override KernelResult Execute(OpContext context)
     {
-        context.Kernel.Exit(context.Kernel.Vmm);
+        context.Kernel.Syscalls.Exit(context.Kernel.Vmm);
         return Outcome.Ok();
     }
 }

@@ -23,7 +23,7 @@ public sealed record HostPread(ulong Len, ulong? BufferGpa = null) : StepOp
     {
         var vm = context.RequireVm();
         if (BufferGpa is { } target) return ReadIntoGuestBuffer(context, vm, target);
-        return context.Kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.ReadBuffer(Len), write: false);
+        return context.Kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.ReadBuffer(Len), write: false);
     }
 
     /// <summary>pread(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
@@ -31,9 +31,9 @@ public sealed record HostPread(ulong Len, ulong? BufferGpa = null) : StepOp
     {
         var (len, hva) = context.GuestBuffer(vm, bufferGpa, Len);
         var kernel = context.Kernel;
-        var read = kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, new byte[len], write: false);
+        var read = kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, new byte[len], write: false);
         if (!read.IsOk || read.Data is null) return read;
-        var copied = kernel.UserCopy(kernel.Vmm, hva, read.Data, toUser: true);
+        var copied = kernel.Syscalls.UserCopy(kernel.Vmm, hva, read.Data, toUser: true);
         return copied == 0 && read.Data.Length > 0 ? Outcome.Error(Errno.EFAULT) : Outcome.OkCount(copied);
     }
 }
@@ -80,7 +80,7 @@ public sealed record HostPwrite(byte[]? Data, ulong? Len = null, ulong? BufferGp
     {
         var vm = context.RequireVm();
         if (BufferGpa is { } source) return WriteFromGuestBuffer(context, vm, source);
-        return context.Kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.WriteBuffer(Data), write: true);
+        return context.Kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.WriteBuffer(Data), write: true);
     }
 
     /// <summary>pwrite(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
@@ -89,9 +89,9 @@ public sealed record HostPwrite(byte[]? Data, ulong? Len = null, ulong? BufferGp
         var (len, hva) = context.GuestBuffer(vm, bufferGpa, Len);
         var kernel = context.Kernel;
         var buffer = new byte[len];
-        var copied = kernel.UserCopy(kernel.Vmm, hva, buffer, toUser: false);
+        var copied = kernel.Syscalls.UserCopy(kernel.Vmm, hva, buffer, toUser: false);
         if (copied == 0) return Outcome.Error(Errno.EFAULT);
-        return kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, buffer.AsSpan(0, copied), write: true);
+        return kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, buffer.AsSpan(0, copied), write: true);
     }
 }
 
@@ -111,7 +111,7 @@ public sealed record Fallocate(ulong Size, IReadOnlyList<string> Mode) : StepOp
     public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.Fallocate(context.RequireFile(vm), At.Offset ?? 0, Size, Mode.Contains("PUNCH_HOLE"), Mode.Contains("KEEP_SIZE"));
+        return context.Kernel.Syscalls.Fallocate(context.RequireFile(vm), At.Offset ?? 0, Size, Mode.Contains("PUNCH_HOLE"), Mode.Contains("KEEP_SIZE"));
     }
 }
 
@@ -139,6 +139,6 @@ public sealed record MmapBacking(ulong Size) : StepOp
         var vm = context.RequireVm();
         if (vm.File is null) throw context.Bad($"vm '{vm.Info.Name}' is anon-backed: there is no file to map");
         if (At.Hva is { } fixedAt && fixedAt % PageGeometry.PageSize != 0) throw context.Bad($"\"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED)");
-        return context.Kernel.MmapBacking(vm, At.Offset ?? 0, Size, At.Hva);
+        return context.Kernel.Syscalls.MmapBacking(vm, At.Offset ?? 0, Size, At.Hva);
     }
 }

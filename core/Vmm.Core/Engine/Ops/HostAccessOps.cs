@@ -39,7 +39,7 @@ public sealed record ProcMemRead(ulong Len) : StepOp
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
     public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: true);
+        context.VmmAlive() ?? context.Kernel.Syscalls.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: true);
 }
 
 /// <summary><c>host.procmem-write</c>: a write to /proc/pid/mem.</summary>
@@ -52,7 +52,7 @@ public sealed record ProcMemWrite(byte[] Data) : StepOp
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
     public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true, procMem: true);
+        context.VmmAlive() ?? context.Kernel.Syscalls.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true, procMem: true);
 }
 
 /// <summary><c>host.process-vm-readv</c>: process_vm_readv on the VMM.</summary>
@@ -65,7 +65,7 @@ public sealed record ProcessVmReadv(ulong Len) : StepOp
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
     public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: false);
+        context.VmmAlive() ?? context.Kernel.Syscalls.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: false);
 }
 
 /// <summary><c>host.madvise</c>: madvise(2) as root on the VMM's mapping.</summary>
@@ -82,5 +82,5 @@ public sealed record Madvise(ulong Size, string Advice) : StepOp
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
     public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.Madvise(context.Kernel.Vmm, context.HostAddress(), Size, Advice);
+        context.VmmAlive() ?? context.Kernel.Syscalls.Madvise(context.Kernel.Vmm, context.HostAddress(), Size, Advice);
 }
