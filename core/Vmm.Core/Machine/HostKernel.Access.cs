@@ -20,7 +20,7 @@ internal sealed partial class HostKernel
             VmFault.HwPoison => Fault(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(va), PageGeometry.PageShift, context, vm, "hwpoison entry")),
             VmFault.HwPoisonLarge => Fault(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(va), PageGeometry.HugeShift, context, vm, "hwpoison huge entry")),
             // The fault handler already raised the OOM killer's SIGKILL for this address.
-            VmFault.Oom => KernelResult.FaultedWith(OomKillEvent(p, va)),
+            VmFault.Oom => KernelResult.FaultedWith(FaultHandler.OomKillEvent(p, va)),
             _ => Fault(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_ADRERR, new Hva(va), 0, context, vm, "VM_FAULT_SIGBUS")),
         };
     }
@@ -41,7 +41,7 @@ internal sealed partial class HostKernel
         failure = default;
         foreach (var span in new PageSpans(va, buffer))
         {
-            var fault = TranslateUser(p, span.Address, write, out var pfn);
+            var fault = FaultHandler.TranslateUser(p, span.Address, write, out var pfn);
             if (fault != VmFault.Ok)
             {
                 failure = SignalForFault(p, span.Address, fault);

@@ -59,6 +59,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
         MemoryFailure = new MemoryFailure(this);
         HugeMemory = new HugeMemory(this);
         Syscalls = new Syscalls(this);
+        FaultHandler = new FaultHandler(this);
         Memory.Attach(this);
         components.Services.Bind(this);
     }
@@ -82,6 +83,7 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     internal MemoryFailure MemoryFailure { get; }
     internal HugeMemory HugeMemory { get; }
     internal Syscalls Syscalls { get; }
+    internal FaultHandler FaultHandler { get; }
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>
@@ -95,6 +97,10 @@ internal sealed partial class HostKernel : IMemoryControllerHost
     public IMemoryController Memory { get; }
     IPhysicalMemory IMemoryControllerHost.Memory => PhysicalMemory;
     public int VmmPid => Vmm.Pid;
+
+    /// <summary>The frame a leaf maps at <paramref name="va"/> (a subpage of a 2 MiB leaf).</summary>
+    internal static Pfn LeafPfn(PteValue entry, MappingSize size, ulong va)
+        => size == MappingSize.Size2M ? entry.Pfn.Add((long)((va >> PageGeometry.PageShift) & (PageGeometry.PagesPerHuge - 1))) : entry.Pfn;
 
     internal Process NewProcess(string name)
     {

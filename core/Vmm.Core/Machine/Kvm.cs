@@ -334,12 +334,12 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         foreach (var span in new PageSpans(gpa, buffer))
         {
             taken.Clear();
-            if (_kernel.GetUserPages(Vmm, vm.Info.HvaBase.Value + span.Address, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
+            if (_kernel.FaultHandler.GetUserPages(Vmm, vm.Info.HvaBase.Value + span.Address, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
             var pfn = taken[0];
             var result = GuestFaultPolicy.KvmPageAllowed(new KvmPage(vm.Info, pfn))
                 ? _kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, toGuest)
                 : Outcome.Error(Errno.EFAULT);
-            _kernel.PutPages(taken);
+            _kernel.FaultHandler.PutPages(taken);
             if (!result.IsOk) return result;
         }
         return toGuest ? Outcome.Ok() : Outcome.OkData(buffer);
@@ -360,7 +360,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         var takesPage = isPrivate && !vm.Info.PrivateKey.IsShared;
         var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (write || takesPage ? GupFlags.Write : GupFlags.None);
         _gupScratch.Clear();
-        var n = _kernel.GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
+        var n = _kernel.FaultHandler.GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
         if (n == 0)
         {
             // kvm_handle_error_pfn: KVM_PFN_ERR_HWPOISON → kvm_send_hwpoison_signal (K26); else -EFAULT.

@@ -64,7 +64,7 @@ internal sealed class Syscalls
             var entry = p.PageTable.Lookup(addr, out var size);
             if (!entry.IsPresent || (toUser && !entry.IsWritable))
             {
-                if (_kernel.HandleMmFault(p, addr, toUser, GupFlags.None, entry, size, out _) != VmFault.Ok) break;
+                if (_kernel.FaultHandler.HandleMmFault(p, addr, toUser, GupFlags.None, entry, size, out _) != VmFault.Ok) break;
                 entry = p.PageTable.Lookup(addr, out size);
                 if (!entry.IsPresent) break;
             }
@@ -87,7 +87,7 @@ internal sealed class Syscalls
         {
             var done = span.BufferOffset;
             _gupScratch.Clear();
-            if (_kernel.GetUserPages(target, span.Address, 1, flags, _gupScratch, out _) == 0)
+            if (_kernel.FaultHandler.GetUserPages(target, span.Address, 1, flags, _gupScratch, out _) == 0)
             {
                 if (done > 0) return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
                 return Outcome.Error(procMem ? Errno.EIO : Errno.EFAULT);
@@ -116,7 +116,7 @@ internal sealed class Syscalls
                 {
                     // madvise_inject_error: get_user_pages_fast(start, 1, 0, &page), then memory_failure / soft_offline_page.
                     _gupScratch.Clear();
-                    if (_kernel.GetUserPages(p, a, 1, GupFlags.Fast, _gupScratch, out var error) == 0) return Outcome.Error(error);
+                    if (_kernel.FaultHandler.GetUserPages(p, a, 1, GupFlags.Fast, _gupScratch, out var error) == 0) return Outcome.Error(error);
                     var pfn = _gupScratch[0];
                     var step = Frames.Has(pfn, FrameFlags.Hugetlb) ? PageGeometry.HugeSize : PageGeometry.PageSize;
                     // MF_COUNT_INCREASED: the GUP reference is the one memory_failure holds, so a THP split

@@ -36,8 +36,8 @@ public sealed record HostGup(int Pages = 1, GupFlags Flags = GupFlags.None) : St
         if (context.VmmAlive() is { } dead) return dead;
         var kernel = context.Kernel;
         var taken = new List<Pfn>();
-        var n = kernel.GetUserPages(kernel.Vmm, context.HostAddress(), Pages, Flags, taken, out var error);
-        if ((Flags & GupFlags.Pin) == 0) kernel.PutPages(taken);
+        var n = kernel.FaultHandler.GetUserPages(kernel.Vmm, context.HostAddress(), Pages, Flags, taken, out var error);
+        if ((Flags & GupFlags.Pin) == 0) kernel.FaultHandler.PutPages(taken);
         return n == 0 ? Outcome.Error(error) : Outcome.OkCount(n);
     }
 }

@@ -107,12 +107,12 @@ public sealed class OpContext
     {
         var taken = new List<Pfn>();
         var hva = vm.Info.HvaBase.Value + gpa;
-        if (Kernel.GetUserPages(Kernel.Vmm, hva, 1, GupFlags.Write | GupFlags.Force | GupFlags.AllowPoisoned, taken, out var error) == 0)
+        if (Kernel.FaultHandler.GetUserPages(Kernel.Vmm, hva, 1, GupFlags.Write | GupFlags.Force | GupFlags.AllowPoisoned, taken, out var error) == 0)
         {
             if (error == Errno.ENOMEM) return Pfn.Invalid;
             throw Bad($"gpa 0x{gpa:x} of vm '{vm.Info.Name}' has no frame and cannot be populated ({error}); touch it first");
         }
-        Kernel.PutPages(taken);
+        Kernel.FaultHandler.PutPages(taken);
         return Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
     }
 
