@@ -68,7 +68,8 @@ internal sealed partial class HostKernel
         var before = Events.Count;
         var rc = MemoryFailure.Handle(pfn, actionRequired: true, current: p, currentVa: va, context: context, vm: vm);
         if (SignalSince(before, p) is { } sent) return KernelResult.FaultedWith(sent);
-        if (Dead) return Outcome.Ok(); // memory_failure panicked: the machine's end is the outcome
+        // memory_failure panicked the host (recovery off): nothing is signalled, and the resolver makes the panic the outcome.
+        if (Dead) return Outcome.Ok();
         // kill_me_maybe: memory_failure failed (not EHWPOISON): kill_me_now → force_sig(SIGBUS).
         return Fault(KernelEvent.SigBus(p.Pid, rc is Errno.EHWPOISON or 0 ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_ADRERR,
             new Hva(va), rc is Errno.EHWPOISON or 0 ? PageGeometry.PageShift : 0, context, vm, $"memory_failure returned {rc}"));
