@@ -23,6 +23,7 @@ internal sealed record MachineSetup
     /// <summary>Builds the policy from the machine's kernel services (wins over <see cref="Policy"/>).</summary>
     public Func<KernelServices, IPrivateMemoryPolicy>? PolicyFor { get; init; }
     public IFaultDelivery? Faults { get; init; }
+    public IPageTableFactory? PageTables { get; init; }
     /// <summary>Host memory beyond the VMs' (small, so whole-frame-table sweeps stay cheap).</summary>
     public ulong Headroom { get; init; } = 16 * TestMachine.MiB;
 }
@@ -72,7 +73,7 @@ internal sealed class TestMachine
             (setup.Memory ?? ((m, l) => new PlainMemoryController(m, l)))(contents, ledger),
             setup.PolicyFor?.Invoke(services) ?? setup.Policy ?? new NonePolicy(),
             setup.Faults ?? new LinuxFaultDelivery(),
-            new RadixPageTableFactory(),
+            setup.PageTables ?? new RadixPageTableFactory(),
             null,
             setup.Options,
             new CostOptions())
@@ -97,6 +98,9 @@ internal sealed class TestMachine
         ulong? offset = null, ulong? len = null, ulong? size = null, int? pages = null, byte[]? data = null,
         GupFlags flags = GupFlags.None, string? advice = null, bool? consumed = null, bool? shared = null, string? to = null, string? requester = null)
         => Run(Op(op, len, size, pages, data, flags, advice, consumed, shared, to, requester) with { At = new StepAddress(vm, gpa, hva, pfn, offset) });
+
+    /// <summary>A user load/store by any process (a forked child), resolved as a step.</summary>
+    public Outcome UserAccess(Process p, ulong hva, byte[] buffer, bool write) => Simulation.Run(() => Kernel.UserAccess(p, hva, buffer, write));
 
     /// <summary>Runs one step of an op built by the test.</summary>
     public Outcome Run(StepOp op)
@@ -157,9 +161,9 @@ internal sealed class TestMachine
         return outcome.State!;
     }
 
-    public Vm VmNamed(string name = DefaultVm) => Kernel.FindVm(name) ?? throw new InvalidOperationException($"no vm {name}");
+    public Vm VmNamed(string name = DefaultVm) => Kernel.Kvm.FindVm(name) ?? throw new InvalidOperationException($"no vm {name}");
     public ulong HvaOf(ulong gpa, string vm = DefaultVm) => VmNamed(vm).Info.HvaBase.Value + gpa;
-    public Pfn FrameOf(ulong gpa, string vm = DefaultVm) => Kernel.FrameOf(VmNamed(vm).Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+    public Pfn FrameOf(ulong gpa, string vm = DefaultVm) => Kernel.Kvm.FrameOf(VmNamed(vm).Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
     public PteValue VmmPte(ulong gpa, string vm = DefaultVm) => VmmProcess.PageTable.Lookup(HvaOf(gpa, vm), out _);
     public PteValue VmmPte(ulong gpa, out MappingSize size, string vm = DefaultVm) => VmmProcess.PageTable.Lookup(HvaOf(gpa, vm), out size);
 

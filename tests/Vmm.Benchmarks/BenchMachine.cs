@@ -44,13 +44,13 @@ internal static class BenchMachine
     public static void TouchSpread(Simulation simulation, int pages)
     {
         var kernel = simulation.Kernel;
-        var vm = kernel.VmList[0];
+        var vm = kernel.Kvm.VmList[0];
         var stride = vm.Info.MemoryBytes / (ulong)pages & ~(ulong)(PageGeometry.PageSize - 1);
         Span<byte> data = stackalloc byte[8];
         for (var i = 0; i < pages; i++)
         {
             BitConverter.TryWriteBytes(data, (ulong)i + 1);
-            if (!kernel.TryGuestAccess(vm, (ulong)i * stride, data, write: true, shared: false, out var failure))
+            if (!kernel.Kvm.TryGuestAccess(vm, (ulong)i * stride, data, write: true, shared: false, out var failure))
                 throw new InvalidOperationException($"touching page {i} failed: {failure}");
         }
     }

@@ -75,7 +75,7 @@ public class ConversionBenchmarks
         };
         var simulation = new Simulation(scenario, components);
         _kernel = simulation.Kernel;
-        _vm = _kernel.VmList[0];
+        _vm = _kernel.Kvm.VmList[0];
         _mappingBases = new ulong[Mappings];
         _mappingBases[0] = _vm.Info.HvaBase.Value;
         for (var i = 1; i < Mappings; i++)
@@ -108,8 +108,8 @@ public class ConversionBenchmarks
 
     private void Convert(ulong gpa, bool toPrivate)
     {
-        var outcome = _kernel.Convert(_vm, gpa, PageGeometry.PageSize, toPrivate);
-        if (outcome.Kind != OutcomeKind.Ok) throw new InvalidOperationException($"guest.convert of 0x{gpa:x} failed: {outcome}");
+        var outcome = _kernel.Kvm.Convert(_vm, gpa, PageGeometry.PageSize, toPrivate);
+        if (!outcome.IsOk) throw new InvalidOperationException($"guest.convert of 0x{gpa:x} failed: {outcome}");
     }
 
     private void TouchEveryMapping(ulong gpa)
@@ -123,14 +123,14 @@ public class ConversionBenchmarks
 
     private void GuestAccess(ulong gpa)
     {
-        if (!_kernel.TryGuestAccess(_vm, gpa, _buffer, write: false, shared: false, out var failure))
+        if (!_kernel.Kvm.TryGuestAccess(_vm, gpa, _buffer, write: false, shared: false, out var failure))
             throw new InvalidOperationException($"private guest read of 0x{gpa:x} failed: {failure}");
     }
 
     /// <summary>One measured cycle by hand, checking that each step did what the benchmark claims to measure.</summary>
     private void CheckOneCycle(ulong gpa)
     {
-        var pfn = _kernel.FrameOf(_vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+        var pfn = _kernel.Kvm.FrameOf(_vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
         Require(_kernel.Frames.Has(pfn, FrameFlags.PolicyPoison) && _kernel.Frames.HwpEntryRefsOf(pfn) == Mappings, pfn, "poisoned with a hwpoison entry per mapping");
         Convert(gpa, toPrivate: false);
         Require(!_kernel.Frames.Has(pfn, FrameFlags.HwPoison), pfn, "un-poisoned by the share");

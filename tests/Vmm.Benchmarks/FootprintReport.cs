@@ -48,7 +48,7 @@ internal static class FootprintReport
         var touchAllocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         var touchedFootprint = simulation.FootprintBytes;
         var kernel = simulation.Kernel;
-        var tablePages = ((RadixPageTable)kernel.Vmm.PageTable).TablePages + ((RadixPageTable)kernel.VmList[0].Ept).TablePages;
+        var tablePages = ((RadixPageTable)kernel.Vmm.PageTable).TablePages + ((RadixPageTable)kernel.Kvm.VmList[0].Ept).TablePages;
         var liveHeap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
         var rss = Environment.WorkingSet;
         GC.KeepAlive(simulation);

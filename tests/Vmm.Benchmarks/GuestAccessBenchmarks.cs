@@ -23,7 +23,7 @@ public class GuestAccessBenchmarks : FlatArrayComparison
         var simulation = BenchMachine.Create(VmBytes);
         _kernel = simulation.Kernel;
         _vmm = _kernel.Vmm;
-        _hvaBase = _kernel.VmList[0].Info.HvaBase.Value;
+        _hvaBase = _kernel.Kvm.VmList[0].Info.HvaBase.Value;
         PrepareFlat();
         for (var page = 0UL; page < VmBytes; page += PageGeometry.PageSize)
         {
@@ -58,7 +58,7 @@ public class GuestAccessBenchmarks : FlatArrayComparison
         foreach (var offset in Offsets)
         {
             var va = _hvaBase + offset;
-            if (kernel.TranslateUser(_vmm, va, write: false, out var pfn) != VmFault.Ok)
+            if (kernel.FaultHandler.TranslateUser(_vmm, va, write: false, out var pfn) != VmFault.Ok)
                 throw new InvalidOperationException($"hva 0x{va:x} is not mapped");
             var access = new LineAccess(pfn, (int)(va & (PageGeometry.PageSize - 1)), KeyId.Shared, Requester.HostUser);
             if (!memory.Read(access, destination).IsOk) throw new InvalidOperationException($"hva 0x{va:x} did not read");

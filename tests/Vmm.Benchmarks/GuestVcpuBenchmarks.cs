@@ -20,11 +20,11 @@ public class GuestVcpuBenchmarks : FlatArrayComparison
     {
         var simulation = BenchMachine.Create(VmBytes);
         _kernel = simulation.Kernel;
-        _vm = _kernel.VmList[0];
+        _vm = _kernel.Kvm.VmList[0];
         PrepareFlat();
         for (var page = 0UL; page < VmBytes; page += PageGeometry.PageSize)
         {
-            if (!_kernel.TryGuestAccess(_vm, page, Flat.AsSpan((int)page, PageGeometry.PageSize), write: true, shared: false, out var failure))
+            if (!_kernel.Kvm.TryGuestAccess(_vm, page, Flat.AsSpan((int)page, PageGeometry.PageSize), write: true, shared: false, out var failure))
                 throw new InvalidOperationException($"pre-touch of gpa 0x{page:x} failed: {failure}");
         }
         var faults = _kernel.CostLedger.Count(CostKind.EptFault);
@@ -44,7 +44,7 @@ public class GuestVcpuBenchmarks : FlatArrayComparison
         var sum = 0UL;
         foreach (var offset in Offsets)
         {
-            if (!kernel.TryGuestAccess(vm, offset, destination, write: false, shared: false, out var failure))
+            if (!kernel.Kvm.TryGuestAccess(vm, offset, destination, write: false, shared: false, out var failure))
                 throw new InvalidOperationException($"gpa 0x{offset:x}: {failure}");
             sum ^= BinaryPrimitives.ReadUInt64LittleEndian(destination);
         }

@@ -59,13 +59,13 @@ public class WideConversionBenchmarks
             Ledger = ledger,
         };
         _kernel = new Simulation(scenario, components).Kernel;
-        _vm = _kernel.VmList[0];
+        _vm = _kernel.Kvm.VmList[0];
         _gpas = [.. Enumerable.Range(0, Pages).Select(i => (ulong)i * (GiB / Pages))];
         foreach (var gpa in _gpas) Touch(gpa);
-        var steps = _kernel.PageSteps;
+        var steps = _kernel.Kvm.PageSteps;
         Range1TiB();
-        if (_kernel.PageSteps - steps > 100L * Pages)
-            throw new InvalidOperationException($"one 1 TiB cycle took {_kernel.PageSteps - steps} page steps: the conversion walks its range");
+        if (_kernel.Kvm.PageSteps - steps > 100L * Pages)
+            throw new InvalidOperationException($"one 1 TiB cycle took {_kernel.Kvm.PageSteps - steps} page steps: the conversion walks its range");
     }
 
     [Benchmark(Baseline = true)]
@@ -76,15 +76,15 @@ public class WideConversionBenchmarks
 
     private int Cycle(ulong size)
     {
-        _kernel.Convert(_vm, 0, size, toPrivate: false);
-        _kernel.Convert(_vm, 0, size, toPrivate: true); // hwpoison-v1: ENOSYS, the pages stay shared
+        _kernel.Kvm.Convert(_vm, 0, size, toPrivate: false);
+        _kernel.Kvm.Convert(_vm, 0, size, toPrivate: true); // hwpoison-v1: ENOSYS, the pages stay shared
         foreach (var gpa in _gpas) Touch(gpa);
         return _buffer[0];
     }
 
     private void Touch(ulong gpa)
     {
-        if (!_kernel.TryGuestAccess(_vm, gpa, _buffer, write: false, shared: false, out var failure))
+        if (!_kernel.Kvm.TryGuestAccess(_vm, gpa, _buffer, write: false, shared: false, out var failure))
             throw new InvalidOperationException($"private guest read of 0x{gpa:x} failed: {failure}");
     }
 }

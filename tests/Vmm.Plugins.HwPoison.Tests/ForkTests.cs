@@ -21,7 +21,7 @@ public class ForkTests
         Expect.Ok(m.HostWrite("td1", Gpa, PolicyMachine.Bytes(0x77)));
 
         // MAP_PRIVATE: do_swap_page rebuilds with vm_page_prot (no write), so the write breaks COW.
-        var seenByChild = m.Kernel.UserAccess(child, m.HvaOf("td1", Gpa), new byte[8], write: false);
+        var seenByChild = m.UserAccess(child, m.HvaOf("td1", Gpa), new byte[8], write: false);
         Assert.Equal(PolicyMachine.Bytes(0x5e), Expect.Data(seenByChild));
         Assert.Equal(PolicyMachine.Bytes(0x77), Expect.Data(m.HostRead("td1", Gpa)));
         Assert.NotEqual(m.FrameOf("td1", Gpa), child.PageTable.Lookup(m.HvaOf("td1", Gpa), out _).Pfn);
@@ -38,6 +38,6 @@ public class ForkTests
 
         Expect.Ok(m.HostWrite("td1", Gpa, PolicyMachine.Bytes(0x77)));
 
-        Assert.Equal(PolicyMachine.Bytes(0x77), Expect.Data(m.Kernel.UserAccess(child, m.HvaOf("td1", Gpa), new byte[8], write: false)));
+        Assert.Equal(PolicyMachine.Bytes(0x77), Expect.Data(m.UserAccess(child, m.HvaOf("td1", Gpa), new byte[8], write: false)));
     }
 }

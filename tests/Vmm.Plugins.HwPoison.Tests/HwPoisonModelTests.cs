@@ -362,7 +362,7 @@ public class HwPoisonModelTests
         {
             foreach (var name in VmNames) RequireOk(_m.Run("vm.destroy", name), $"vm.destroy {name}");
             CheckInvariants();
-            foreach (var p in Kernel.Processes.ToList()) Kernel.Exit(p);
+            foreach (var p in Kernel.Processes.ToList()) Kernel.Syscalls.Exit(p);
             CheckInvariants();
             var k = Kernel;
             for (ulong i = 1; i < (ulong)k.Frames.Count; i++)

@@ -151,7 +151,7 @@ public class PolicyHookMatrixTests
         var (policy, kernel, vm, frame) = Machine(v2: true, trackReason);
         PoisonThroughGuestFault(policy, kernel, vm, frame);
         policy.OnMemoryFailure(new FailedFrame(frame, false));
-        kernel.SetFlags(frame, FrameFlags.RealError); // memory_failure marks it after the hook (HostKernel.MemoryFailure)
+        kernel.SetFlags(frame, FrameFlags.RealError); // memory_failure marks it after the hook (MemoryFailure.Handle)
 
         Assert.Equal(expected, policy.OnFree(new FreedFrame(frame)));
     }

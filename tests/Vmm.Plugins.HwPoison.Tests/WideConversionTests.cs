@@ -56,9 +56,9 @@ public class WideConversionTests
         }
         void Convert(bool toPrivate)
         {
-            var before = m.Kernel.PageSteps;
+            var before = m.Kernel.Kvm.PageSteps;
             var outcome = m.Convert("td", 0, vmBytes, toPrivate);
-            run.Steps.Add(m.Kernel.PageSteps - before);
+            run.Steps.Add(m.Kernel.Kvm.PageSteps - before);
             Observe(toPrivate ? "to private" : "to shared", outcome);
         }
 
@@ -110,13 +110,13 @@ public class WideConversionTests
         foreach (var gpa in Touched) Expect.Ok(m.GuestWrite("td", gpa, PolicyMachine.Bytes(1)));
         var key = m.VmNamed("td").Info.PrivateKey;
         Assert.All(Touched, gpa => Assert.Equal(key, m.Kernel.Frames.Key(m.FrameOf("td", gpa))));
-        var before = m.Kernel.PageSteps;
+        var before = m.Kernel.Kvm.PageSteps;
 
         Expect.Ok(m.Convert("td", 0, TiB, toPrivate: false));
 
         Assert.All(Touched, gpa => Assert.Equal(KeyId.Shared, m.Kernel.Frames.Key(m.FrameOf("td", gpa))));
         // Three huge pages of 512 subpages are looked up; the other 2^28 - 1536 gfns are not.
-        Assert.InRange(m.Kernel.PageSteps - before, 3 * 512, 3 * 512 * 3);
+        Assert.InRange(m.Kernel.Kvm.PageSteps - before, 3 * 512, 3 * 512 * 3);
     }
 
     [Theory]
@@ -130,9 +130,9 @@ public class WideConversionTests
         var buffer = new byte[8];
         void Cycle()
         {
-            m.Kernel.Convert(vm, 0, TiB, toPrivate: false);
-            m.Kernel.Convert(vm, 0, TiB, toPrivate: true);
-            foreach (var gpa in Touched) Assert.True(m.Kernel.TryGuestAccess(vm, gpa, buffer, write: false, shared: false, out _));
+            m.Kernel.Kvm.Convert(vm, 0, TiB, toPrivate: false);
+            m.Kernel.Kvm.Convert(vm, 0, TiB, toPrivate: true);
+            foreach (var gpa in Touched) Assert.True(m.Kernel.Kvm.TryGuestAccess(vm, gpa, buffer, write: false, shared: false, out _));
         }
         Cycle();
         Cycle();

@@ -28,13 +28,13 @@ public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanic
 
     public int TryToUnmap(Pfn pfn, UnmapFlags flags) => Kernel.TryToUnmap(pfn, flags);
 
-    public bool IsHugeMapped(Hva hva) => Kernel.IsHugeMapped(Kernel.Vmm.Pid, hva);
-    public bool SplitHugePage(Pfn pfn) => Kernel.SplitHugePage(pfn);
+    public bool IsHugeMapped(Hva hva) => Kernel.HugeMemory.IsHugeMapped(Kernel.Vmm.Pid, hva);
+    public bool SplitHugePage(Pfn pfn) => Kernel.HugeMemory.SplitHugePage(pfn);
     public IHugePageStrategy? Strategy => Kernel.Thp;
 
-    public VmInfo GetVm(VmId vm) => Kernel.GetVm(vm);
-    public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into) => Kernel.FramesOf(vm, first, end, into);
-    public void SetMemslotProtNone(VmId vm, bool protNone) => Kernel.SetVmmMemoryProtNone(vm, protNone);
+    public VmInfo GetVm(VmId vm) => Kernel.Kvm.GetVm(vm);
+    public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into) => Kernel.Kvm.FramesOf(vm, first, end, into);
+    public void SetMemslotProtNone(VmId vm, bool protNone) => Kernel.Kvm.SetVmmMemoryProtNone(vm, protNone);
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason) => Kernel.SignalVmm(code, address, lsb, reason);
 
     public void Warn(string message) => Kernel.Warn(message);

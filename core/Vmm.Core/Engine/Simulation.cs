@@ -13,6 +13,7 @@ public sealed class Simulation
     public const ulong DefaultHostHeadroom = ScenarioLimits.DefaultHostHeadroom;
 
     private readonly HostKernel _kernel;
+    private readonly OutcomeResolver _resolver;
 
     public Simulation(Scenario scenario, SimulationComponents components)
     {
@@ -29,6 +30,7 @@ public sealed class Simulation
         CheckHostFits(scenario, host);
         var frames = (long)(((host + PageGeometry.HugeSize - 1) & ~(PageGeometry.HugeSize - 1)) >> PageGeometry.PageShift);
         _kernel = new HostKernel(frames, components, scenario.Kernel, Ledger);
+        _resolver = new OutcomeResolver(components.Faults);
         foreach (var vm in scenario.Vms)
         {
             if (vm.Memory == 0 || vm.Memory % PageGeometry.PageSize != 0)
@@ -43,7 +45,7 @@ public sealed class Simulation
                 throw new ScenarioException($"vm '{vm.Name}' ({vm.Memory} bytes) does not fit the VMM's address space: VMs are mapped from 0x{Process.MmapBase:x}, each at the next 1 GiB boundary, and user space ends at 0x{Process.UserSpaceEnd:x}, so the VMs' memory, each rounded up to 1G, must total at most 1T; make the VMs smaller or fewer", vm.Location);
             try
             {
-                _kernel.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp);
+                _kernel.Kvm.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp);
             }
             catch (ComponentOptionsException e)
             {
@@ -87,7 +89,7 @@ public sealed class Simulation
     public long FootprintBytes => _kernel.PhysicalMemory.FootprintBytes + _kernel.Frames.FootprintBytes + _kernel.Rmap.FootprintBytes;
 
     /// <summary>Bytes of page-table pages in every host process and every EPT (4 KiB each).</summary>
-    public long PageTableBytes => (_kernel.Processes.Sum(p => p.PageTable.TablePages) + _kernel.VmList.Sum(v => v.Ept.TablePages)) * PageGeometry.PageSize;
+    public long PageTableBytes => (_kernel.Processes.Sum(p => p.PageTable.TablePages) + _kernel.Kvm.VmList.Sum(v => v.Ept.TablePages)) * PageGeometry.PageSize;
 
     internal HostKernel Kernel => _kernel;
 
@@ -97,32 +99,20 @@ public sealed class Simulation
         ArgumentNullException.ThrowIfNull(step);
         if (Ended) return Outcome.NotRun;
         _kernel.Events.Clear();
-        var outcome = step.Op.Execute(new OpContext(this, step));
-        outcome = Resolve(outcome);
-        Ended = _kernel.Dead;
-        return outcome;
+        return Resolve(step.Op.Execute(new OpContext(this, step)));
     }
 
-    /// <summary>A panic or shutdown wins; otherwise a signal the VMM got during an op that itself succeeded.</summary>
-    private Outcome Resolve(Outcome outcome)
+    /// <summary>Kernel work outside any op, resolved as a step (tests call kernel entry points for other processes through it).</summary>
+    internal Outcome Run(Func<KernelResult> kernelWork)
     {
-        if (_kernel.Dead && !outcome.EndsMachine)
-        {
-            foreach (var e in _kernel.Events)
-                if (e.Kind is KernelEventKind.HostPanic or KernelEventKind.Shutdown) return _kernel.Faults.Deliver(e);
-        }
-        if (!outcome.EndsMachine && outcome.Kind != OutcomeKind.Killed)
-        {
-            // The OOM killer chose the VMM: whatever the syscall or KVM_RUN would have returned, it dies.
-            foreach (var e in _kernel.Events)
-                if (e.Pid == _kernel.Vmm.Pid && e.Kind == KernelEventKind.SigKill) return _kernel.Faults.Deliver(e);
-        }
-        if (outcome.Kind == OutcomeKind.Ok)
-        {
-            foreach (var e in _kernel.Events)
-                if (e.Pid == _kernel.Vmm.Pid && e.Kind is KernelEventKind.SigBus or KernelEventKind.SigKill or KernelEventKind.TdFatal)
-                    return _kernel.Faults.Deliver(e);
-        }
+        _kernel.Events.Clear();
+        return Resolve(kernelWork());
+    }
+
+    private Outcome Resolve(in KernelResult result)
+    {
+        var outcome = _resolver.Resolve(result, _kernel.Events, _kernel.Vmm.Pid);
+        Ended = _kernel.Dead;
         return outcome;
     }
 }

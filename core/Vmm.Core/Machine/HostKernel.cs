@@ -24,7 +24,7 @@ internal enum VmFault
 
 /// <summary>
 /// The simulated host kernel: frames, processes, page cache, faults, GUP, syscalls, memory_failure and
-/// THP mechanisms, plus KVM (Kvm.cs). Single-threaded; behaviour follows docs/semantics.md.
+/// THP mechanisms; KVM is its own subsystem (<see cref="Machine.Kvm"/>). Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
 internal sealed partial class HostKernel
 {
@@ -52,11 +52,15 @@ internal sealed partial class HostKernel
         VmmMappingPolicy = Policy as IVmmMappingPolicy ?? KernelDefaults.Instance;
         ConversionPolicy = Policy as IConversionPolicy ?? KernelDefaults.Instance;
         FrameLifecyclePolicy = Policy as IFrameLifecyclePolicy ?? KernelDefaults.Instance;
-        Faults = components.Faults;
         Thp = components.Thp;
         Memory = components.Memory;
         _pageTables = components.PageTables;
         Vmm = NewProcess("vmm");
+        Kvm = new Kvm(this, _pageTables);
+        MemoryFailure = new MemoryFailure(this);
+        HugeMemory = new HugeMemory(this);
+        Syscalls = new Syscalls(this);
+        FaultHandler = new FaultHandler(this);
         components.Services.Bind(this);
     }
 
@@ -72,9 +76,14 @@ internal sealed partial class HostKernel
     internal IVmmMappingPolicy VmmMappingPolicy { get; }
     internal IConversionPolicy ConversionPolicy { get; }
     internal IFrameLifecyclePolicy FrameLifecyclePolicy { get; }
-    internal IFaultDelivery Faults { get; }
     internal IHugePageStrategy? Thp { get; }
     internal Process Vmm { get; }
+    internal MmuNotifier MmuNotifier { get; } = new();
+    internal Kvm Kvm { get; }
+    internal MemoryFailure MemoryFailure { get; }
+    internal HugeMemory HugeMemory { get; }
+    internal Syscalls Syscalls { get; }
+    internal FaultHandler FaultHandler { get; }
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>
@@ -86,6 +95,10 @@ internal sealed partial class HostKernel
     public KernelVersion Version { get; }
     public IMemoryController Memory { get; }
     public int VmmPid => Vmm.Pid;
+
+    /// <summary>The frame a leaf maps at <paramref name="va"/> (a subpage of a 2 MiB leaf).</summary>
+    internal static Pfn LeafPfn(PteValue entry, MappingSize size, ulong va)
+        => size == MappingSize.Size2M ? entry.Pfn.Add((long)((va >> PageGeometry.PageShift) & (PageGeometry.PagesPerHuge - 1))) : entry.Pfn;
 
     internal Process NewProcess(string name)
     {
@@ -256,7 +269,7 @@ internal sealed partial class HostKernel
                 // A partial zap of a 2 MiB leaf splits it first (zap_pmd_range → __split_huge_pmd).
                 if (entry.IsPresent && !Frames.Has(entry.Pfn, FrameFlags.Hugetlb))
                 {
-                    SplitHugePmdAt(p, va);
+                    HugeMemory.SplitHugePmdAt(p, va);
                     ZapRange(p, Math.Max(start, va), Math.Min(end, va + PageGeometry.HugeSize));
                     continue;
                 }
@@ -265,7 +278,7 @@ internal sealed partial class HostKernel
             ZapEntry(p, va, entry, size);
         }
         if (anyPresent) ShootDown(p, start, end - start);
-        if (p == Vmm) NotifyEptInvalidate(start, end);
+        MmuNotifier.InvalidateRange(p, new Hva(start), new Hva(end));
     }
 
     internal void ShootDown(Process p, ulong va, ulong bytes)
@@ -302,7 +315,7 @@ internal sealed partial class HostKernel
             if (size == MappingSize.Size2M && !isHugetlb)
             {
                 if ((flags & UnmapFlags.SplitHugePmd) == 0) continue;
-                SplitHugePmdAt(p, va);
+                HugeMemory.SplitHugePmdAt(p, va);
                 va = mappedVa + ((pfn.Value - head.Value) << PageGeometry.PageShift);
             }
             var entry = p.PageTable.Lookup(va, out var actual);
@@ -315,7 +328,7 @@ internal sealed partial class HostKernel
             else PutPage(target);
             CostLedger.Add(CostKind.Unmap);
             ShootDown(p, va, actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
-            if (p == Vmm) NotifyEptInvalidate(va, va + (actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize));
+            MmuNotifier.InvalidateRange(p, new Hva(va), new Hva(va + (actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize)));
             changed++;
         }
         _listPool.Push(targets);

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Vmm.Abstractions;
 using Vmm.Core.Engine.Ops;
+using Vmm.Core.Machine;
 using Vmm.Core.Scenarios;
 using Vmm.Core.Tests.Infrastructure;
 
@@ -107,7 +108,7 @@ public partial class OpCatalogTests
 
         protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Times, "times");
 
-        public override Outcome Execute(OpContext context)
+        public override KernelResult Execute(OpContext context)
         {
             var data = new byte[Times];
             Array.Fill(data, (byte)0x5a);

@@ -55,7 +55,7 @@ public class EptCoherenceTests
 
         Expect.Ok(m.GuestWrite(0, TestMachine.Bytes(0xB, 4)));
 
-        var childView = Expect.Data(m.Kernel.UserAccess(child, m.HvaOf(0), new byte[4], write: false));
+        var childView = Expect.Data(m.UserAccess(child, m.HvaOf(0), new byte[4], write: false));
         Assert.Equal(TestMachine.Bytes(0xA, 4), childView);
         Assert.Equal(TestMachine.Bytes(0xB, 4), Expect.Data(m.HostRead(0, 4)));
     }
@@ -71,7 +71,7 @@ public class EptCoherenceTests
         Expect.Ok(m.HostWrite(0, 0xC, len: 4));
 
         Assert.Equal(TestMachine.Bytes(0xC, 4), Expect.Data(m.GuestRead(0, 4)));
-        Assert.Equal(TestMachine.Bytes(0xA, 4), Expect.Data(m.Kernel.UserAccess(m.LastChild, m.HvaOf(0), new byte[4], write: false)));
+        Assert.Equal(TestMachine.Bytes(0xA, 4), Expect.Data(m.UserAccess(m.LastChild, m.HvaOf(0), new byte[4], write: false)));
     }
 
     [Fact]

@@ -33,10 +33,10 @@ public class FramesOfTests
             var id = m.VmNamed().Info.Id;
             var expected = new List<(Gfn, Pfn)>();
             for (var gfn = first; gfn < end; gfn++)
-                if (m.Kernel.FrameOf(id, new Gfn(gfn)) is { IsValid: true } pfn) expected.Add((new Gfn(gfn), pfn));
+                if (m.Kernel.Kvm.FrameOf(id, new Gfn(gfn)) is { IsValid: true } pfn) expected.Add((new Gfn(gfn), pfn));
 
             var found = new List<(Gfn Gfn, Pfn Pfn)>();
-            m.Kernel.FramesOf(id, new Gfn(first), new Gfn(end), found);
+            m.Kernel.Kvm.FramesOf(id, new Gfn(first), new Gfn(end), found);
 
             return found.SequenceEqual(expected);
         }, iter: 150, print: t => $"{string.Join(", ", t.Item1)} range [{Math.Min(t.Item2, t.Item3)}, {Math.Max(t.Item2, t.Item3)})");
@@ -80,7 +80,7 @@ public class FramesOfTests
         Expect.Ok(m.HostWrite(0x1000, 1, 8));
         var found = new List<(Gfn Gfn, Pfn Pfn)>();
 
-        m.Kernel.FramesOf(m.VmNamed().Info.Id, new Gfn(5), new Gfn(5 + 1024), found);
+        m.Kernel.Kvm.FramesOf(m.VmNamed().Info.Id, new Gfn(5), new Gfn(5 + 1024), found);
 
         Assert.Equal(507, found.Count); // gfns 5..511 of the one huge page
         Assert.Equal((new Gfn(5), m.FrameOf(5 * TestMachine.Page)), found[0]);
@@ -93,9 +93,9 @@ public class FramesOfTests
         Expect.Ok(m.HostWrite(0, 1, 8, vm: "b"));
         var found = new List<(Gfn Gfn, Pfn Pfn)>();
 
-        m.Kernel.FramesOf(m.VmNamed("a").Info.Id, new Gfn(0), new Gfn(1UL << 40), found);
+        m.Kernel.Kvm.FramesOf(m.VmNamed("a").Info.Id, new Gfn(0), new Gfn(1UL << 40), found);
 
         Assert.Empty(found);
-        Assert.False(m.Kernel.FrameOf(m.VmNamed("a").Info.Id, new Gfn(1UL << 18)).IsValid); // 1 GiB in: vm b's first page
+        Assert.False(m.Kernel.Kvm.FrameOf(m.VmNamed("a").Info.Id, new Gfn(1UL << 18)).IsValid); // 1 GiB in: vm b's first page
     }
 }

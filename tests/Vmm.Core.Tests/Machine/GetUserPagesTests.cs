@@ -27,12 +27,12 @@ public class GetUserPagesTests
         var m = WithWrittenPages(3);
         var taken = new List<Pfn>();
 
-        var n = m.Kernel.GetUserPages(m.VmmProcess, m.HvaOf(0), 3, GupFlags.None, taken, out var error);
+        var n = m.Kernel.FaultHandler.GetUserPages(m.VmmProcess, m.HvaOf(0), 3, GupFlags.None, taken, out var error);
 
         Assert.Equal(3, n);
         Assert.Equal((Errno)0, error);
         Assert.Equal([m.FrameOf(0), m.FrameOf(TestMachine.Page), m.FrameOf(2 * TestMachine.Page)], taken);
-        m.Kernel.PutPages(taken);
+        m.Kernel.FaultHandler.PutPages(taken);
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public class GetUserPagesTests
         var m = TestMachine.Create();
         var taken = new List<Pfn>();
 
-        Assert.Equal(1, m.Kernel.GetUserPages(m.VmmProcess, m.HvaOf(0), 1, GupFlags.None, taken, out _));
+        Assert.Equal(1, m.Kernel.FaultHandler.GetUserPages(m.VmmProcess, m.HvaOf(0), 1, GupFlags.None, taken, out _));
 
         Assert.Equal(FrameAllocator.ZeroPage, taken[0]);
         Assert.False(m.VmmPte(0).IsWritable);
@@ -53,12 +53,12 @@ public class GetUserPagesTests
         var m = TestMachine.Create();
         var taken = new List<Pfn>();
 
-        Assert.Equal(1, m.Kernel.GetUserPages(m.VmmProcess, m.HvaOf(0), 1, GupFlags.Write, taken, out _));
+        Assert.Equal(1, m.Kernel.FaultHandler.GetUserPages(m.VmmProcess, m.HvaOf(0), 1, GupFlags.Write, taken, out _));
 
         Assert.NotEqual(FrameAllocator.ZeroPage, taken[0]);
         Assert.True(m.VmmPte(0).IsWritable);
         Assert.Equal(2, m.Kernel.RefCount(taken[0])); // the mapping and GUP
-        m.Kernel.PutPages(taken);
+        m.Kernel.FaultHandler.PutPages(taken);
         Assert.Equal(1, m.Kernel.RefCount(m.FrameOf(0)));
     }
 
@@ -98,12 +98,12 @@ public class GetUserPagesTests
         Expect.Ok(m.Madvise(TestMachine.Page, TestMachine.Page, "HWPOISON"));
         var taken = new List<Pfn>();
 
-        var n = m.Kernel.GetUserPages(m.VmmProcess, m.HvaOf(0), 3, GupFlags.HwPoison, taken, out var error);
+        var n = m.Kernel.FaultHandler.GetUserPages(m.VmmProcess, m.HvaOf(0), 3, GupFlags.HwPoison, taken, out var error);
 
         Assert.Equal(1, n);
         Assert.Equal(Errno.EHWPOISON, error);
         Assert.Equal([m.FrameOf(0)], taken);
-        m.Kernel.PutPages(taken);
+        m.Kernel.FaultHandler.PutPages(taken);
     }
 
     [Fact]

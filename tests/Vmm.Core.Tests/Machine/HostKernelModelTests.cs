@@ -142,13 +142,13 @@ public class HostKernelModelTests
                 case OpKind.ChildWrite when _children.Count > 0:
                 {
                     var child = _children[op.Child % _children.Count];
-                    ExpectWrite(child, op, _m.Kernel.UserAccess(child.Sim, Hva(op.Vm, op.Page), TestMachine.Bytes(op.Value), write: true), guest: false);
+                    ExpectWrite(child, op, _m.UserAccess(child.Sim, Hva(op.Vm, op.Page), TestMachine.Bytes(op.Value), write: true), guest: false);
                     break;
                 }
                 case OpKind.ChildRead when _children.Count > 0:
                 {
                     var child = _children[op.Child % _children.Count];
-                    ExpectRead(child, op, _m.Kernel.UserAccess(child.Sim, Hva(op.Vm, op.Page), new byte[16], write: false), guest: false);
+                    ExpectRead(child, op, _m.UserAccess(child.Sim, Hva(op.Vm, op.Page), new byte[16], write: false), guest: false);
                     break;
                 }
                 case OpKind.Munmap:
@@ -205,7 +205,7 @@ public class HostKernelModelTests
                 case OpKind.ExitChild when _children.Count > 0:
                 {
                     var child = _children[op.Child % _children.Count];
-                    _m.Kernel.Exit(child.Sim);
+                    _m.Kernel.Syscalls.Exit(child.Sim);
                     _children.Remove(child);
                     Require(!child.Sim.Alive, "exited child still alive");
                     RequireNothingMapped(child.Sim, 0, ulong.MaxValue, "after exit");
@@ -401,7 +401,7 @@ public class HostKernelModelTests
         private void TearDownAndCheckNothingLeaked()
         {
             _op = default;
-            foreach (var child in _children) _m.Kernel.Exit(child.Sim);
+            foreach (var child in _children) _m.Kernel.Syscalls.Exit(child.Sim);
             Require(_m.Run("host.exit", null).Kind == OutcomeKind.Ok, "host.exit failed");
             Require(_m.Run("vm.destroy", VmNames[Anon]).Kind == OutcomeKind.Ok, "vm.destroy anon failed");
             Require(_m.Run("vm.destroy", VmNames[Shm]).Kind == OutcomeKind.Ok, "vm.destroy shm failed");

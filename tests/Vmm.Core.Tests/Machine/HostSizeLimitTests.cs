@@ -130,10 +130,10 @@ public class HostSizeLimitTests
         var m = TestMachine.Create();
         var cursor = m.VmmProcess.MmapCursor;
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => m.Kernel.CreateVm("big", memory, isProtected: false, BackingKind.Shmem, thp: false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.Kernel.Kvm.CreateVm("big", memory, isProtected: false, BackingKind.Shmem, thp: false));
 
         Assert.Equal(cursor, m.VmmProcess.MmapCursor);
-        Assert.Single(m.Kernel.VmList);
+        Assert.Single(m.Kernel.Kvm.VmList);
     }
 
     [Fact]

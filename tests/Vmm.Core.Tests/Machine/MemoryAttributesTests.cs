@@ -68,12 +68,12 @@ public class MemoryAttributesTests
     {
         var m = Protected();
         Expect.Ok(m.GuestWrite(0x1000, [1]));
-        var steps = m.Kernel.PageSteps;
+        var steps = m.Kernel.Kvm.PageSteps;
 
         Expect.Ok(SetAttributes(m, 0, 64UL << 40, isPrivate: false));
         Expect.Ok(SetAttributes(m, 0x2000, (64UL << 40) - 0x2000, isPrivate: true));
 
-        Assert.InRange(m.Kernel.PageSteps - steps, 1, 16);
+        Assert.InRange(m.Kernel.Kvm.PageSteps - steps, 1, 16);
         Assert.False(IsPrivate(m, 0x1000));
         Assert.True(IsPrivate(m, 0x2000));
         Assert.Equal(1, m.VmNamed().SharedGfns.Count);
@@ -92,7 +92,7 @@ public class MemoryAttributesTests
         Expect.Ok(m.GuestWrite(0x1000, [1]));
 
         if (gpa < 8 * MiB) Expect.Error(Errno.EINVAL, m.Run("guest.convert", gpa: gpa, size: size, to: "shared")); // else the step itself is bad input
-        Expect.Error(Errno.EINVAL, m.Kernel.Convert(m.VmNamed(), gpa, size, toPrivate: false));
+        Expect.Error(Errno.EINVAL, m.Simulation.Run(() => m.Kernel.Kvm.Convert(m.VmNamed(), gpa, size, toPrivate: false)));
 
         Assert.True(IsPrivate(m, 0x1000));
         Assert.True(IsPrivate(m, 4 * MiB));

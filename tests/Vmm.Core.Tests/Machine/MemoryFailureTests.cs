@@ -230,10 +230,23 @@ public class MemoryFailureTests
         Expect.Count(m.Gup(0, flags: GupFlags.Pin));
         var pfn = m.FrameOf(0x3000);
 
-        var rc = m.Kernel.MemoryFailure(pfn, actionRequired: false, current: null, currentVa: 0);
+        var rc = m.Kernel.MemoryFailure.Handle(pfn, actionRequired: false, current: null, currentVa: 0);
 
         Assert.Equal(Errno.EHWPOISON, rc);
         Assert.True(m.Kernel.Frames.Has(pfn, FrameFlags.HwPoison));
+    }
+
+    [Fact]
+    // K19: the caller's signal is the outcome, even where madvise itself also returns an errno (OutcomeResolver).
+    public void MadviseHwPoison_OnPinnedThp_611_IsTheCallersSigbusNotMadvisesEhwpoison()
+    {
+        var m = WithThp(V611);
+        Expect.Count(m.Gup(0, flags: GupFlags.Pin));
+
+        var outcome = m.Madvise(0x3000, TestMachine.Page, "HWPOISON");
+
+        Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 21, outcome, m.HvaOf(0x3000));
+        Assert.Equal(true, m.Inspect(0x3000)["huge"]);
     }
 
     [Fact]

@@ -27,9 +27,9 @@ public class MemslotBoundsTests
     {
         var m = TwoVms();
 
-        Assert.False(m.Kernel.TryGuestAccess(m.VmNamed("a"), End, new byte[1], write: false, shared: false, out var failure));
-        Expect.Error(Errno.EFAULT, failure!);
-        Assert.False(m.Kernel.TryGuestAccess(m.VmNamed("a"), ulong.MaxValue, new byte[1], write: false, shared: false, out _));
+        Assert.False(m.Kernel.Kvm.TryGuestAccess(m.VmNamed("a"), End, new byte[1], write: false, shared: false, out var failure));
+        Expect.Error(Errno.EFAULT, failure.Value!);
+        Assert.False(m.Kernel.Kvm.TryGuestAccess(m.VmNamed("a"), ulong.MaxValue, new byte[1], write: false, shared: false, out _));
     }
 
     [Theory]

@@ -101,7 +101,7 @@ public class TryToUnmapTests
         var (m, pfn, child) = SharedPoisonCandidate();
         m.Kernel.TryToUnmap(pfn, UnmapFlags.HwPoison);
 
-        var outcome = m.Kernel.UserAccess(child, m.HvaOf(Gpa), new byte[8], write: false);
+        var outcome = m.UserAccess(child, m.HvaOf(Gpa), new byte[8], write: false);
 
         Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, outcome, m.HvaOf(Gpa));
     }

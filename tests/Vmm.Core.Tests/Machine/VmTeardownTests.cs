@@ -95,8 +95,8 @@ public class VmTeardownTests
         Expect.Ok(m.Fork());
 
         Assert.Equal(PteValue.HwPoisonEntry(pfn), m.LastChild.PageTable.Lookup(m.HvaOf(0), out _));
-        Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, m.Kernel.UserAccess(m.LastChild, m.HvaOf(0), new byte[1], write: true));
-        m.Kernel.Exit(m.LastChild); // K10: the entry is dropped, nothing is signalled
+        Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, m.UserAccess(m.LastChild, m.HvaOf(0), new byte[1], write: true));
+        m.Kernel.Syscalls.Exit(m.LastChild); // K10: the entry is dropped, nothing is signalled
 
         Assert.True(m.LastChild.PageTable.Lookup(m.HvaOf(0), out _).IsNone);
         Assert.Equal(1, m.Kernel.RefCount(pfn));

@@ -76,9 +76,12 @@ internal sealed class PolicyMachine
     public Outcome HostWrite(string vm, ulong gpa, byte[] data) => Run("host.write", vm, gpa, data: data);
     public Outcome MmapBacking(string vm, ulong offset, ulong size, ulong? at = null) => Run("host.mmap-backing", vm, offset: offset, size: size, hva: at);
 
-    public Vm VmNamed(string name) => Kernel.FindVm(name) ?? throw new InvalidOperationException($"no vm {name}");
+    /// <summary>A user load/store by any process (a forked child), resolved as a step.</summary>
+    public Outcome UserAccess(Process p, ulong hva, byte[] buffer, bool write) => _machine.UserAccess(p, hva, buffer, write);
+
+    public Vm VmNamed(string name) => Kernel.Kvm.FindVm(name) ?? throw new InvalidOperationException($"no vm {name}");
     public ulong HvaOf(string vm, ulong gpa) => VmNamed(vm).Info.HvaBase.Value + gpa;
-    public Pfn FrameOf(string vm, ulong gpa) => Kernel.FrameOf(VmNamed(vm).Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+    public Pfn FrameOf(string vm, ulong gpa) => Kernel.Kvm.FrameOf(VmNamed(vm).Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
     public PteValue VmmPte(string vm, ulong gpa) => VmmProcess.PageTable.Lookup(HvaOf(vm, gpa), out _);
 
     public static byte[] Bytes(byte value, int len = 8)

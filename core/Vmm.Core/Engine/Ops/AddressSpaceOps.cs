@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -11,8 +12,8 @@ public sealed record Munmap(ulong Size) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
-    public override Outcome Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.Munmap(context.Kernel.Vmm, context.HostAddress(), Size);
+    public override KernelResult Execute(OpContext context) =>
+        context.VmmAlive() ?? context.Kernel.Syscalls.Munmap(context.Kernel.Vmm, context.HostAddress(), Size);
 }
 
 /// <summary><c>host.fork</c>: the VMM forks; the child shares its private mappings copy-on-write.</summary>
@@ -22,10 +23,10 @@ public sealed record Fork : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } gone) return gone;
-        context.Kernel.Fork(context.Kernel.Vmm);
+        context.Kernel.Syscalls.Fork(context.Kernel.Vmm);
         return Outcome.Ok();
     }
 }
@@ -37,9 +38,9 @@ public sealed record Exit : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
-        context.Kernel.Exit(context.Kernel.Vmm);
+        context.Kernel.Syscalls.Exit(context.Kernel.Vmm);
         return Outcome.Ok();
     }
 }

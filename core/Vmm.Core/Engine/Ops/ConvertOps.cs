@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -15,10 +16,10 @@ public sealed record GuestConvert(ulong Size, bool ToPrivate) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.Convert(vm, context.RequireGpa(vm), Size, ToPrivate);
+        return context.Kernel.Kvm.Convert(vm, context.RequireGpa(vm), Size, ToPrivate);
     }
 }
 
@@ -32,10 +33,10 @@ public sealed record SetAttributes(ulong Size, bool Private) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        var rc = context.Kernel.SetAttributes(vm, context.RequireGpa(vm), Size, Private);
+        var rc = context.Kernel.Kvm.SetAttributes(vm, context.RequireGpa(vm), Size, Private);
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }

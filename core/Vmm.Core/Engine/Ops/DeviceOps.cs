@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 using Vmm.Core.Costs;
 
 namespace Vmm.Core.Engine.Ops;
@@ -12,7 +13,7 @@ public sealed record DmaRead(ulong Len) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         context.Ledger.Add(CostKind.DmaTransfer);
         return context.FrameAccess(context.ReadBuffer(Len), write: false, Requester.Device);
@@ -28,7 +29,7 @@ public sealed record DmaWrite(byte[] Data) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         context.Ledger.Add(CostKind.DmaTransfer);
         return context.FrameAccess(context.WriteBuffer(Data), write: true, Requester.Device);

@@ -19,21 +19,21 @@ public sealed record HostPread(ulong Len, ulong? BufferGpa = null) : StepOp
         if (BufferGpa is { } buffer) step.CheckGpaRange(buffer, Len, "len", "bufferGpa");
     }
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
         if (BufferGpa is { } target) return ReadIntoGuestBuffer(context, vm, target);
-        return context.Kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.ReadBuffer(Len), write: false);
+        return context.Kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.ReadBuffer(Len), write: false);
     }
 
     /// <summary>pread(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
-    private Outcome ReadIntoGuestBuffer(OpContext context, Vm vm, ulong bufferGpa)
+    private KernelResult ReadIntoGuestBuffer(OpContext context, Vm vm, ulong bufferGpa)
     {
         var (len, hva) = context.GuestBuffer(vm, bufferGpa, Len);
         var kernel = context.Kernel;
-        var read = kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, new byte[len], write: false);
-        if (read.Kind != OutcomeKind.Ok || read.Data is null) return read;
-        var copied = kernel.UserCopy(kernel.Vmm, hva, read.Data, toUser: true);
+        var read = kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, new byte[len], write: false);
+        if (!read.IsOk || read.Data is null) return read;
+        var copied = kernel.Syscalls.UserCopy(kernel.Vmm, hva, read.Data, toUser: true);
         return copied == 0 && read.Data.Length > 0 ? Outcome.Error(Errno.EFAULT) : Outcome.OkCount(copied);
     }
 }
@@ -76,22 +76,22 @@ public sealed record HostPwrite(byte[]? Data, ulong? Len = null, ulong? BufferGp
         if (BufferGpa is { } buffer) step.CheckGpaRange(buffer, Len ?? 0, "len", "bufferGpa");
     }
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
         if (BufferGpa is { } source) return WriteFromGuestBuffer(context, vm, source);
-        return context.Kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.WriteBuffer(Data), write: true);
+        return context.Kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, context.WriteBuffer(Data), write: true);
     }
 
     /// <summary>pwrite(fd, buf, ...) whose buffer is the VMM's mapping of guest memory (K6).</summary>
-    private Outcome WriteFromGuestBuffer(OpContext context, Vm vm, ulong bufferGpa)
+    private KernelResult WriteFromGuestBuffer(OpContext context, Vm vm, ulong bufferGpa)
     {
         var (len, hva) = context.GuestBuffer(vm, bufferGpa, Len);
         var kernel = context.Kernel;
         var buffer = new byte[len];
-        var copied = kernel.UserCopy(kernel.Vmm, hva, buffer, toUser: false);
+        var copied = kernel.Syscalls.UserCopy(kernel.Vmm, hva, buffer, toUser: false);
         if (copied == 0) return Outcome.Error(Errno.EFAULT);
-        return kernel.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, buffer.AsSpan(0, copied), write: true);
+        return kernel.Syscalls.FileReadWrite(context.RequireFile(vm), At.Offset ?? 0, buffer.AsSpan(0, copied), write: true);
     }
 }
 
@@ -108,10 +108,10 @@ public sealed record Fallocate(ulong Size, IReadOnlyList<string> Mode) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.Fallocate(context.RequireFile(vm), At.Offset ?? 0, Size, Mode.Contains("PUNCH_HOLE"), Mode.Contains("KEEP_SIZE"));
+        return context.Kernel.Syscalls.Fallocate(context.RequireFile(vm), At.Offset ?? 0, Size, Mode.Contains("PUNCH_HOLE"), Mode.Contains("KEEP_SIZE"));
     }
 }
 
@@ -133,12 +133,12 @@ public sealed record MmapBacking(ulong Size) : StepOp
             throw step.Fail("hva", $"{step.What}: \"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED); use a multiple of 4K");
     }
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
         var vm = context.RequireVm();
         if (vm.File is null) throw context.Bad($"vm '{vm.Info.Name}' is anon-backed: there is no file to map");
         if (At.Hva is { } fixedAt && fixedAt % PageGeometry.PageSize != 0) throw context.Bad($"\"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED)");
-        return context.Kernel.MmapBacking(vm, At.Offset ?? 0, Size, At.Hva);
+        return context.Kernel.Syscalls.MmapBacking(vm, At.Offset ?? 0, Size, At.Hva);
     }
 }

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -12,10 +13,10 @@ public sealed record GuestRead(ulong Len, bool Shared = false) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.GuestAccess(vm, context.RequireGpa(vm), context.ReadBuffer(Len), write: false, Shared);
+        return context.Kernel.Kvm.GuestAccess(vm, context.RequireGpa(vm), context.ReadBuffer(Len), write: false, Shared);
     }
 }
 
@@ -29,9 +30,9 @@ public sealed record GuestWrite(byte[] Data, bool Shared = false) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var vm = context.RequireVm();
-        return context.Kernel.GuestAccess(vm, context.RequireGpa(vm), context.WriteBuffer(Data), write: true, Shared);
+        return context.Kernel.Kvm.GuestAccess(vm, context.RequireGpa(vm), context.WriteBuffer(Data), write: true, Shared);
     }
 }

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 using Vmm.Core.Scenarios;
 
 namespace Vmm.Core.Engine.Ops;
@@ -30,13 +31,13 @@ public sealed record HostGup(int Pages = 1, GupFlags Flags = GupFlags.None) : St
         return new HostGup(pages, flags);
     }
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
         var kernel = context.Kernel;
         var taken = new List<Pfn>();
-        var n = kernel.GetUserPages(kernel.Vmm, context.HostAddress(), Pages, Flags, taken, out var error);
-        if ((Flags & GupFlags.Pin) == 0) kernel.PutPages(taken);
+        var n = kernel.FaultHandler.GetUserPages(kernel.Vmm, context.HostAddress(), Pages, Flags, taken, out var error);
+        if ((Flags & GupFlags.Pin) == 0) kernel.FaultHandler.PutPages(taken);
         return n == 0 ? Outcome.Error(error) : Outcome.OkCount(n);
     }
 }

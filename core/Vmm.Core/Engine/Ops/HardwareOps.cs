@@ -14,7 +14,7 @@ public sealed record MemoryError(bool Consumed = false) : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var kernel = context.Kernel;
         var (pfn, offset, hva) = context.ResolveFrame(create: true);
@@ -26,14 +26,8 @@ public sealed record MemoryError(bool Consumed = false) : StepOp
             return kernel.ConsumedByUser(kernel.Vmm, hva, pfn, new MemResult(MemStatus.PoisonConsumed, offset / PageGeometry.LineSize));
         }
         if (Consumed) context.Ledger.Add(CostKind.MachineCheck);
-        var before = kernel.Events.Count;
-        var rc = kernel.MemoryFailure(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: hva);
-        for (var i = before; i < kernel.Events.Count; i++)
-        {
-            var e = kernel.Events[i];
-            if (e.Kind is KernelEventKind.HostPanic or KernelEventKind.Shutdown) return kernel.Faults.Deliver(e);
-            if (e.Pid == kernel.Vmm.Pid) return kernel.Faults.Deliver(e);
-        }
+        // A signal memory_failure sends the VMM (early kill, a policy's report) is the outcome over rc (OutcomeResolver).
+        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: hva);
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }
@@ -45,7 +39,7 @@ public sealed record FlipBit(int Bit) : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var (pfn, offset, _) = context.ResolveFrame(create: true);
         if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
@@ -61,11 +55,11 @@ public sealed record Unpoison : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var (pfn, _, _) = context.ResolveFrame(create: false);
         if (!pfn.IsValid) return Outcome.Error(Errno.ENXIO);
-        var rc = context.Kernel.Unpoison(pfn);
+        var rc = context.Kernel.MemoryFailure.Unpoison(pfn);
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }

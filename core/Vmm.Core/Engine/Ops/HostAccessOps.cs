@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -11,7 +12,7 @@ public sealed record HostRead(ulong Len) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.UserAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false);
 }
 
@@ -24,7 +25,7 @@ public sealed record HostWrite(byte[] Data) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
-    public override Outcome Execute(OpContext context) =>
+    public override KernelResult Execute(OpContext context) =>
         context.VmmAlive() ?? context.Kernel.UserAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true);
 }
 
@@ -37,8 +38,8 @@ public sealed record ProcMemRead(ulong Len) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: true);
+    public override KernelResult Execute(OpContext context) =>
+        context.VmmAlive() ?? context.Kernel.Syscalls.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: true);
 }
 
 /// <summary><c>host.procmem-write</c>: a write to /proc/pid/mem.</summary>
@@ -50,8 +51,8 @@ public sealed record ProcMemWrite(byte[] Data) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
-    public override Outcome Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true, procMem: true);
+    public override KernelResult Execute(OpContext context) =>
+        context.VmmAlive() ?? context.Kernel.Syscalls.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true, procMem: true);
 }
 
 /// <summary><c>host.process-vm-readv</c>: process_vm_readv on the VMM.</summary>
@@ -63,8 +64,8 @@ public sealed record ProcessVmReadv(ulong Len) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
-    public override Outcome Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: false);
+    public override KernelResult Execute(OpContext context) =>
+        context.VmmAlive() ?? context.Kernel.Syscalls.RemoteAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false, procMem: false);
 }
 
 /// <summary><c>host.madvise</c>: madvise(2) as root on the VMM's mapping.</summary>
@@ -80,6 +81,6 @@ public sealed record Madvise(ulong Size, string Advice) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => (Size, "size");
 
-    public override Outcome Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.Madvise(context.Kernel.Vmm, context.HostAddress(), Size, Advice);
+    public override KernelResult Execute(OpContext context) =>
+        context.VmmAlive() ?? context.Kernel.Syscalls.Madvise(context.Kernel.Vmm, context.HostAddress(), Size, Advice);
 }

@@ -10,7 +10,7 @@ public sealed record Inspect : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         var kernel = context.Kernel;
         var state = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -26,7 +26,7 @@ public sealed record Inspect : StepOp
         {
             vm = context.RequireVm();
             gpa = context.RequireGpa(vm);
-            pfn = kernel.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+            pfn = kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
         }
         var valid = pfn.IsValid;
         var head = valid ? kernel.Head(pfn) : pfn;
@@ -52,7 +52,7 @@ public sealed record Inspect : StepOp
             state["huge"] = valid && (flags & FrameFlags.Compound) != 0;
         }
         var owner = valid ? kernel.Frames.Owner(pfn) : VmId.None;
-        state["owner"] = owner.IsNone || owner.Value >= kernel.VmList.Count ? null : kernel.VmList[owner.Value].Info.Name;
+        state["owner"] = owner.IsNone || owner.Value >= kernel.Kvm.VmList.Count ? null : kernel.Kvm.VmList[owner.Value].Info.Name;
         state["lines"] = new Dictionary<string, object?> { ["poisoned"] = valid ? kernel.Memory.PoisonedLineCount(pfn) : 0 };
         state["refcount"] = valid ? kernel.RefCount(pfn) : 0;
         state["mapcount"] = valid ? kernel.MapCount(pfn) : 0;

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 using Vmm.Core.Scenarios;
 
 namespace Vmm.Core.Engine.Ops;
@@ -18,7 +19,7 @@ public sealed record KernelRead(ulong Len, string? Requester = null) : StepOp
 
     protected internal override void CheckAfterRange(StepReader step) => KernelRequester.Check(step, At, Requester);
 
-    public override Outcome Execute(OpContext context) => Requester == "kvm"
+    public override KernelResult Execute(OpContext context) => Requester == "kvm"
         ? context.KvmCopy(context.ReadBuffer(Len), toGuest: false)
         : context.FrameAccess(context.ReadBuffer(Len), write: false, KernelRequester.Of(Requester));
 }
@@ -35,7 +36,7 @@ public sealed record KernelWrite(byte[] Data, string? Requester = null) : StepOp
 
     protected internal override void CheckAfterRange(StepReader step) => KernelRequester.Check(step, At, Requester);
 
-    public override Outcome Execute(OpContext context) => Requester == "kvm"
+    public override KernelResult Execute(OpContext context) => Requester == "kvm"
         ? context.KvmCopy(context.WriteBuffer(Data), toGuest: true)
         : context.FrameAccess(context.WriteBuffer(Data), write: true, KernelRequester.Of(Requester));
 }

@@ -36,7 +36,7 @@ public sealed class OpContext
     internal Vm RequireVm()
     {
         var name = At.Vm ?? throw Bad("needs \"vm\"");
-        return Kernel.FindVm(name) ?? throw Bad($"names vm '{name}', which the scenario does not declare");
+        return Kernel.Kvm.FindVm(name) ?? throw Bad($"names vm '{name}', which the scenario does not declare");
     }
 
     internal ulong RequireGpa(Vm vm)
@@ -94,7 +94,7 @@ public sealed class OpContext
         }
         var vm = RequireVm();
         var gpa = RequireGpa(vm);
-        var frame = Kernel.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+        var frame = Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
         if (!frame.IsValid && create) frame = Populate(vm, gpa);
         return (frame, (int)(gpa & (PageGeometry.PageSize - 1)), vm.Info.HvaBase.Value + gpa);
     }
@@ -107,17 +107,17 @@ public sealed class OpContext
     {
         var taken = new List<Pfn>();
         var hva = vm.Info.HvaBase.Value + gpa;
-        if (Kernel.GetUserPages(Kernel.Vmm, hva, 1, GupFlags.Write | GupFlags.Force | GupFlags.AllowPoisoned, taken, out var error) == 0)
+        if (Kernel.FaultHandler.GetUserPages(Kernel.Vmm, hva, 1, GupFlags.Write | GupFlags.Force | GupFlags.AllowPoisoned, taken, out var error) == 0)
         {
             if (error == Errno.ENOMEM) return Pfn.Invalid;
             throw Bad($"gpa 0x{gpa:x} of vm '{vm.Info.Name}' has no frame and cannot be populated ({error}); touch it first");
         }
-        Kernel.PutPages(taken);
-        return Kernel.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+        Kernel.FaultHandler.PutPages(taken);
+        return Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
     }
 
     /// <summary>A kernel, device or TDX-module access to the frames behind the step's vm+gpa or pfn.</summary>
-    internal Outcome FrameAccess(byte[] buffer, bool write, Requester requester)
+    internal KernelResult FrameAccess(byte[] buffer, bool write, Requester requester)
     {
         if (At.Pfn is { } rawPfn)
         {
@@ -135,31 +135,21 @@ public sealed class OpContext
         RequireInside(vm, gpa, (ulong)buffer.Length);
         // The TDX module touches TD memory with the TD's private KeyID; everything else uses the shared one.
         var key = requester == Requester.Seam ? vm.Info.PrivateKey : KeyId.Shared;
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(gpa, buffer))
         {
-            var addr = gpa + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
-            var pfn = Kernel.FrameOf(vm.Info.Id, new Gfn(addr >> PageGeometry.PageShift));
+            var pfn = Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(span.PageIndex));
             if (!pfn.IsValid)
             {
-                if (!write)
-                {
-                    done += chunk; // an unpopulated guest page: nothing to read but zeros
-                    continue;
-                }
-                pfn = Populate(vm, addr);
+                if (!write) continue; // an unpopulated guest page: nothing to read but zeros
+                pfn = Populate(vm, span.Address);
                 if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
             }
-            var result = Kernel.KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), write, requester, key);
-            if (result.Kind != OutcomeKind.Ok) return result;
-            done += chunk;
+            var result = Kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, write, requester, key);
+            if (!result.IsOk) return result;
         }
         return write ? Outcome.Ok() : Outcome.OkData(buffer);
     }
 
-    /// <summary>copy_from_guest / copy_to_guest for an emulated device (<c>"requester": "kvm"</c>).</summary>
     /// <summary>A syscall's VMM buffer at <paramref name="bufferGpa"/> of <paramref name="vm"/> (K6): its length, checked to lie inside the VM, and its hva.</summary>
     internal (int Len, ulong Hva) GuestBuffer(Vm vm, ulong bufferGpa, ulong? len)
     {
@@ -169,11 +159,11 @@ public sealed class OpContext
     }
 
     /// <summary>copy_from_guest / copy_to_guest at the step's vm+gpa (the kernel asks the policy which pages KVM may touch).</summary>
-    internal Outcome KvmCopy(byte[] buffer, bool toGuest)
+    internal KernelResult KvmCopy(byte[] buffer, bool toGuest)
     {
         var vm = RequireVm();
         var gpa = RequireGpa(vm);
         RequireInside(vm, gpa, (ulong)buffer.Length);
-        return Kernel.KvmCopy(vm, gpa, buffer, toGuest);
+        return Kernel.Kvm.KvmCopy(vm, gpa, buffer, toGuest);
     }
 }

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 using Vmm.Core.Scenarios;
 
 namespace Vmm.Core.Engine.Ops;
@@ -56,8 +57,8 @@ public abstract record StepOp
     /// <summary>Where the step acts: its <c>vm</c>, <c>gpa</c>, <c>hva</c>, <c>pfn</c> and <c>offset</c>.</summary>
     public StepAddress At { get; init; }
 
-    /// <summary>Runs the op on the machine; the outcome is resolved against the step's kernel events afterwards.</summary>
-    public abstract Outcome Execute(OpContext context);
+    /// <summary>Runs the op on the machine: its kernel call's result, which <see cref="OutcomeResolver"/> turns into the step's outcome with the step's kernel events.</summary>
+    public abstract KernelResult Execute(OpContext context);
 
     /// <summary>How many bytes from the step's address it touches, and the property that says so (for range checks).</summary>
     protected internal virtual (ulong Bytes, string? Name) Extent => (0, null);

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -9,10 +10,10 @@ public sealed record ThpCollapse : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
-        var rc = context.Kernel.Collapse(context.Kernel.Vmm, context.HostAddress());
+        var rc = context.Kernel.HugeMemory.Collapse(context.Kernel.Vmm, context.HostAddress());
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }
@@ -24,13 +25,13 @@ public sealed record ThpSplit : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
         if (context.VmmAlive() is { } dead) return dead;
         var kernel = context.Kernel;
         var hva = context.HostAddress();
         var entry = kernel.Vmm.PageTable.Lookup(hva, out var size);
         if (size != MappingSize.Size2M || !entry.IsPresent) return Outcome.Error(Errno.EINVAL);
-        return kernel.SplitHugePage(entry.Pfn) ? Outcome.Ok() : Outcome.Error(Errno.EBUSY);
+        return kernel.HugeMemory.SplitHugePage(entry.Pfn) ? Outcome.Ok() : Outcome.Error(Errno.EBUSY);
     }
 }

@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Machine;
 
 namespace Vmm.Core.Engine.Ops;
 
@@ -9,9 +10,9 @@ public sealed record VmDestroy : StepOp
 
     public override string Name => Definition.Name;
 
-    public override Outcome Execute(OpContext context)
+    public override KernelResult Execute(OpContext context)
     {
-        context.Kernel.DestroyVm(context.RequireVm());
+        context.Kernel.Kvm.DestroyVm(context.RequireVm());
         return Outcome.Ok();
     }
 }

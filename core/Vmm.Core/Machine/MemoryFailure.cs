@@ -2,26 +2,36 @@ using Vmm.Abstractions;
 
 namespace Vmm.Core.Machine;
 
-internal sealed partial class HostKernel
+/// <summary>
+/// mm/memory-failure.c: memory_failure (<see cref="Handle"/>), soft_offline_page and unpoison_memory, acting
+/// on the host's frames, mappings and page cache through <see cref="HostKernel"/>.
+/// </summary>
+internal sealed class MemoryFailure
 {
+    private readonly HostKernel _kernel;
+
+    public MemoryFailure(HostKernel kernel) => _kernel = kernel;
+
+    private FrameTable Frames => _kernel.Frames;
+
     /// <summary>
     /// memory_failure(pfn, flags) as in mm/memory-failure.c (v5.16, with the version switches of table V).
-    /// Returns 0 or the errno. Signals go to <see cref="Events"/>.
+    /// Returns 0 or the errno. Signals go to <see cref="HostKernel.Events"/>.
     /// </summary>
-    internal Errno MemoryFailure(Pfn pfn, bool actionRequired, Process? current, ulong currentVa,
+    internal Errno Handle(Pfn pfn, bool actionRequired, Process? current, ulong currentVa,
         bool simulated = false, SignalContext context = SignalContext.VmmAccess, VmId vm = default)
     {
-        CostLedger.Add(CostKind.MemoryFailure);
-        if (!Options.Recovery)
+        _kernel.CostLedger.Add(CostKind.MemoryFailure);
+        if (!_kernel.Options.Recovery)
         {
-            Raise(KernelEvent.Of(KernelEventKind.HostPanic, $"memory_failure on {pfn} with vm.memory_failure_recovery = 0"));
+            _kernel.Raise(KernelEvent.Of(KernelEventKind.HostPanic, $"memory_failure on {pfn} with vm.memory_failure_recovery = 0"));
             return 0;
         }
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
         if (pfn == FrameAllocator.ZeroPage) return Errno.EBUSY; // reserved page: me_kernel, ignored
-        FrameLifecyclePolicy.OnMemoryFailure(new FailedFrame(pfn, actionRequired));
+        _kernel.FrameLifecyclePolicy.OnMemoryFailure(new FailedFrame(pfn, actionRequired));
 
-        var head = Head(pfn);
+        var head = _kernel.Head(pfn);
         if (Frames.Has(head, FrameFlags.Hugetlb)) return MemoryFailureHugetlb(head, actionRequired, current, currentVa, simulated, context, vm);
 
         if (Frames.Has(pfn, FrameFlags.HwPoison))
@@ -29,43 +39,43 @@ internal sealed partial class HostKernel
             if (!simulated) Frames.SetFlags(pfn, FrameFlags.RealError);
             // "already hardware poisoned": with MF_ACTION_REQUIRED, kill_accessing_process.
             if (actionRequired && current is not null && MapsOrPoisons(current, currentVa, pfn))
-                Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "already poisoned"));
+                _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "already poisoned"));
             return Errno.EHWPOISON;
         }
 
         Frames.SetFlags(pfn, FrameFlags.HwPoison | (simulated ? FrameFlags.None : FrameFlags.RealError));
-        if (Allocator.IsFree(pfn))
+        if (_kernel.Allocator.IsFree(pfn))
         {
-            Allocator.TakeOff(pfn); // K17: take_page_off_buddy
+            _kernel.Allocator.TakeOff(pfn); // K17: take_page_off_buddy
             return 0;
         }
 
         if (Frames.Has(pfn, FrameFlags.Compound))
         {
             Frames.SetFlags(head, FrameFlags.HasHwPoisoned);
-            if (!SplitHugePage(head))
+            if (!_kernel.HugeMemory.SplitHugePage(head))
             {
                 // K16: the THP split failed (pinned).
-                if (!Version.AtLeast(6, 11)) return Errno.EBUSY;
+                if (!_kernel.Version.AtLeast(6, 11)) return Errno.EBUSY;
                 KillProcsNow(pfn, actionRequired, current, currentVa, context, vm);
                 return Errno.EHWPOISON;
             }
         }
 
-        GetPage(pfn); // get_hwpoison_page: this reference is never dropped
+        _kernel.GetPage(pfn); // get_hwpoison_page: this reference is never dropped
         var victims = CollectProcs(pfn, actionRequired, current);
-        TryToUnmap(pfn, UnmapFlags.HwPoison);
+        _kernel.TryToUnmap(pfn, UnmapFlags.HwPoison);
         foreach (var (p, va) in victims)
         {
             var ar = actionRequired && p == current;
             var address = ar && currentVa != 0 ? currentVa & ~(ulong)(PageGeometry.PageSize - 1) : va;
-            Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, new Hva(address), PageGeometry.PageShift,
+            _kernel.Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, new Hva(address), PageGeometry.PageShift,
                 ar ? context : SignalContext.Async, vm, ar ? "action required" : "early kill"));
         }
         if (actionRequired && current is not null && !victims.Exists(v => v.Process == current))
         {
             // The consumer reached the frame through a mapping rmap does not list (e.g. a KVM access).
-            Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "action required"));
+            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "action required"));
         }
         HandlePageState(pfn);
         return 0;
@@ -74,7 +84,7 @@ internal sealed partial class HostKernel
     /// <summary>The page-state handlers (me_pagecache_*, me_swapcache_*) for what happens to the frame itself.</summary>
     private void HandlePageState(Pfn pfn)
     {
-        var file = FileById(Frames.FileId(pfn));
+        var file = _kernel.FileById(Frames.FileId(pfn));
         if (file is null) return; // anonymous: recovered, the frame stays poisoned and referenced
         var index = Frames.FileIndex(pfn);
         switch (file.Kind)
@@ -82,10 +92,10 @@ internal sealed partial class HostKernel
             case BackingKind.Shmem:
             case BackingKind.GuestMemfd:
                 // v5.16 (a76054266661): shmem keeps the poisoned page in the cache; before, it truncated it.
-                if (!Version.AtLeast(5, 16)) RemoveFromCache(file, index);
+                if (!_kernel.Version.AtLeast(5, 16)) _kernel.RemoveFromCache(file, index);
                 break;
             case BackingKind.File:
-                RemoveFromCache(file, index); // generic_error_remove_page: truncate; the next read sees the disk copy
+                _kernel.RemoveFromCache(file, index); // generic_error_remove_page: truncate; the next read sees the disk copy
                 break;
         }
     }
@@ -94,11 +104,11 @@ internal sealed partial class HostKernel
     private List<(Process Process, ulong Va)> CollectProcs(Pfn pfn, bool actionRequired, Process? current)
     {
         var result = new List<(Process, ulong)>();
-        foreach (var (pid, hva) in Mappings(pfn))
+        foreach (var (pid, hva) in _kernel.Mappings(pfn))
         {
-            var p = FindProcess(pid);
+            var p = _kernel.FindProcess(pid);
             if (p is null || !p.Alive) continue;
-            var chosen = Options.EarlyKill || (actionRequired && p == current);
+            var chosen = _kernel.Options.EarlyKill || (actionRequired && p == current);
             if (chosen && !result.Exists(r => r.Item1 == p)) result.Add((p, hva.Value));
         }
         return result;
@@ -107,18 +117,18 @@ internal sealed partial class HostKernel
     /// <summary>kill_procs_now (≥ 6.11): after a failed THP split every collected process gets SIGBUS.</summary>
     private void KillProcsNow(Pfn pfn, bool actionRequired, Process? current, ulong currentVa, SignalContext context, VmId vm)
     {
-        foreach (var (pid, hva) in Mappings(pfn))
+        foreach (var (pid, hva) in _kernel.Mappings(pfn))
         {
-            var p = FindProcess(pid);
+            var p = _kernel.FindProcess(pid);
             if (p is null) continue;
             var ar = actionRequired && p == current;
-            if (!ar && !Options.EarlyKill && p != current) continue;
+            if (!ar && !_kernel.Options.EarlyKill && p != current) continue;
             // add_to_kill: size_shift = folio_shift of the still-huge folio (21); addr = the subpage's address.
-            Raise(KernelEvent.SigBus(pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO,
+            _kernel.Raise(KernelEvent.SigBus(pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO,
                 ar && currentVa != 0 ? new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)) : hva, PageGeometry.HugeShift, ar ? context : SignalContext.Async, vm, "THP split failed"));
         }
-        if (actionRequired && current is not null && !Events.Exists(e => e.Pid == current.Pid))
-            Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.HugeShift, context, vm, "THP split failed"));
+        if (actionRequired && current is not null && !_kernel.Events.Exists(e => e.Pid == current.Pid))
+            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.HugeShift, context, vm, "THP split failed"));
     }
 
     /// <summary>try_memory_failure_hugetlb: the whole 2 MiB page is poisoned; its PMD becomes a hwpoison entry (lsb 21).</summary>
@@ -127,23 +137,23 @@ internal sealed partial class HostKernel
         if (Frames.Has(head, FrameFlags.HwPoison))
         {
             if (actionRequired && current is not null)
-                Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(PageGeometry.HugeSize - 1)), PageGeometry.HugeShift, context, vm, "already poisoned"));
+                _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(PageGeometry.HugeSize - 1)), PageGeometry.HugeShift, context, vm, "already poisoned"));
             return Errno.EHWPOISON;
         }
         Frames.SetFlags(head, FrameFlags.HwPoison | (simulated ? FrameFlags.None : FrameFlags.RealError));
-        GetPage(head);
+        _kernel.GetPage(head);
         var victims = CollectProcs(head, actionRequired, current);
-        TryToUnmap(head, UnmapFlags.HwPoison);
+        _kernel.TryToUnmap(head, UnmapFlags.HwPoison);
         foreach (var (p, va) in victims)
         {
             var ar = actionRequired && p == current;
-            Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, new Hva(va), PageGeometry.HugeShift, ar ? context : SignalContext.Async, vm, "hugetlb"));
+            _kernel.Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, new Hva(va), PageGeometry.HugeShift, ar ? context : SignalContext.Async, vm, "hugetlb"));
         }
         if (actionRequired && current is not null && !victims.Exists(v => v.Process == current))
-            Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(PageGeometry.HugeSize - 1)), PageGeometry.HugeShift, context, vm, "hugetlb"));
-        var file = FileById(Frames.FileId(head));
+            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(PageGeometry.HugeSize - 1)), PageGeometry.HugeShift, context, vm, "hugetlb"));
+        var file = _kernel.FileById(Frames.FileId(head));
         // v6.1: hugetlbfs keeps the poisoned page (read → EIO); before, it was truncated.
-        if (file is not null && !Version.AtLeast(6, 1)) RemoveFromCache(file, Frames.FileIndex(head) & ~(ulong)(PageGeometry.PagesPerHuge - 1));
+        if (file is not null && !_kernel.Version.AtLeast(6, 1)) _kernel.RemoveFromCache(file, Frames.FileIndex(head) & ~(ulong)(PageGeometry.PagesPerHuge - 1));
         return 0;
     }
 
@@ -151,8 +161,8 @@ internal sealed partial class HostKernel
     private static bool MapsOrPoisons(Process p, ulong va, Pfn pfn)
     {
         var entry = p.PageTable.Lookup(va, out var size);
-        if (entry.MapsFrame) return LeafPfn(entry, size, va) == pfn;
-        if (entry.IsHwPoison) return size == MappingSize.Size2M ? LeafPfn(PteValue.Leaf(entry.SwapPfn, false, size), size, va) == pfn : entry.SwapPfn == pfn;
+        if (entry.MapsFrame) return HostKernel.LeafPfn(entry, size, va) == pfn;
+        if (entry.IsHwPoison) return size == MappingSize.Size2M ? HostKernel.LeafPfn(PteValue.Leaf(entry.SwapPfn, false, size), size, va) == pfn : entry.SwapPfn == pfn;
         return false;
     }
 
@@ -162,35 +172,35 @@ internal sealed partial class HostKernel
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
         if (pfn == FrameAllocator.ZeroPage) return Errno.EBUSY; // get_hwpoison_page: not a handlable page
         if (Frames.Has(pfn, FrameFlags.HwPoison)) return 0;
-        if (Allocator.IsFree(pfn))
+        if (_kernel.Allocator.IsFree(pfn))
         {
             Frames.SetFlags(pfn, FrameFlags.HwPoison);
-            Allocator.TakeOff(pfn);
+            _kernel.Allocator.TakeOff(pfn);
             return 0;
         }
-        if (Frames.Has(pfn, FrameFlags.Compound) && !SplitHugePage(Head(pfn))) return Errno.EBUSY;
+        if (Frames.Has(pfn, FrameFlags.Compound) && !_kernel.HugeMemory.SplitHugePage(_kernel.Head(pfn))) return Errno.EBUSY;
         if (Frames.PinCountOf(pfn) > 0) return Errno.EBUSY;
-        var target = AllocateFrame();
+        var target = _kernel.AllocateFrame();
         if (!target.IsValid) return Errno.ENOMEM;
         Frames.SetFlags(target, Frames.Flags(pfn) & (FrameFlags.SwapBacked | FrameFlags.PageCache | FrameFlags.Dirty));
-        var source = PhysicalMemory.Peek(pfn);
-        if (!source.IsEmpty) source.CopyTo(PhysicalMemory.Materialize(target));
-        CostLedger.Add(CostKind.PageCopy);
+        var source = _kernel.PhysicalMemory.Peek(pfn);
+        if (!source.IsEmpty) source.CopyTo(_kernel.PhysicalMemory.Materialize(target));
+        _kernel.CostLedger.Add(CostKind.PageCopy);
         // migrate_pages: every mapping moves to the new frame (through migration entries, done at once here).
-        foreach (var (pid, hva) in Mappings(pfn))
+        foreach (var (pid, hva) in _kernel.Mappings(pfn))
         {
-            var p = FindProcess(pid)!;
+            var p = _kernel.FindProcess(pid)!;
             var entry = p.PageTable.Lookup(hva.Value, out var size);
             if (size != MappingSize.Size4K || !entry.MapsFrame) continue;
             p.PageTable.Set(hva.Value, PteValue.MigrationEntry(pfn, entry.IsWritable), size);
-            Rmap.Remove(pfn, pid, hva.Value);
+            _kernel.Rmap.Remove(pfn, pid, hva.Value);
             Frames.MapCount(pfn)--;
-            PutPage(pfn);
-            ShootDown(p, hva.Value, PageGeometry.PageSize);
-            MapFrame(p, hva.Value, target, size, entry.IsWritable, entry.IsProtNone);
-            if (p == Vmm) NotifyEptInvalidate(hva.Value, hva.Value + PageGeometry.PageSize); // try_to_migrate's mmu notifier
+            _kernel.PutPage(pfn);
+            _kernel.ShootDown(p, hva.Value, PageGeometry.PageSize);
+            _kernel.MapFrame(p, hva.Value, target, size, entry.IsWritable, entry.IsProtNone);
+            _kernel.MmuNotifier.InvalidateRange(p, hva, new Hva(hva.Value + PageGeometry.PageSize)); // try_to_migrate's mmu notifier
         }
-        var file = FileById(Frames.FileId(pfn));
+        var file = _kernel.FileById(Frames.FileId(pfn));
         if (file is not null)
         {
             var index = Frames.FileIndex(pfn);
@@ -199,7 +209,7 @@ internal sealed partial class HostKernel
             Frames.SetFile(pfn, 0, 0);
             Frames.ClearFlags(pfn, FrameFlags.PageCache);
             Frames.RefCount(target)++;
-            PutPage(pfn);
+            _kernel.PutPage(pfn);
         }
         // The old frame is retired: poisoned and off the allocator, whatever references remain.
         Frames.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.Offlined);
@@ -211,8 +221,8 @@ internal sealed partial class HostKernel
     {
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
         if (!Frames.Has(pfn, FrameFlags.HwPoison)) return 0;
-        if (Frames.Has(pfn, FrameFlags.RealError) && Version.AtLeast(5, 19)) return Errno.EOPNOTSUPP;
-        if (MapCount(pfn) > 0) return Version.AtLeast(5, 19) ? Errno.EBUSY : 0;
+        if (Frames.Has(pfn, FrameFlags.RealError) && _kernel.Version.AtLeast(5, 19)) return Errno.EOPNOTSUPP;
+        if (_kernel.MapCount(pfn) > 0) return _kernel.Version.AtLeast(5, 19) ? Errno.EBUSY : 0;
         Frames.ClearFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.RealError);
         return 0;
     }

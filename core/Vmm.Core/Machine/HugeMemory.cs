@@ -2,11 +2,22 @@ using Vmm.Abstractions;
 
 namespace Vmm.Core.Machine;
 
-internal sealed partial class HostKernel
+/// <summary>
+/// mm/huge_memory.c and mm/khugepaged.c: splitting a PMD mapping or a whole THP, and collapsing a range into
+/// one huge page, on the host's frames and page tables through <see cref="HostKernel"/>.
+/// </summary>
+internal sealed class HugeMemory
 {
+    private readonly HostKernel _kernel;
+    private readonly List<RmapEntry> _rmapScratch = [];
+
+    public HugeMemory(HostKernel kernel) => _kernel = kernel;
+
+    private FrameTable Frames => _kernel.Frames;
+
     public bool IsHugeMapped(int pid, Hva hva)
     {
-        var p = FindProcess(pid);
+        var p = _kernel.FindProcess(pid);
         if (p is null) return false;
         var entry = p.PageTable.Lookup(hva.Value, out var size);
         return size == MappingSize.Size2M && entry.IsPresent;
@@ -14,7 +25,7 @@ internal sealed partial class HostKernel
 
     public bool SplitHugePmd(int pid, Hva hva)
     {
-        var p = FindProcess(pid);
+        var p = _kernel.FindProcess(pid);
         return p is not null && SplitHugePmdAt(p, hva.Value & ~(PageGeometry.HugeSize - 1));
     }
 
@@ -27,12 +38,12 @@ internal sealed partial class HostKernel
         var head = entry.Pfn;
         if (Frames.Has(head, FrameFlags.Hugetlb)) return false; // hugetlb mappings are never split
         p.PageTable.Set(hugeVa, PteValue.None, MappingSize.Size2M);
-        Rmap.Remove(head, p.Pid, hugeVa);
+        _kernel.Rmap.Remove(head, p.Pid, hugeVa);
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
-            MapFrame(p, hugeVa + (ulong)i * PageGeometry.PageSize, head.Add(i), MappingSize.Size4K, entry.IsWritable, entry.IsProtNone);
-        PutPage(head); // the PMD's reference
-        ShootDown(p, hugeVa, PageGeometry.HugeSize);
-        CostLedger.Add(CostKind.ThpSplit);
+            _kernel.MapFrame(p, hugeVa + (ulong)i * PageGeometry.PageSize, head.Add(i), MappingSize.Size4K, entry.IsWritable, entry.IsProtNone);
+        _kernel.PutPage(head); // the PMD's reference
+        _kernel.ShootDown(p, hugeVa, PageGeometry.HugeSize);
+        _kernel.CostLedger.Add(CostKind.ThpSplit);
         return true;
     }
 
@@ -43,13 +54,13 @@ internal sealed partial class HostKernel
     /// </summary>
     public bool SplitHugePage(Pfn pfn)
     {
-        var head = Head(pfn);
+        var head = _kernel.Head(pfn);
         if (!Frames.Has(head, FrameFlags.Compound)) return true;
         if (Frames.Has(head, FrameFlags.Hugetlb)) return false;
         var expected = 0;
         var pmdMappings = 0;
         _rmapScratch.Clear();
-        Rmap.Collect(head, _rmapScratch);
+        _kernel.Rmap.Collect(head, _rmapScratch);
         foreach (var e in _rmapScratch)
             if (e.Size == MappingSize.Size2M) pmdMappings++;
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
@@ -58,13 +69,13 @@ internal sealed partial class HostKernel
         var callerRefs = Frames.RefCountOf(head) - (expected + pmdMappings);
         if (Frames.PinCountOf(head) > 0 || callerRefs is < 0 or > 1)
         {
-            CostLedger.Add(CostKind.ThpSplitFailed);
+            _kernel.CostLedger.Add(CostKind.ThpSplitFailed);
             return false;
         }
         foreach (var e in _rmapScratch.ToArray())
         {
             if (e.Size != MappingSize.Size2M) continue;
-            var p = FindProcess(e.Pid);
+            var p = _kernel.FindProcess(e.Pid);
             if (p is not null) SplitHugePmdAt(p, e.Va);
         }
         var refs = new int[PageGeometry.PagesPerHuge];
@@ -84,9 +95,9 @@ internal sealed partial class HostKernel
             if (refs[i] != 0) continue;
             // An unmapped subpage of the old THP is free now.
             Frames.RefCount(head.Add(i)) = 1;
-            PutPage(head.Add(i));
+            _kernel.PutPage(head.Add(i));
         }
-        CostLedger.Add(CostKind.ThpSplit);
+        _kernel.CostLedger.Add(CostKind.ThpSplit);
         return true;
     }
 
@@ -105,7 +116,7 @@ internal sealed partial class HostKernel
         var leaves = new List<(ulong Va, PteValue Entry)>();
         p.PageTable.Visit(start, start + PageGeometry.HugeSize, (leafVa, entry, _) =>
         {
-            if (entry.IsSwap || entry.IsProtNone || (entry.IsPresent && Frames.PinCountOf(Head(entry.Pfn)) > 0))
+            if (entry.IsSwap || entry.IsProtNone || (entry.IsPresent && Frames.PinCountOf(_kernel.Head(entry.Pfn)) > 0))
             {
                 refuse = true;
                 return false;
@@ -117,30 +128,30 @@ internal sealed partial class HostKernel
         foreach (var (_, entry) in leaves)
         {
             if (entry.Pfn == FrameAllocator.ZeroPage) continue;
-            if (Memory.PoisonedLineCount(entry.Pfn) > 0 || Frames.Has(entry.Pfn, FrameFlags.HwPoison))
+            if (_kernel.Memory.PoisonedLineCount(entry.Pfn) > 0 || Frames.Has(entry.Pfn, FrameFlags.HwPoison))
             {
                 // v6.3+ copies with copy_mc and fails (SCAN_COPY_MC); earlier kernels consumed the poison.
-                if (Version.AtLeast(6, 3)) return Errno.EINVAL;
-                Raise(KernelEvent.Of(KernelEventKind.HostPanic, $"khugepaged consumed poison in {entry.Pfn}"));
+                if (_kernel.Version.AtLeast(6, 3)) return Errno.EINVAL;
+                _kernel.Raise(KernelEvent.Of(KernelEventKind.HostPanic, $"khugepaged consumed poison in {entry.Pfn}"));
                 return 0;
             }
         }
-        var head = Allocator.AllocateHuge();
+        var head = _kernel.Allocator.AllocateHuge();
         if (!head.IsValid) return Errno.ENOMEM;
-        CostLedger.Add(CostKind.FrameAlloc);
+        _kernel.CostLedger.Add(CostKind.FrameAlloc);
         foreach (var (leafVa, entry) in leaves)
         {
-            var source = PhysicalMemory.Peek(entry.Pfn);
+            var source = _kernel.PhysicalMemory.Peek(entry.Pfn);
             var index = (long)((leafVa - start) >> PageGeometry.PageShift);
-            if (!source.IsEmpty) source.CopyTo(PhysicalMemory.Materialize(head.Add(index)));
-            CostLedger.Add(CostKind.PageCopy);
-            ZapEntry(p, leafVa, entry, MappingSize.Size4K);
+            if (!source.IsEmpty) source.CopyTo(_kernel.PhysicalMemory.Materialize(head.Add(index)));
+            _kernel.CostLedger.Add(CostKind.PageCopy);
+            _kernel.ZapEntry(p, leafVa, entry, MappingSize.Size4K);
         }
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.SwapBacked | FrameFlags.Dirty);
-        MapFrame(p, start, head, MappingSize.Size2M, writable: true);
-        ShootDown(p, start, PageGeometry.HugeSize);
-        if (p == Vmm) NotifyEptInvalidate(start, start + PageGeometry.HugeSize);
-        CostLedger.Add(CostKind.ThpCollapse);
+        _kernel.MapFrame(p, start, head, MappingSize.Size2M, writable: true);
+        _kernel.ShootDown(p, start, PageGeometry.HugeSize);
+        _kernel.MmuNotifier.InvalidateRange(p, new Hva(start), new Hva(start + PageGeometry.HugeSize));
+        _kernel.CostLedger.Add(CostKind.ThpCollapse);
         return 0;
     }
 }

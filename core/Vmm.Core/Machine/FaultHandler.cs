@@ -1,12 +1,20 @@
 using Vmm.Abstractions;
+using Vmm.Core.Costs;
 
 namespace Vmm.Core.Machine;
 
-internal sealed partial class HostKernel
+/// <summary>
+/// The fault path and GUP: mm/memory.c (translation of a user access, handle_mm_fault, do_wp_page,
+/// do_anonymous_page / __do_fault, hwpoison entries) and mm/gup.c (__get_user_pages, follow_page), on the
+/// host's frames and page tables through <see cref="HostKernel"/>.
+/// </summary>
+internal sealed class FaultHandler
 {
-    /// <summary>The frame a leaf maps at <paramref name="va"/> (a subpage of a 2 MiB leaf).</summary>
-    internal static Pfn LeafPfn(PteValue entry, MappingSize size, ulong va)
-        => size == MappingSize.Size2M ? entry.Pfn.Add((long)((va >> PageGeometry.PageShift) & (PageGeometry.PagesPerHuge - 1))) : entry.Pfn;
+    private readonly HostKernel _kernel;
+
+    public FaultHandler(HostKernel kernel) => _kernel = kernel;
+
+    private FrameTable Frames => _kernel.Frames;
 
     /// <summary>
     /// Translation for a user load/store: TLB, then a walk, then the fault handler. Allocation-free when
@@ -18,20 +26,20 @@ internal sealed partial class HostKernel
         {
             if (p.Tlb.TryLookup(va, out var cached, out var cachedSize) && (!write || cached.IsWritable))
             {
-                CostLedger.Add(CostKind.TlbHit);
-                pfn = LeafPfn(cached, cachedSize, va);
+                _kernel.CostLedger.Add(CostKind.TlbHit);
+                pfn = HostKernel.LeafPfn(cached, cachedSize, va);
                 return VmFault.Ok;
             }
-            CostLedger.Add(CostKind.TlbMiss);
-            CostLedger.Add(CostKind.PageWalk);
+            _kernel.CostLedger.Add(CostKind.TlbMiss);
+            _kernel.CostLedger.Add(CostKind.PageWalk);
             var entry = p.PageTable.Lookup(va, out var size);
             if (entry.IsPresent && (!write || entry.IsWritable))
             {
                 p.Tlb.Insert(va, entry, size);
-                pfn = LeafPfn(entry, size, va);
+                pfn = HostKernel.LeafPfn(entry, size, va);
                 return VmFault.Ok;
             }
-            var fault = HandleMmFault(p, va, write, GupFlags.None, out pfn);
+            var fault = HandleMmFault(p, va, write, GupFlags.None, entry, size, out pfn);
             if (fault != VmFault.Ok) return fault;
         }
         pfn = Pfn.Invalid;
@@ -42,35 +50,37 @@ internal sealed partial class HostKernel
     /// handle_mm_fault: make the page at <paramref name="va"/> present, or say why it cannot be. A user page
     /// the allocator cannot find means the OOM killer chose the faulting process (an order-0 allocation
     /// fails only for the OOM victim), so VM_FAULT_OOM comes with its SIGKILL whoever asked: a load or
-    /// store, GUP for KVM or a syscall, copy_to_user.
+    /// store, GUP for KVM or a syscall, copy_to_user. <paramref name="entry"/> is the leaf the caller's walk found
+    /// at <paramref name="va"/> (of <paramref name="size"/>), so the fault does not walk the table again.
     /// </summary>
-    internal VmFault HandleMmFault(Process p, ulong va, bool write, GupFlags flags, out Pfn allowed)
+    internal VmFault HandleMmFault(Process p, ulong va, bool write, GupFlags flags, PteValue entry, MappingSize size, out Pfn allowed)
     {
-        var fault = HandleMmFaultCore(p, va, write, flags, out allowed);
+        var fault = HandleMmFaultCore(p, va, write, flags, entry, size, out allowed);
         if (fault == VmFault.Oom) OomKill(p, va);
         return fault;
     }
 
     /// <summary>out_of_memory → oom_kill_process: SIGKILL to the victim (the process whose fault could not be served).</summary>
-    private void OomKill(Process p, ulong va)
-        => Raise(new KernelEvent(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, SignalContext.Async, default, "out of memory: the OOM killer chose this process"));
+    private void OomKill(Process p, ulong va) => _kernel.Raise(OomKillEvent(p, va));
 
-    private VmFault HandleMmFaultCore(Process p, ulong va, bool write, GupFlags flags, out Pfn allowed)
+    internal static KernelEvent OomKillEvent(Process p, ulong va)
+        => new(KernelEventKind.SigKill, p.Pid, default, new Hva(va), 0, SignalContext.Async, default, "out of memory: the OOM killer chose this process");
+
+    private VmFault HandleMmFaultCore(Process p, ulong va, bool write, GupFlags flags, PteValue entry, MappingSize size, out Pfn allowed)
     {
         allowed = Pfn.Invalid;
-        CostLedger.Add(CostKind.PageFault);
+        _kernel.CostLedger.Add(CostKind.PageFault);
         var vma = p.FindVma(va);
         if (vma is null) return VmFault.SigSegv;
         if (write && !vma.Writable) return VmFault.SigSegv;
         if (vma.ProtNone && (flags & GupFlags.AllowPoisoned) == 0) return VmFault.SigBus;
-        var entry = p.PageTable.Lookup(va, out var size);
         if (entry.IsProtNone) return (flags & GupFlags.AllowPoisoned) != 0 ? VmFault.Ok : VmFault.SigBus;
         if (entry.IsSwap)
         {
             if (!entry.IsHwPoison) return VmFault.SigBus; // an unknown or stale entry: print_bad_pte, VM_FAULT_SIGBUS
             var pfn = entry.SwapPfn;
-            var subpage = size == MappingSize.Size2M ? LeafPfn(PteValue.Leaf(pfn, false, size), size, va) : pfn;
-            switch (HwPoisonEntryPolicy.OnHwPoisonEntry(new HwPoisonEntry(p.Pid, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), subpage, flags)))
+            var subpage = size == MappingSize.Size2M ? HostKernel.LeafPfn(PteValue.Leaf(pfn, false, size), size, va) : pfn;
+            switch (_kernel.HwPoisonEntryPolicy.OnHwPoisonEntry(new HwPoisonEntry(p.Pid, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), subpage, flags)))
             {
                 case HwPoisonEntryAction.Rebuild:
                     RebuildFromHwPoisonEntry(p, vma, va, entry, size);
@@ -98,12 +108,12 @@ internal sealed partial class HostKernel
         var heldRef = Frames.HwpEntryRefsOf(pfn) > 0;
         // mk_pte(page, vma->vm_page_prot): a MAP_PRIVATE mapping gets no write bit, so a write goes through
         // do_wp_page and copies when a forked child's hwpoison entry still shares the page.
-        MapFrame(p, leafVa, pfn, size, vma.Writable && vma.Shared);
+        _kernel.MapFrame(p, leafVa, pfn, size, vma.Writable && vma.Shared);
         if (heldRef)
         {
             // The entry's reference moves to the new PTE.
             Frames.HwpEntryRefs(pfn)--;
-            PutPage(pfn);
+            _kernel.PutPage(pfn);
         }
     }
 
@@ -118,31 +128,31 @@ internal sealed partial class HostKernel
         }
         if (size == MappingSize.Size2M)
         {
-            SplitHugePmdAt(p, va & ~(PageGeometry.HugeSize - 1));
+            _kernel.HugeMemory.SplitHugePmdAt(p, va & ~(PageGeometry.HugeSize - 1));
             entry = p.PageTable.Lookup(va, out size);
         }
         var pageVa = va & ~(ulong)(PageGeometry.PageSize - 1);
         var old = entry.Pfn;
-        if (old != FrameAllocator.ZeroPage && RefCount(old) == 1 && !Frames.Has(old, FrameFlags.Compound))
+        if (old != FrameAllocator.ZeroPage && _kernel.RefCount(old) == 1 && !Frames.Has(old, FrameFlags.Compound))
         {
             p.PageTable.Set(pageVa, entry.WithWritable(true), MappingSize.Size4K);
             p.Tlb.Invalidate(pageVa, PageGeometry.PageSize);
             return VmFault.Ok;
         }
-        var copy = AllocateFrame();
+        var copy = _kernel.AllocateFrame();
         if (!copy.IsValid) return VmFault.Oom;
         Frames.SetFlags(copy, FrameFlags.SwapBacked | FrameFlags.Dirty);
-        var source = PhysicalMemory.Peek(old);
+        var source = _kernel.PhysicalMemory.Peek(old);
         if (!source.IsEmpty)
         {
-            source.CopyTo(PhysicalMemory.Materialize(copy));
-            CostLedger.Add(CostKind.PageCopy);
+            source.CopyTo(_kernel.PhysicalMemory.Materialize(copy));
+            _kernel.CostLedger.Add(CostKind.PageCopy);
         }
-        ZapEntry(p, pageVa, entry, MappingSize.Size4K);
-        MapFrame(p, pageVa, copy, MappingSize.Size4K, writable: true);
-        ShootDown(p, pageVa, PageGeometry.PageSize);
+        _kernel.ZapEntry(p, pageVa, entry, MappingSize.Size4K);
+        _kernel.MapFrame(p, pageVa, copy, MappingSize.Size4K, writable: true);
+        _kernel.ShootDown(p, pageVa, PageGeometry.PageSize);
         // wp_page_copy: ptep_clear_flush_notify tells KVM, whose EPT still maps the old frame.
-        if (p == Vmm) NotifyEptInvalidate(pageVa, pageVa + PageGeometry.PageSize);
+        _kernel.MmuNotifier.InvalidateRange(p, new Hva(pageVa), new Hva(pageVa + PageGeometry.PageSize));
         return VmFault.Ok;
     }
 
@@ -154,12 +164,12 @@ internal sealed partial class HostKernel
             case VmaKind.Anon:
                 if (ThpEligible(p, vma, va))
                 {
-                    var head = Allocator.AllocateHuge();
+                    var head = _kernel.Allocator.AllocateHuge();
                     if (head.IsValid)
                     {
-                        CostLedger.Add(CostKind.FrameAlloc);
+                        _kernel.CostLedger.Add(CostKind.FrameAlloc);
                         for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.SwapBacked);
-                        MapFrame(p, va & ~(PageGeometry.HugeSize - 1), head, MappingSize.Size2M, writable: true, protNone: vma.ProtNone);
+                        _kernel.MapFrame(p, va & ~(PageGeometry.HugeSize - 1), head, MappingSize.Size2M, writable: true, protNone: vma.ProtNone);
                         return VmFault.Ok;
                     }
                 }
@@ -167,13 +177,13 @@ internal sealed partial class HostKernel
                 if (!write && !vma.ProtNone)
                 {
                     // do_anonymous_page maps the shared zero page read-only for a read fault.
-                    MapFrame(p, pageVa, FrameAllocator.ZeroPage, MappingSize.Size4K, writable: false);
+                    _kernel.MapFrame(p, pageVa, FrameAllocator.ZeroPage, MappingSize.Size4K, writable: false);
                     return VmFault.Ok;
                 }
-                var pfn = AllocateFrame();
+                var pfn = _kernel.AllocateFrame();
                 if (!pfn.IsValid) return VmFault.Oom;
                 Frames.SetFlags(pfn, FrameFlags.SwapBacked | FrameFlags.Dirty);
-                MapFrame(p, pageVa, pfn, MappingSize.Size4K, writable: true, protNone: vma.ProtNone);
+                _kernel.MapFrame(p, pageVa, pfn, MappingSize.Size4K, writable: true, protNone: vma.ProtNone);
                 return VmFault.Ok;
 
             case VmaKind.Hugetlb:
@@ -181,11 +191,11 @@ internal sealed partial class HostKernel
                 var file = vma.File!;
                 var hugeVa = va & ~(PageGeometry.HugeSize - 1);
                 var index = vma.FileIndex(hugeVa);
-                var head = GetHugetlbPage(file, index);
+                var head = _kernel.GetHugetlbPage(file, index);
                 // hugetlb_no_page: past EOF, or alloc_hugetlb_folio finds no free huge page (-ENOSPC), is VM_FAULT_SIGBUS.
                 if (!head.IsValid) return VmFault.SigBus;
                 if (Frames.Has(head, FrameFlags.HwPoison)) return VmFault.HwPoisonLarge;
-                MapFrame(p, hugeVa, head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
+                _kernel.MapFrame(p, hugeVa, head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
                 return VmFault.Ok;
             }
 
@@ -194,12 +204,12 @@ internal sealed partial class HostKernel
                 var file = vma.File!;
                 var index = vma.FileIndex(va);
                 if (index >= file.Pages) return VmFault.SigBus;
-                var pfn2 = GetCachePage(file, index, create: true);
+                var pfn2 = _kernel.GetCachePage(file, index, create: true);
                 if (!pfn2.IsValid) return VmFault.Oom;
                 // __do_fault: a poisoned page-cache page gives VM_FAULT_HWPOISON (K23); the RFC's shmem patch -EIO (VM_FAULT_SIGBUS).
                 if (Frames.Has(pfn2, FrameFlags.HwPoison))
-                    return HwPoisonEntryPolicy.OnPoisonedCachePage(new PoisonedCachePage(pfn2)) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
-                MapFrame(p, va & ~(ulong)(PageGeometry.PageSize - 1), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
+                    return _kernel.HwPoisonEntryPolicy.OnPoisonedCachePage(new PoisonedCachePage(pfn2)) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
+                _kernel.MapFrame(p, va & ~(ulong)(PageGeometry.PageSize - 1), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
                 return VmFault.Ok;
             }
         }
@@ -210,7 +220,7 @@ internal sealed partial class HostKernel
         if (!vma.HugePage || vma.NoHugePage) return false;
         var start = va & ~(PageGeometry.HugeSize - 1);
         if (start < vma.Start || start + PageGeometry.HugeSize > vma.End) return false;
-        if (!vma.Vm.IsNone && Thp is not null && !Thp.AllowHugeMapping(GetVm(vma.Vm))) return false;
+        if (!vma.Vm.IsNone && _kernel.Thp is not null && !_kernel.Thp.AllowHugeMapping(_kernel.Kvm.GetVm(vma.Vm))) return false;
         return RangeIsEmpty(p, start, start + PageGeometry.HugeSize);
     }
 
@@ -222,55 +232,82 @@ internal sealed partial class HostKernel
         return empty;
     }
 
-    /// <summary>find_get_page / shmem_getpage: the page-cache frame for an index, created zeroed on demand.</summary>
-    internal Pfn GetCachePage(BackingFile file, ulong index, bool create)
+    /// <summary>
+    /// __get_user_pages: takes a reference on each page (and a pin with FOLL_PIN). Returns the number of
+    /// pages taken; when the first page fails, 0 and the errno (vm_fault_to_errno: a hwpoison fault is
+    /// EHWPOISON with FOLL_HWPOISON, else EFAULT).
+    /// </summary>
+    internal int GetUserPages(Process p, ulong start, int pages, GupFlags flags, List<Pfn>? taken, out Errno error)
     {
-        if (file.IsHugetlb)
+        _kernel.CostLedger.Add(CostKind.Gup);
+        flags |= GupFlags.Get;
+        error = 0;
+        var write = (flags & GupFlags.Write) != 0;
+        var count = 0;
+        for (var i = 0; i < pages; i++)
         {
-            var head = GetHugetlbPage(file, index & ~(ulong)(PageGeometry.PagesPerHuge - 1), create);
-            return head.IsValid ? head.Add((long)(index & (PageGeometry.PagesPerHuge - 1))) : head;
+            var va = (start & ~(ulong)(PageGeometry.PageSize - 1)) + (ulong)i * PageGeometry.PageSize;
+            var pfn = FollowPage(p, va, flags, write, out var pageError);
+            if (!pfn.IsValid)
+            {
+                error = pageError;
+                break;
+            }
+            _kernel.GetPage(pfn);
+            if ((flags & GupFlags.Pin) != 0) Frames.PinCount(_kernel.Head(pfn))++;
+            taken?.Add(pfn);
+            count++;
         }
-        var pfn = file.Lookup(index);
-        if (pfn.IsValid || !create || index >= file.Pages) return pfn;
-        pfn = AllocateFrame();
-        if (!pfn.IsValid) return pfn;
-        Frames.SetFlags(pfn, FrameFlags.PageCache | (file.Kind == BackingKind.File ? FrameFlags.None : FrameFlags.SwapBacked));
-        Frames.SetFile(pfn, file.Id, index);
-        Frames.RefCount(pfn) = 1; // the page cache's reference
-        file.Insert(index, pfn);
-        return pfn;
+        return count;
     }
 
-    private Pfn GetHugetlbPage(BackingFile file, ulong alignedIndex, bool create = true)
+    /// <summary>follow_page + faultin_page for one page; Pfn.Invalid with the errno when it cannot be had.</summary>
+    private Pfn FollowPage(Process p, ulong va, GupFlags flags, bool write, out Errno error)
     {
-        if (alignedIndex >= file.Pages) return Pfn.Invalid;
-        var head = file.Lookup(alignedIndex);
-        if (head.IsValid || !create) return head;
-        head = Allocator.AllocateHuge();
-        if (!head.IsValid) return head;
-        CostLedger.Add(CostKind.FrameAlloc);
-        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+        error = 0;
+        if (p.FindVma(va) is null)
         {
-            Frames.SetFlags(head.Add(i), FrameFlags.Hugetlb | FrameFlags.PageCache);
-            Frames.SetFile(head.Add(i), file.Id, alignedIndex + (ulong)i);
+            error = Errno.EFAULT;
+            return Pfn.Invalid;
         }
-        Frames.RefCount(head) = 1;
-        file.Insert(alignedIndex, head);
-        return head;
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            _kernel.CostLedger.Add(CostKind.PageWalk);
+            var entry = p.PageTable.Lookup(va, out var size);
+            // FOLL_KVM (2020) / FOLL_ALLOW_POISONED (2021) share one bit: KVM may follow PROT_NONE guest entries.
+            if (entry.IsProtNone && (flags & GupFlags.AllowPoisoned) != 0) return HostKernel.LeafPfn(entry, size, va);
+            if (entry.IsPresent && (!write || entry.IsWritable))
+            {
+                return HostKernel.LeafPfn(entry, size, va);
+            }
+            // gup_fast gives up on anything not present and falls back to the slow path: same result.
+            var fault = HandleMmFault(p, va, write, flags, entry, size, out var allowed);
+            switch (fault)
+            {
+                case VmFault.Ok:
+                    continue;
+                case VmFault.Allowed:
+                    return allowed;
+                case VmFault.HwPoison:
+                case VmFault.HwPoisonLarge:
+                    error = (flags & GupFlags.HwPoison) != 0 ? Errno.EHWPOISON : Errno.EFAULT;
+                    return Pfn.Invalid;
+                case VmFault.Oom:
+                    error = Errno.ENOMEM;
+                    return Pfn.Invalid;
+                default:
+                    error = Errno.EFAULT;
+                    return Pfn.Invalid;
+            }
+        }
+        error = Errno.EFAULT;
+        return Pfn.Invalid;
     }
 
-    /// <summary>Drops a page from the page cache (truncate, hole punch, memory_failure on ≤5.15 shmem).</summary>
-    internal void RemoveFromCache(BackingFile file, ulong index)
+    /// <summary>Releases pages taken by GetUserPages without FOLL_PIN.</summary>
+    internal void PutPages(List<Pfn> pages)
     {
-        var pfn = file.Lookup(index);
-        if (!pfn.IsValid) return;
-        file.Remove(index);
-        var count = file.IsHugetlb ? PageGeometry.PagesPerHuge : 1;
-        for (var i = 0; i < count; i++)
-        {
-            Frames.SetFile(pfn.Add(i), 0, 0);
-            Frames.ClearFlags(pfn.Add(i), FrameFlags.PageCache);
-        }
-        PutPage(pfn);
+        foreach (var pfn in pages) _kernel.PutPage(pfn);
+        pages.Clear();
     }
 }

@@ -2,22 +2,34 @@ using Vmm.Abstractions;
 
 namespace Vmm.Core.Machine;
 
-internal sealed partial class HostKernel
+/// <summary>
+/// The system calls the VMM makes on memory (mm/filemap.c and mm/shmem.c read/write, mm/madvise.c,
+/// fallocate, mm/mmap.c mmap/munmap, kernel/fork.c, kernel/exit.c, /proc/pid/mem and process_vm_readv,
+/// copy_to_user), and the lifetime of the files behind the VMs, on top of <see cref="HostKernel"/>.
+/// </summary>
+internal sealed class Syscalls
 {
+    private readonly HostKernel _kernel;
+    private readonly List<Pfn> _gupScratch = [];
+
+    public Syscalls(HostKernel kernel) => _kernel = kernel;
+
+    private FrameTable Frames => _kernel.Frames;
+    private Process Vmm => _kernel.Vmm;
+
     /// <summary>pread(2)/pwrite(2) on a backing file: the page cache side (K21, K22, hugetlbfs V row, guest_memfd EINVAL).</summary>
-    internal Outcome FileReadWrite(BackingFile file, ulong offset, Span<byte> buffer, bool write)
+    internal KernelResult FileReadWrite(BackingFile file, ulong offset, Span<byte> buffer, bool write)
     {
         if (file.Kind == BackingKind.GuestMemfd) return Outcome.Error(Errno.EINVAL);
         var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(offset, buffer))
         {
-            var pos = offset + (ulong)done;
+            var pos = span.Address;
             if (pos >= file.SizeBytes) break;
-            var index = pos >> PageGeometry.PageShift;
-            var inPage = (int)(pos & (PageGeometry.PageSize - 1));
-            var chunk = (int)Math.Min((ulong)Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage), file.SizeBytes - pos);
-            var pfn = GetCachePage(file, index, create: write);
-            if (pfn.IsValid && Frames.Has(Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
+            // The last page's piece ends at EOF.
+            var chunk = (ulong)span.Chunk.Length > file.SizeBytes - pos ? span.Chunk[..(int)(file.SizeBytes - pos)] : span.Chunk;
+            var pfn = _kernel.GetCachePage(file, span.PageIndex, create: write);
+            if (pfn.IsValid && Frames.Has(_kernel.Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
             {
                 // shmem_file_read_iter / shmem_write_begin / hugetlbfs_read_iter: a poisoned page gives -EIO.
                 return done == 0 ? Outcome.Error(Errno.EIO) : write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
@@ -25,15 +37,15 @@ internal sealed partial class HostKernel
             if (!pfn.IsValid)
             {
                 if (write) return done == 0 ? Outcome.Error(Errno.ENOSPC) : Outcome.OkCount(done);
-                buffer.Slice(done, chunk).Clear(); // a hole (or a truncated page on ≤5.15: K22) reads as zeros
+                chunk.Clear(); // a hole (or a truncated page on ≤5.15: K22) reads as zeros
             }
             else
             {
-                var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
-                if (result.Kind != OutcomeKind.Ok) return result;
+                var result = _kernel.KernelAccess(pfn, span.PageOffset, chunk, write);
+                if (!result.IsOk) return result;
                 if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
             }
-            done += chunk;
+            done += chunk.Length;
         }
         return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
     }
@@ -46,22 +58,20 @@ internal sealed partial class HostKernel
     internal int UserCopy(Process p, ulong va, Span<byte> buffer, bool toUser)
     {
         var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(va, buffer))
         {
-            var addr = va + (ulong)done;
-            var inPage = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
+            var addr = span.Address;
             var entry = p.PageTable.Lookup(addr, out var size);
             if (!entry.IsPresent || (toUser && !entry.IsWritable))
             {
-                if (HandleMmFault(p, addr, toUser, GupFlags.None, out _) != VmFault.Ok) break;
+                if (_kernel.FaultHandler.HandleMmFault(p, addr, toUser, GupFlags.None, entry, size, out _) != VmFault.Ok) break;
                 entry = p.PageTable.Lookup(addr, out size);
                 if (!entry.IsPresent) break;
             }
-            var access = new LineAccess(LeafPfn(entry, size, addr), inPage, KeyId.Shared, Requester.HostKernel);
-            var result = toUser ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            var access = new LineAccess(HostKernel.LeafPfn(entry, size, addr), span.PageOffset, KeyId.Shared, Requester.HostKernel);
+            var result = toUser ? _kernel.Memory.Write(access, span.Chunk) : _kernel.Memory.Read(access, span.Chunk);
             if (!result.IsOk) break;
-            done += chunk;
+            done += span.Chunk.Length;
         }
         return done;
     }
@@ -70,28 +80,24 @@ internal sealed partial class HostKernel
     /// access_remote_vm (/proc/pid/mem, K7) and process_vm_readv (K8): GUP each page of the target, copy
     /// through the kernel. A failure after some bytes gives a short count; before any, EIO or EFAULT.
     /// </summary>
-    internal Outcome RemoteAccess(Process target, ulong va, Span<byte> buffer, bool write, bool procMem)
+    internal KernelResult RemoteAccess(Process target, ulong va, Span<byte> buffer, bool write, bool procMem)
     {
         var flags = (procMem ? GupFlags.Force : GupFlags.None) | GupFlags.Remote | (write ? GupFlags.Write : GupFlags.None);
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(va, buffer))
         {
-            var addr = va + (ulong)done;
-            var inPage = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - inPage);
+            var done = span.BufferOffset;
             _gupScratch.Clear();
-            if (GetUserPages(target, addr, 1, flags, _gupScratch, out _) == 0)
+            if (_kernel.FaultHandler.GetUserPages(target, span.Address, 1, flags, _gupScratch, out _) == 0)
             {
                 if (done > 0) return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
                 return Outcome.Error(procMem ? Errno.EIO : Errno.EFAULT);
             }
             var pfn = _gupScratch[0];
-            var result = KernelAccess(pfn, inPage, buffer.Slice(done, chunk), write);
-            PutPage(pfn);
-            if (result.Kind != OutcomeKind.Ok) return result;
-            done += chunk;
+            var result = _kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, write);
+            _kernel.PutPage(pfn);
+            if (!result.IsOk) return result;
         }
-        return write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer.ToArray(), done);
+        return write ? Outcome.OkCount(buffer.Length) : Outcome.OkDataCount(buffer.ToArray(), buffer.Length);
     }
 
     /// <summary>madvise(2) as root over [va, va+size).</summary>
@@ -110,21 +116,21 @@ internal sealed partial class HostKernel
                 {
                     // madvise_inject_error: get_user_pages_fast(start, 1, 0, &page), then memory_failure / soft_offline_page.
                     _gupScratch.Clear();
-                    if (GetUserPages(p, a, 1, GupFlags.Fast, _gupScratch, out var error) == 0) return Outcome.Error(error);
+                    if (_kernel.FaultHandler.GetUserPages(p, a, 1, GupFlags.Fast, _gupScratch, out var error) == 0) return Outcome.Error(error);
                     var pfn = _gupScratch[0];
                     var step = Frames.Has(pfn, FrameFlags.Hugetlb) ? PageGeometry.HugeSize : PageGeometry.PageSize;
                     // MF_COUNT_INCREASED: the GUP reference is the one memory_failure holds, so a THP split
                     // sees no extra reference. Drop it first; the mapping keeps the page alive.
-                    PutPage(pfn);
+                    _kernel.PutPage(pfn);
                     Errno rc;
                     if (advice == "HWPOISON")
                     {
-                        var ar = Version.AtLeast(6, 11); // MF_ACTION_REQUIRED since 6.11: the caller gets SIGBUS at once
-                        rc = MemoryFailure(pfn, ar, p, a, simulated: true);
+                        var ar = _kernel.Version.AtLeast(6, 11); // MF_ACTION_REQUIRED since 6.11: the caller gets SIGBUS at once
+                        rc = _kernel.MemoryFailure.Handle(pfn, ar, p, a, simulated: true);
                     }
                     else
                     {
-                        rc = SoftOffline(pfn);
+                        rc = _kernel.MemoryFailure.SoftOffline(pfn);
                     }
                     if (rc is not 0 and not Errno.EOPNOTSUPP) return Outcome.Error(rc);
                     if (step == PageGeometry.HugeSize) a = (a & ~(PageGeometry.HugeSize - 1)) + PageGeometry.HugeSize - PageGeometry.PageSize;
@@ -132,7 +138,7 @@ internal sealed partial class HostKernel
                 return Outcome.Ok();
             }
             case "DONTNEED":
-                ZapRange(p, start, end);
+                _kernel.ZapRange(p, start, end);
                 return Outcome.Ok();
             case "HUGEPAGE":
             case "NOHUGEPAGE":
@@ -161,21 +167,21 @@ internal sealed partial class HostKernel
         if (punchHole)
         {
             // unmap_mapping_range, then truncate the cache: mapped copies go first, then the cache's reference.
-            foreach (var p in _processes)
+            foreach (var p in _kernel.Processes)
             {
                 foreach (var vma in p.Vmas.ToList())
                 {
                     if (vma.File != file) continue;
                     var from = Math.Max(first, vma.PgOff);
                     var to = Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift));
-                    if (to > from) ZapRange(p, vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift), vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift));
+                    if (to > from) _kernel.ZapRange(p, vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift), vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift));
                 }
             }
-            foreach (var index in file.CachedIndexes(first, last)) RemoveFromCache(file, index);
+            foreach (var index in file.CachedIndexes(first, last)) _kernel.RemoveFromCache(file, index);
             return Outcome.Ok();
         }
         for (var index = first; index < last; index++)
-            if (!GetCachePage(file, index, create: true).IsValid) return Outcome.Error(Errno.ENOSPC);
+            if (!_kernel.GetCachePage(file, index, create: true).IsValid) return Outcome.Error(Errno.ENOSPC);
         return Outcome.Ok();
     }
 
@@ -219,7 +225,7 @@ internal sealed partial class HostKernel
         // __do_munmap: a range that is not inside TASK_SIZE is EINVAL.
         if (size > Process.UserSpaceEnd || va > Process.UserSpaceEnd - ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1))) return Outcome.Error(Errno.EINVAL);
         var end = va + ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1));
-        ZapRange(p, va, end);
+        _kernel.ZapRange(p, va, end);
         foreach (var vma in p.Vmas.ToList())
         {
             if (vma.End <= va || vma.Start >= end) continue;
@@ -234,7 +240,7 @@ internal sealed partial class HostKernel
     /// <summary>fork(2): the child gets copies of every VMA and entry (K9); private anon pages become copy-on-write.</summary>
     internal Process Fork(Process parent)
     {
-        var child = NewProcess(parent.Name + "-child");
+        var child = _kernel.NewProcess(parent.Name + "-child");
         child.MmapCursor = parent.MmapCursor;
         foreach (var vma in parent.Vmas) child.AddVma(vma.CloneRange(vma.Start, vma.End));
         var leaves = new List<(ulong Va, PteValue Entry, MappingSize Size)>();
@@ -254,7 +260,7 @@ internal sealed partial class HostKernel
                 if (entry.IsHwPoison && Frames.HwpEntryRefsOf(entry.SwapPfn) > 0)
                 {
                     Frames.HwpEntryRefs(entry.SwapPfn)++;
-                    GetPage(entry.SwapPfn);
+                    _kernel.GetPage(entry.SwapPfn);
                 }
                 continue;
             }
@@ -265,16 +271,15 @@ internal sealed partial class HostKernel
                 wroteProtect = true;
                 cowVmas.Add(vma!);
             }
-            MapFrame(child, va, entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
+            _kernel.MapFrame(child, va, entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
         }
         if (wroteProtect)
         {
             parent.Tlb.FlushAll();
-            CostLedger.Add(CostKind.TlbShootdown);
+            _kernel.CostLedger.Add(CostKind.TlbShootdown);
             // copy_page_range: the write-protect of COW ranges goes through the mmu notifier, so KVM drops
             // its writable EPT entries and the guest's next write breaks COW in the parent.
-            if (parent == Vmm)
-                foreach (var vma in cowVmas) NotifyEptInvalidate(vma.Start, vma.End);
+            foreach (var vma in cowVmas) _kernel.MmuNotifier.InvalidateRange(parent, new Hva(vma.Start), new Hva(vma.End));
         }
         return child;
     }
@@ -283,10 +288,31 @@ internal sealed partial class HostKernel
     internal void Exit(Process p)
     {
         if (!p.Alive) return;
-        ZapRange(p, 0, ulong.MaxValue);
+        _kernel.ZapRange(p, 0, ulong.MaxValue);
         var files = p.Vmas.Select(v => v.File).Distinct().ToList();
         p.Vmas.Clear();
         p.Alive = false;
         foreach (var file in files) ReleaseIfUnused(file);
+    }
+
+    /// <summary>The VMM closed its descriptor: the file lives on while some mapping still uses it.</summary>
+    internal void CloseFile(BackingFile? file)
+    {
+        if (file is null) return;
+        file.Closed = true;
+        ReleaseIfUnused(file);
+    }
+
+    /// <summary>The last reference (descriptor or mapping) went away: truncate the page cache.</summary>
+    internal void ReleaseIfUnused(BackingFile? file)
+    {
+        if (file is null || !file.Closed) return;
+        foreach (var p in _kernel.Processes)
+        {
+            if (!p.Alive) continue;
+            foreach (var vma in p.Vmas)
+                if (vma.File == file) return;
+        }
+        foreach (var index in file.CachedIndexes(0, file.Pages)) _kernel.RemoveFromCache(file, index);
     }
 }

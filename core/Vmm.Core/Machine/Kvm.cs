@@ -1,5 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
 using Vmm.Abstractions;
+using Vmm.Core.Costs;
 using Vmm.Core.Paging;
 
 namespace Vmm.Core.Machine;
@@ -31,14 +31,34 @@ internal sealed class Vm
     public bool IsPrivate(Gfn gfn) => Info.Protected && !SharedGfns.Contains(gfn.Value);
 }
 
-internal sealed partial class HostKernel
+/// <summary>
+/// virt/kvm (kvm_main.c, mmu/mmu.c, the TDX and memory-attribute paths): the VMs with their memslots and EPTs,
+/// the vCPU's access through the EPT and its fault (hva_to_pfn), KVM's copies for emulated devices, conversion
+/// and memory attributes. It reaches the host's memory management through <see cref="HostKernel"/> and hears of
+/// changes to the VMM's mappings through the mmu notifier it registers.
+/// </summary>
+internal sealed class Kvm : IMmuNotifierSubscriber
 {
+    private readonly HostKernel _kernel;
+    private readonly IPageTableFactory _pageTables;
     private readonly List<Vm> _vms = [];
     private readonly List<Pfn> _gupScratch = [];
     private readonly List<Pfn> _kvmCopyScratch = [];
 
+    public Kvm(HostKernel kernel, IPageTableFactory pageTables)
+    {
+        _kernel = kernel;
+        _pageTables = pageTables;
+        kernel.MmuNotifier.Register(kernel.Vmm, this);
+    }
+
+    private Process Vmm => _kernel.Vmm;
+    private IMemoryController Memory => _kernel.Memory;
+    private FrameTable Frames => _kernel.Frames;
+    private CostLedger CostLedger => _kernel.CostLedger;
+    private IGuestFaultPolicy GuestFaultPolicy => _kernel.GuestFaultPolicy;
+
     internal IReadOnlyList<Vm> VmList => _vms;
-    public IReadOnlyList<VmInfo> Vms => _vms.Select(v => v.Info).ToList();
     public VmInfo GetVm(VmId vm) => _vms[vm.Value].Info;
 
     internal Vm CreateVm(string name, ulong memory, bool isProtected, BackingKind backing, bool thp)
@@ -57,21 +77,21 @@ internal sealed partial class HostKernel
         switch (backing)
         {
             case BackingKind.Shmem:
-                file = NewFile($"memfd:{name}", BackingKind.Shmem, memory, id);
+                file = _kernel.NewFile($"memfd:{name}", BackingKind.Shmem, memory, id);
                 kind = VmaKind.Shmem;
                 break;
             case BackingKind.Hugetlb:
-                file = NewFile($"hugetlbfs:{name}", BackingKind.Hugetlb, memory, id);
+                file = _kernel.NewFile($"hugetlbfs:{name}", BackingKind.Hugetlb, memory, id);
                 kind = VmaKind.Hugetlb;
                 break;
             case BackingKind.File:
-                file = NewFile($"file:{name}", BackingKind.File, memory, id);
+                file = _kernel.NewFile($"file:{name}", BackingKind.File, memory, id);
                 kind = VmaKind.File;
                 break;
             case BackingKind.GuestMemfd:
                 // Shared memory at the memslot hva; private memory in a guest_memfd bound to this VM.
-                file = NewFile($"memfd:{name}-shared", BackingKind.Shmem, memory, id);
-                gmem = NewFile($"guest_memfd:{name}", BackingKind.GuestMemfd, memory, id);
+                file = _kernel.NewFile($"memfd:{name}-shared", BackingKind.Shmem, memory, id);
+                gmem = _kernel.NewFile($"guest_memfd:{name}", BackingKind.GuestMemfd, memory, id);
                 kind = VmaKind.Shmem;
                 break;
         }
@@ -85,9 +105,9 @@ internal sealed partial class HostKernel
             HugePage = thp,
             Vm = id,
         };
-        var vm = new Vm(info, new RadixPageTable(), vma, file, gmem);
+        var vm = new Vm(info, _pageTables.Create(), vma, file, gmem);
         _vms.Add(vm);
-        vma.ProtNone = VmmMappingPolicy.MapMemslot(new VmmMapping(info)) == VmmProtection.ProtNone;
+        vma.ProtNone = _kernel.VmmMappingPolicy.MapMemslot(new VmmMapping(info)) == VmmProtection.ProtNone;
         Vmm.AddVma(vma);
         return vm;
     }
@@ -101,9 +121,9 @@ internal sealed partial class HostKernel
         if (gfn.Value >= vm.Pages) return Pfn.Invalid; // past the memslot: another mapping's memory, not this VM's
         var va = vm.Info.HvaBase.Value + (gfn.Value << PageGeometry.PageShift);
         var entry = Vmm.PageTable.Lookup(va, out var size);
-        if (entry.MapsFrame) return LeafPfn(entry, size, va);
-        if (entry.IsHwPoison) return size == MappingSize.Size2M ? LeafPfn(PteValue.Leaf(entry.SwapPfn, false, size), size, va) : entry.SwapPfn;
-        if (vm.File is not null) return GetCachePage(vm.File, gfn.Value, create: false);
+        if (entry.MapsFrame) return HostKernel.LeafPfn(entry, size, va);
+        if (entry.IsHwPoison) return size == MappingSize.Size2M ? HostKernel.LeafPfn(PteValue.Leaf(entry.SwapPfn, false, size), size, va) : entry.SwapPfn;
+        if (vm.File is not null) return _kernel.GetCachePage(vm.File, gfn.Value, create: false);
         return Pfn.Invalid;
     }
 
@@ -207,12 +227,15 @@ internal sealed partial class HostKernel
             var writable = vma.Writable && (vma.Shared || vma.Kind == VmaKind.Anon);
             foreach (var (va, entry, size) in leaves)
                 Vmm.PageTable.Set(va, protNone ? PteValue.ProtNoneLeaf(entry.Pfn, size) : PteValue.Leaf(entry.Pfn, writable, size), size);
-            if (leaves.Count > 0) ShootDown(Vmm, vma.Start, vma.End - vma.Start);
+            if (leaves.Count > 0) _kernel.ShootDown(Vmm, vma.Start, vma.End - vma.Start);
         }
     }
 
+    /// <summary>kvm_mmu_notifier_invalidate_range_start: KVM's subscription to the VMM's mm.</summary>
+    void IMmuNotifierSubscriber.InvalidateRange(Hva start, Hva end) => NotifyEptInvalidate(start.Value, end.Value);
+
     /// <summary>KVM's mmu notifier: host mappings of [start, end) changed, so drop the EPT entries behind them.</summary>
-    internal void NotifyEptInvalidate(ulong start, ulong end)
+    private void NotifyEptInvalidate(ulong start, ulong end)
     {
         foreach (var vm in _vms)
         {
@@ -253,7 +276,7 @@ internal sealed partial class HostKernel
     }
 
     /// <summary>A vCPU load/store through the EPT (guest.read / guest.write).</summary>
-    internal Outcome GuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
+    internal KernelResult GuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
     {
         if (!TryGuestAccess(vm, gpa, buffer, write, shared, out var failure)) return failure;
         return write ? Outcome.Ok() : Outcome.OkData(buffer.ToArray());
@@ -263,7 +286,7 @@ internal sealed partial class HostKernel
     /// <see cref="GuestAccess"/> that leaves read data in <paramref name="buffer"/> and returns no outcome on
     /// success: allocation-free once the EPT entries exist (the benchmarked hot path).
     /// </summary>
-    internal bool TryGuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, [NotNullWhen(false)] out Outcome? failure)
+    internal bool TryGuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, out KernelResult failure)
     {
         if (vm.Destroyed)
         {
@@ -272,7 +295,7 @@ internal sealed partial class HostKernel
         }
         if (vm.Dead)
         {
-            failure = Faults.Deliver(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} was already marked fatal", vm.Info.Id, Vmm.Pid));
+            failure = _kernel.Fault(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} was already marked fatal", vm.Info.Id, Vmm.Pid));
             return false;
         }
         if (gpa > vm.Info.MemoryBytes || (ulong)buffer.Length > vm.Info.MemoryBytes - gpa)
@@ -281,26 +304,21 @@ internal sealed partial class HostKernel
             failure = Outcome.Error(Errno.EFAULT);
             return false;
         }
-        failure = null;
-        var done = 0;
-        while (done < buffer.Length)
+        failure = default;
+        var isPrivate = vm.Info.Protected && !shared;
+        var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
+        foreach (var span in new PageSpans(gpa, buffer))
         {
-            var addr = gpa + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
-            var isPrivate = vm.Info.Protected && !shared;
-            var pfn = EptTranslate(vm, addr, write, isPrivate, out failure);
-            if (failure is not null) return false;
-            var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
-            var access = new LineAccess(pfn, offset, key, Requester.Guest);
-            var result = write ? Memory.Write(access, buffer.Slice(done, chunk)) : Memory.Read(access, buffer.Slice(done, chunk));
+            var pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
+            if (!pfn.IsValid) return false;
+            var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest);
+            var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {
-                failure = GuestConsumed(vm, addr, pfn, result);
+                failure = GuestConsumed(vm, span.Address, pfn, result);
                 return false;
             }
             if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
-            done += chunk;
         }
         return true;
     }
@@ -309,36 +327,31 @@ internal sealed partial class HostKernel
     /// copy_from_guest / copy_to_guest: KVM reads or writes guest memory for an emulated device through
     /// GUP on the VMM's mapping (with the policy's KVM flags) and the policy's page check; failure is EFAULT.
     /// </summary>
-    internal Outcome KvmCopy(Vm vm, ulong gpa, byte[] buffer, bool toGuest)
+    internal KernelResult KvmCopy(Vm vm, ulong gpa, byte[] buffer, bool toGuest)
     {
         var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (toGuest ? GupFlags.Write : GupFlags.None);
         var taken = _kvmCopyScratch;
-        var done = 0;
-        while (done < buffer.Length)
+        foreach (var span in new PageSpans(gpa, buffer))
         {
-            var addr = gpa + (ulong)done;
-            var offset = (int)(addr & (PageGeometry.PageSize - 1));
-            var chunk = Math.Min(buffer.Length - done, PageGeometry.PageSize - offset);
             taken.Clear();
-            if (GetUserPages(Vmm, vm.Info.HvaBase.Value + addr, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
+            if (_kernel.FaultHandler.GetUserPages(Vmm, vm.Info.HvaBase.Value + span.Address, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
             var pfn = taken[0];
             var result = GuestFaultPolicy.KvmPageAllowed(new KvmPage(vm.Info, pfn))
-                ? KernelAccess(pfn, offset, buffer.AsSpan(done, chunk), toGuest)
+                ? _kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, toGuest)
                 : Outcome.Error(Errno.EFAULT);
-            PutPages(taken);
-            if (result.Kind != OutcomeKind.Ok) return result;
-            done += chunk;
+            _kernel.FaultHandler.PutPages(taken);
+            if (!result.IsOk) return result;
         }
         return toGuest ? Outcome.Ok() : Outcome.OkData(buffer);
     }
 
     /// <summary>The EPT walk, and on a miss the KVM page fault: hva_to_pfn (GUP on the VMM's mm), the policy hook, the EPT entry.</summary>
-    private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out Outcome? failure)
+    private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out KernelResult failure)
     {
-        failure = null;
+        failure = default;
         CostLedger.Add(CostKind.EptWalk);
         var entry = vm.Ept.Lookup(gpa, out var size);
-        if (entry.IsPresent && (!write || entry.IsWritable)) return LeafPfn(entry, size, gpa);
+        if (entry.IsPresent && (!write || entry.IsWritable)) return HostKernel.LeafPfn(entry, size, gpa);
         CostLedger.Add(CostKind.EptFault);
         var gfn = new Gfn(gpa >> PageGeometry.PageShift);
         var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
@@ -347,7 +360,7 @@ internal sealed partial class HostKernel
         var takesPage = isPrivate && !vm.Info.PrivateKey.IsShared;
         var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (write || takesPage ? GupFlags.Write : GupFlags.None);
         _gupScratch.Clear();
-        var n = GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
+        var n = _kernel.FaultHandler.GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
         if (n == 0)
         {
             // kvm_handle_error_pfn: KVM_PFN_ERR_HWPOISON → kvm_send_hwpoison_signal (K26); else -EFAULT.
@@ -356,7 +369,7 @@ internal sealed partial class HostKernel
         }
         var pfn = _gupScratch[0];
         var action = GuestFaultPolicy.OnGuestFault(new GuestFault(vm.Info, gfn, pfn, isPrivate));
-        PutPage(pfn); // kvm_release_pfn: the mmu notifier, not a reference, keeps the EPT coherent
+        _kernel.PutPage(pfn); // kvm_release_pfn: the mmu notifier, not a reference, keeps the EPT coherent
         switch (action)
         {
             case GuestFaultAction.HwPoisonSignal:
@@ -390,32 +403,32 @@ internal sealed partial class HostKernel
     }
 
     /// <summary>kvm_send_hwpoison_signal: SIGBUS BUS_MCEERR_AR, lsb 12, at the page-aligned hva, to the vCPU thread.</summary>
-    private Outcome HwPoisonSignal(Vm vm, ulong hva)
-        => Deliver(KernelEvent.SigBus(Vmm.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(hva & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, SignalContext.VcpuThread, vm.Info.Id, "kvm_send_hwpoison_signal"));
+    private KernelResult HwPoisonSignal(Vm vm, ulong hva)
+        => _kernel.Fault(KernelEvent.SigBus(Vmm.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(hva & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, SignalContext.VcpuThread, vm.Info.Id, "kvm_send_hwpoison_signal"));
 
     /// <summary>A guest access hit poison or failed integrity: the TD dies (H6), or the host handles a #MC taken in guest mode.</summary>
-    private Outcome GuestConsumed(Vm vm, ulong gpa, Pfn pfn, MemResult result)
+    private KernelResult GuestConsumed(Vm vm, ulong gpa, Pfn pfn, MemResult result)
     {
         var isTd = vm.Info.Protected && !vm.Info.PrivateKey.IsShared;
         if (result.Status == MemStatus.IntegrityFailure || (result.Status == MemStatus.PoisonConsumed && isTd))
         {
             vm.Dead = true;
             CostLedger.Add(CostKind.MachineCheck);
-            return Deliver(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
+            return _kernel.Fault(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
         }
         if (result.Status == MemStatus.AccessFault) return Outcome.Error(Errno.EFAULT);
         var hva = vm.Info.HvaBase.Value + gpa;
-        return ConsumedByUser(Vmm, hva, pfn, result, SignalContext.VcpuThread, vm.Info.Id);
+        return _kernel.ConsumedByUser(Vmm, hva, pfn, result, SignalContext.VcpuThread, vm.Info.Id);
     }
 
-    internal Outcome Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)
+    internal KernelResult Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)
     {
         CostLedger.Add(CostKind.Hypercall);
         // KVM_HC_MAP_GPA_RANGE / MapGPA: an empty, unaligned or wrapping range is invalid, and the VMM
         // converts only memory the guest has (the memslot), so a range past its end fails as a whole.
         if (size == 0 || ((gpa | size) & (PageGeometry.PageSize - 1)) != 0 || size > vm.Info.MemoryBytes || gpa > vm.Info.MemoryBytes - size)
             return Outcome.Error(Errno.EINVAL);
-        var outcome = ConversionPolicy.OnConvert(new Conversion(vm.Info, new Gpa(gpa), size, toPrivate));
+        var outcome = _kernel.ConversionPolicy.OnConvert(new Conversion(vm.Info, new Gpa(gpa), size, toPrivate));
         if (outcome is not null && outcome.Kind != OutcomeKind.Ok) return outcome;
         SetAttributes(vm, gpa, size, toPrivate);
         if (!toPrivate) ReclaimPrivateFrames(vm, gpa, gpa + size);
@@ -514,32 +527,11 @@ internal sealed partial class HostKernel
             // The memslot's VMA, or the pieces a partial munmap left of it (CloneRange keeps Vm).
             foreach (var vma in Vmm.Vmas.Where(v => v.Vm == vm.Info.Id).ToList())
             {
-                ZapRange(Vmm, vma.Start, vma.End);
+                _kernel.ZapRange(Vmm, vma.Start, vma.End);
                 Vmm.Vmas.Remove(vma);
             }
         }
-        CloseFile(vm.File);
-        CloseFile(vm.GuestMemfd);
-    }
-
-    /// <summary>The VMM closed its descriptor: the file lives on while some mapping still uses it.</summary>
-    internal void CloseFile(BackingFile? file)
-    {
-        if (file is null) return;
-        file.Closed = true;
-        ReleaseIfUnused(file);
-    }
-
-    /// <summary>The last reference (descriptor or mapping) went away: truncate the page cache.</summary>
-    internal void ReleaseIfUnused(BackingFile? file)
-    {
-        if (file is null || !file.Closed) return;
-        foreach (var p in _processes)
-        {
-            if (!p.Alive) continue;
-            foreach (var vma in p.Vmas)
-                if (vma.File == file) return;
-        }
-        foreach (var index in file.CachedIndexes(0, file.Pages)) RemoveFromCache(file, index);
+        _kernel.Syscalls.CloseFile(vm.File);
+        _kernel.Syscalls.CloseFile(vm.GuestMemfd);
     }
 }

@@ -1,0 +1,59 @@
+using Vmm.Abstractions;
+
+namespace Vmm.Core.Machine;
+
+/// <summary>The page cache of the VMs' backing files (mm/filemap.c, mm/shmem.c, fs/hugetlbfs).</summary>
+internal sealed partial class HostKernel
+{
+    /// <summary>find_get_page / shmem_getpage: the page-cache frame for an index, created zeroed on demand.</summary>
+    internal Pfn GetCachePage(BackingFile file, ulong index, bool create)
+    {
+        if (file.IsHugetlb)
+        {
+            var head = GetHugetlbPage(file, index & ~(ulong)(PageGeometry.PagesPerHuge - 1), create);
+            return head.IsValid ? head.Add((long)(index & (PageGeometry.PagesPerHuge - 1))) : head;
+        }
+        var pfn = file.Lookup(index);
+        if (pfn.IsValid || !create || index >= file.Pages) return pfn;
+        pfn = AllocateFrame();
+        if (!pfn.IsValid) return pfn;
+        Frames.SetFlags(pfn, FrameFlags.PageCache | (file.Kind == BackingKind.File ? FrameFlags.None : FrameFlags.SwapBacked));
+        Frames.SetFile(pfn, file.Id, index);
+        Frames.RefCount(pfn) = 1; // the page cache's reference
+        file.Insert(index, pfn);
+        return pfn;
+    }
+
+    internal Pfn GetHugetlbPage(BackingFile file, ulong alignedIndex, bool create = true)
+    {
+        if (alignedIndex >= file.Pages) return Pfn.Invalid;
+        var head = file.Lookup(alignedIndex);
+        if (head.IsValid || !create) return head;
+        head = Allocator.AllocateHuge();
+        if (!head.IsValid) return head;
+        CostLedger.Add(CostKind.FrameAlloc);
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+        {
+            Frames.SetFlags(head.Add(i), FrameFlags.Hugetlb | FrameFlags.PageCache);
+            Frames.SetFile(head.Add(i), file.Id, alignedIndex + (ulong)i);
+        }
+        Frames.RefCount(head) = 1;
+        file.Insert(alignedIndex, head);
+        return head;
+    }
+
+    /// <summary>Drops a page from the page cache (truncate, hole punch, memory_failure on ≤5.15 shmem).</summary>
+    internal void RemoveFromCache(BackingFile file, ulong index)
+    {
+        var pfn = file.Lookup(index);
+        if (!pfn.IsValid) return;
+        file.Remove(index);
+        var count = file.IsHugetlb ? PageGeometry.PagesPerHuge : 1;
+        for (var i = 0; i < count; i++)
+        {
+            Frames.SetFile(pfn.Add(i), 0, 0);
+            Frames.ClearFlags(pfn.Add(i), FrameFlags.PageCache);
+        }
+        PutPage(pfn);
+    }
+}
