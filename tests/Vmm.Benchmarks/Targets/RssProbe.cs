@@ -22,14 +22,16 @@ internal static class RssProbe
         return new TargetRow("rss-64t", new TargetCheck(what, 2, Bound.AtMost, "GiB", measured), job, failure is null ? note : $"{note}; not measured: {failure}");
     }
 
-    /// <summary>The child's side: prints VmHWM in bytes.</summary>
+    /// <summary>The child's side (`--rss-probe pages [guest GiB]`): prints VmHWM in bytes.</summary>
     public static int Measure(string[] args, TextWriter output)
     {
-        var pages = int.Parse(args[Array.IndexOf(args, Flag) + 1], CultureInfo.InvariantCulture);
+        var at = Array.IndexOf(args, Flag);
+        var pages = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+        var guestBytes = args.Length > at + 2 ? ulong.Parse(args[at + 2], CultureInfo.InvariantCulture) << 30 : GuestBytes; // a smaller guest in GiB, to try the probe by hand
         Vmm.Core.Engine.Simulation simulation;
         try
         {
-            simulation = BenchMachine.Create(GuestBytes, hostBytes: GuestBytes); // 64 TiB is the largest host, so no headroom
+            simulation = BenchMachine.Create(guestBytes, hostBytes: guestBytes); // 64 TiB is the largest host, so no headroom
         }
         catch (Exception e)
         {
@@ -42,7 +44,7 @@ internal static class RssProbe
         Span<byte> data = stackalloc byte[8];
         while (touched.Count < pages)
         {
-            var page = (ulong)random.NextInt64((long)(GuestBytes / PageGeometry.PageSize));
+            var page = (ulong)random.NextInt64((long)(guestBytes / PageGeometry.PageSize));
             if (!touched.Add(page)) continue;
             BitConverter.TryWriteBytes(data, page);
             guest.Write(page * PageGeometry.PageSize, data);

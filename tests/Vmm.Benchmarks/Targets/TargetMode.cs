@@ -44,20 +44,25 @@ public static class TargetMode
         var scale = quick ? Scale.Quick : Scale.Full;
         var previousTouched = GuestLoadBenchmarks.TouchedMiBForRuns;
         GuestLoadBenchmarks.TouchedMiBForRuns = scale.GuestTouchedMiB;
+        var previousDirectory = Environment.CurrentDirectory;
+        artifactsPath ??= Path.Combine(previousDirectory, "BenchmarkDotNet.Artifacts");
         Summary[] summaries;
         try
         {
+            // BenchmarkDotNet finds the project to build from the current folder, so that --targets runs from any folder
+            if (!quick && SolutionDirectory() is { } solution) Environment.CurrentDirectory = solution;
             summaries = BenchmarkRunner.Run([.. TimedBenchmarks], Config(quick, artifactsPath));
         }
         finally
         {
+            Environment.CurrentDirectory = previousDirectory;
             GuestLoadBenchmarks.TouchedMiBForRuns = previousTouched;
         }
         var job = quick ? "Dry (in process)" : "ShortRun";
         var results = new BenchmarkResults(summaries);
         var footprint = quick ? "footprint (scaled down)" : "footprint";
         output.WriteLine("measuring footprints");
-        return
+        TargetRow[] rows =
         [
             GuestRandom(results, job, scale),
             Rate("guest-seq", "guest 8-byte loads, sequential within pages", 100, "M loads/s",
@@ -82,16 +87,31 @@ public static class TargetMode
                 "not measured: `vmm compare` does not exist yet"),
             Alloc(results, job),
         ];
+        return [.. rows.Select(WithReason)];
     }
 
-    private static ManualConfig Config(bool quick, string? artifactsPath)
+    /// <summary>A timed row whose benchmark did not run says so, instead of a bare null.</summary>
+    private static TargetRow WithReason(TargetRow row)
+        => row.Checks.Any(check => check.Measured is null) && row.Note?.Contains("not measured", StringComparison.Ordinal) != true
+            ? row with { Note = $"{row.Note}; not measured: its benchmark did not run (BenchmarkDotNet's output above says why)" }
+            : row;
+
+    /// <summary>The folder holding Vmm.sln above this assembly, where BenchmarkDotNet looks for Vmm.Benchmarks.csproj.</summary>
+    private static string? SolutionDirectory()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "Vmm.sln"))) return directory.FullName;
+        return null;
+    }
+
+    private static ManualConfig Config(bool quick, string artifactsPath)
     {
         var config = DefaultConfig.Instance
             .AddJob(quick ? Job.Dry.WithToolchain(InProcessEmitToolchain.Instance) : Job.ShortRun)
             .AddFilter(new SimpleFilter(OneMapping))
-            .WithOptions(ConfigOptions.DisableLogFile);
-        if (quick) config = config.WithOptions(ConfigOptions.DisableOptimizationsValidator); // the test suite runs it from a Debug build
-        return artifactsPath is null ? config : config.WithArtifactsPath(artifactsPath);
+            .WithOptions(ConfigOptions.DisableLogFile)
+            .WithArtifactsPath(artifactsPath);
+        return quick ? config.WithOptions(ConfigOptions.DisableOptimizationsValidator) : config; // the test suite runs it from a Debug build
     }
 
     /// <summary>The convert row is one VMM mapping; the 2- and 8-mapping cases would only lengthen the run.</summary>
