@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Engine;
@@ -15,12 +16,14 @@ internal static class BenchMachine
 {
     public const string VmName = "vm0";
 
-    public static Simulation Create(ulong vmBytes)
+    /// <param name="hostBytes">`host.memory`; null for the default, the VM plus headroom.</param>
+    public static Simulation Create(ulong vmBytes, ulong? hostBytes = null)
     {
         var scenario = new Scenario
         {
             File = "benchmark",
             Name = $"benchmark-{vmBytes >> 20}M",
+            HostMemory = hostBytes,
             Vms = [new VmSpec(VmName, vmBytes, Protected: false, BackingKind.Anon, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
         var contents = new PhysicalMemory();
@@ -53,5 +56,36 @@ internal static class BenchMachine
             if (!kernel.Kvm.TryGuestAccess(vm, (ulong)i * stride, data, write: true, shared: false, out var failure))
                 throw new InvalidOperationException($"touching page {i} failed: {failure}");
         }
+    }
+}
+
+/// <summary>
+/// Every Vmm.Core internal the target mode's own measurements call (guest loads, footprints), kept in one
+/// place so that a change of the machine's internals is adapted here only.
+/// </summary>
+internal readonly struct GuestPort(HostKernel kernel, Vm vm)
+{
+    public static GuestPort Of(Simulation simulation) => new(simulation.Kernel, simulation.Kernel.VmList[0]);
+
+    /// <summary>One private vCPU access (guest.read / guest.write) through the EPT.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAccess(ulong gpa, Span<byte> data, bool write) => kernel.TryGuestAccess(vm, gpa, data, write, shared: false, out _);
+
+    public void Write(ulong gpa, Span<byte> data)
+    {
+        if (!kernel.TryGuestAccess(vm, gpa, data, write: true, shared: false, out var failure))
+            throw new InvalidOperationException($"guest write of gpa 0x{gpa:x} failed: {failure}");
+    }
+}
+
+/// <summary>What a simulation holds: frame-side bytes (contents, per-frame metadata, rmap), host frames, and page-table bytes.</summary>
+internal readonly record struct MachineFootprint(long FrameBytes, long HostFrames, long VmmTableBytes, long EptTableBytes)
+{
+    public static MachineFootprint Of(Simulation simulation)
+    {
+        var kernel = simulation.Kernel;
+        return new(simulation.FootprintBytes, kernel.Frames.Count,
+            ((RadixPageTable)kernel.Vmm.PageTable).TablePages * PageGeometry.PageSize,
+            ((RadixPageTable)kernel.VmList[0].Ept).TablePages * PageGeometry.PageSize);
     }
 }
