@@ -54,7 +54,7 @@ internal sealed partial class HostKernel
                 failure = ConsumedByUser(p, span.Address, pfn, result);
                 return false;
             }
-            if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
+            if (write) Mm.Frames.SetFlags(pfn, FrameFlags.Dirty);
         }
         return true;
     }
