@@ -116,7 +116,7 @@ public class ConversionBenchmarks
     {
         foreach (var hvaBase in _mappingBases)
         {
-            if (!_kernel.TryUserAccess(_kernel.Vmm, hvaBase + gpa, _buffer, write: false, out var failure))
+            if (!_kernel.Uaccess.TryUserAccess(_kernel.Vmm, new Hva(hvaBase + gpa), _buffer, write: false, out var failure))
                 throw new InvalidOperationException($"VMM touch of 0x{hvaBase + gpa:x} failed: {failure}");
         }
     }

@@ -27,7 +27,7 @@ internal enum VmFault
 /// management, page cache, KVM, memory_failure, THP, syscalls, the fault handler), keeps the processes and
 /// backing files, and collects the step's events and warnings. Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
-internal sealed partial class HostKernel
+internal sealed class HostKernel
 {
     private readonly List<Process> _processes = [];
     private readonly List<BackingFile> _files = [];
@@ -57,6 +57,7 @@ internal sealed partial class HostKernel
         HugeMemory = new HugeMemory(this);
         Syscalls = new Syscalls(this);
         FaultHandler = new FaultHandler(this);
+        Uaccess = new Uaccess(this);
         components.Services.Bind(this);
     }
 
@@ -78,6 +79,7 @@ internal sealed partial class HostKernel
     internal HugeMemory HugeMemory { get; }
     internal Syscalls Syscalls { get; }
     internal FaultHandler FaultHandler { get; }
+    internal Uaccess Uaccess { get; }
     internal IReadOnlyList<Process> Processes => _processes;
 
     /// <summary>Events raised during the current step, in order.</summary>
@@ -118,6 +120,13 @@ internal sealed partial class HostKernel
         Events.Add(e);
         if (e.Kind is KernelEventKind.SigBus or KernelEventKind.SigKill or KernelEventKind.SigSegv) CostLedger.Add(CostKind.Signal);
         if (e.Kind is KernelEventKind.HostPanic or KernelEventKind.Shutdown) Dead = true;
+    }
+
+    /// <summary>Raises the event a call faulted with and returns it as the call's result (the outcome resolver delivers it).</summary>
+    internal KernelResult Fault(in KernelEvent e)
+    {
+        Raise(e);
+        return KernelResult.FaultedWith(e);
     }
 
     public void Warn(string message) => WarningLog.Add(message);

@@ -337,7 +337,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             if (_kernel.FaultHandler.GetUserPages(Vmm, vm.Info.HvaBase.Value + span.Address, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
             var pfn = taken[0];
             var result = GuestFaultPolicy.KvmPageAllowed(new KvmPage(vm.Info, pfn))
-                ? _kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, toGuest)
+                ? _kernel.Mm.KernelAccess(pfn, span.PageOffset, span.Chunk, toGuest)
                 : Outcome.Error(Errno.EFAULT);
             _kernel.FaultHandler.PutPages(taken);
             if (!result.IsOk) return result;
@@ -418,7 +418,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         }
         if (result.Status == MemStatus.AccessFault) return Outcome.Error(Errno.EFAULT);
         var hva = vm.Info.HvaBase.Value + gpa;
-        return _kernel.ConsumedByUser(Vmm, hva, pfn, result, SignalContext.VcpuThread, vm.Info.Id);
+        return _kernel.Uaccess.ConsumedByUser(Vmm, new Hva(hva), pfn, result, SignalContext.VcpuThread, vm.Info.Id);
     }
 
     internal KernelResult Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)

@@ -42,7 +42,6 @@ internal sealed class MemoryManager
     internal static Pfn LeafPfn(PteValue entry, MappingSize size, ulong va)
         => size == MappingSize.Size2M ? entry.Pfn.Add((long)((va >> PageGeometry.PageShift) & (PageGeometry.PagesPerHuge - 1))) : entry.Pfn;
 
-    // ---- frames -------------------------------------------------------------------------------------
 
     public FrameFlags GetFlags(Pfn pfn) => Frames.Flags(pfn);
     public void SetFlags(Pfn pfn, FrameFlags flags) => Frames.SetFlags(pfn, flags);
@@ -124,7 +123,6 @@ internal sealed class MemoryManager
         if (compound && !leakedAny) Allocator.FreeHugeRun(head);
     }
 
-    // ---- mappings -----------------------------------------------------------------------------------
 
     /// <summary>Installs a present leaf and accounts it (refcount, mapcount, rmap). The caller holds no extra reference.</summary>
     internal void MapFrame(Process p, ulong va, Pfn pfn, MappingSize size, bool writable, bool protNone = false)
@@ -260,5 +258,35 @@ internal sealed class MemoryManager
                 if (h.Size == MappingSize.Size2M) list.Add(h with { Va = h.Va + ((pfn.Value - head.Value) << PageGeometry.PageShift) });
         }
         return list.Select(e => (e.Pid, new Hva(e.Va))).ToList();
+    }
+
+
+    /// <summary>
+    /// A host kernel load/store through the direct map; poison consumed here panics the host (H7). With
+    /// <see cref="Requester.Seam"/> it is the TDX module using the TD's KeyID: consumed poison is the
+    /// platform's unbreakable shutdown (H9).
+    /// </summary>
+    internal KernelResult KernelAccess(Pfn pfn, int offset, Span<byte> buffer, bool write, Requester requester = Requester.HostKernel, KeyId key = default)
+    {
+        foreach (var span in new PageSpans((ulong)offset, buffer))
+        {
+            var frame = pfn.Add((long)span.PageIndex);
+            var access = new LineAccess(frame, span.PageOffset, key, requester);
+            var result = write ? _memory.Write(access, span.Chunk) : _memory.Read(access, span.Chunk);
+            if (!result.IsOk)
+            {
+                if (requester == Requester.Device) return Outcome.Error(Errno.EIO); // H14: the transfer fails
+                if (requester == Requester.Seam)
+                {
+                    _ledger.Add(CostKind.MachineCheck);
+                    return _kernel.Fault(KernelEvent.Of(KernelEventKind.Shutdown, $"#MC in SEAM root: poison consumed by the TDX module at {frame} line {result.Line}; TDX is disabled"));
+                }
+                if (result.Status == MemStatus.AccessFault)
+                    return _kernel.Fault(KernelEvent.Of(KernelEventKind.HostPanic, $"kernel oops: RMP fault on {frame}"));
+                _ledger.Add(CostKind.MachineCheck);
+                return _kernel.Fault(KernelEvent.Of(KernelEventKind.HostPanic, $"poison consumed in kernel context at {frame} line {result.Line}"));
+            }
+        }
+        return write ? Outcome.Ok() : Outcome.OkData(buffer.ToArray());
     }
 }

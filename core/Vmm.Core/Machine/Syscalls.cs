@@ -41,7 +41,7 @@ internal sealed class Syscalls
             }
             else
             {
-                var result = _kernel.KernelAccess(pfn, span.PageOffset, chunk, write);
+                var result = _kernel.Mm.KernelAccess(pfn, span.PageOffset, chunk, write);
                 if (!result.IsOk) return result;
                 if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
             }
@@ -93,7 +93,7 @@ internal sealed class Syscalls
                 return Outcome.Error(procMem ? Errno.EIO : Errno.EFAULT);
             }
             var pfn = _gupScratch[0];
-            var result = _kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, write);
+            var result = _kernel.Mm.KernelAccess(pfn, span.PageOffset, span.Chunk, write);
             _kernel.Mm.PutPage(pfn);
             if (!result.IsOk) return result;
         }

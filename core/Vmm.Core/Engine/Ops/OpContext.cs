@@ -128,7 +128,7 @@ public sealed class OpContext
             var lastFrame = pfn.Value + (((ulong)inFrame + (ulong)buffer.Length - 1) >> PageGeometry.PageShift);
             if (!Kernel.Mm.Frames.IsValid(new Pfn(lastFrame)))
                 throw Bad($"pfn 0x{rawPfn:x} with len {buffer.Length} runs past the end of host memory ({Kernel.Mm.Frames.Count} frames); shorten len");
-            return Kernel.KernelAccess(pfn, inFrame, buffer, write, requester);
+            return Kernel.Mm.KernelAccess(pfn, inFrame, buffer, write, requester);
         }
         var vm = RequireVm();
         var gpa = RequireGpa(vm);
@@ -144,7 +144,7 @@ public sealed class OpContext
                 pfn = Populate(vm, span.Address);
                 if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
             }
-            var result = Kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, write, requester, key);
+            var result = Kernel.Mm.KernelAccess(pfn, span.PageOffset, span.Chunk, write, requester, key);
             if (!result.IsOk) return result;
         }
         return write ? Outcome.Ok() : Outcome.OkData(buffer);
