@@ -108,7 +108,7 @@ internal sealed class FaultHandler
         var heldRef = Frames.HwpEntryRefsOf(pfn) > 0;
         // mk_pte(page, vma->vm_page_prot): a MAP_PRIVATE mapping gets no write bit, so a write goes through
         // do_wp_page and copies when a forked child's hwpoison entry still shares the page.
-        _kernel.Mm.MapFrame(p, leafVa, pfn, size, vma.Writable && vma.Shared);
+        _kernel.Mm.MapFrame(p, new Hva(leafVa), pfn, size, vma.Writable && vma.Shared);
         if (heldRef)
         {
             // The entry's reference moves to the new PTE.
@@ -148,9 +148,9 @@ internal sealed class FaultHandler
             source.CopyTo(_kernel.Mm.PhysicalMemory.Materialize(copy));
             _kernel.CostLedger.Add(CostKind.PageCopy);
         }
-        _kernel.Mm.ZapEntry(p, pageVa, entry, MappingSize.Size4K);
-        _kernel.Mm.MapFrame(p, pageVa, copy, MappingSize.Size4K, writable: true);
-        _kernel.Mm.ShootDown(p, pageVa, PageGeometry.PageSize);
+        _kernel.Mm.ZapEntry(p, new Hva(pageVa), entry, MappingSize.Size4K);
+        _kernel.Mm.MapFrame(p, new Hva(pageVa), copy, MappingSize.Size4K, writable: true);
+        _kernel.Mm.ShootDown(p, new Hva(pageVa), PageGeometry.PageSize);
         // wp_page_copy: ptep_clear_flush_notify tells KVM, whose EPT still maps the old frame.
         _kernel.MmuNotifier.InvalidateRange(p, new Hva(pageVa), new Hva(pageVa + PageGeometry.PageSize));
         return VmFault.Ok;
@@ -169,7 +169,7 @@ internal sealed class FaultHandler
                     {
                         _kernel.CostLedger.Add(CostKind.FrameAlloc);
                         for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.SwapBacked);
-                        _kernel.Mm.MapFrame(p, va & ~(PageGeometry.HugeSize - 1), head, MappingSize.Size2M, writable: true, protNone: vma.ProtNone);
+                        _kernel.Mm.MapFrame(p, new Hva(va & ~(PageGeometry.HugeSize - 1)), head, MappingSize.Size2M, writable: true, protNone: vma.ProtNone);
                         return VmFault.Ok;
                     }
                 }
@@ -177,13 +177,13 @@ internal sealed class FaultHandler
                 if (!write && !vma.ProtNone)
                 {
                     // do_anonymous_page maps the shared zero page read-only for a read fault.
-                    _kernel.Mm.MapFrame(p, pageVa, FrameAllocator.ZeroPage, MappingSize.Size4K, writable: false);
+                    _kernel.Mm.MapFrame(p, new Hva(pageVa), FrameAllocator.ZeroPage, MappingSize.Size4K, writable: false);
                     return VmFault.Ok;
                 }
                 var pfn = _kernel.Mm.AllocateFrame();
                 if (!pfn.IsValid) return VmFault.Oom;
                 Frames.SetFlags(pfn, FrameFlags.SwapBacked | FrameFlags.Dirty);
-                _kernel.Mm.MapFrame(p, pageVa, pfn, MappingSize.Size4K, writable: true, protNone: vma.ProtNone);
+                _kernel.Mm.MapFrame(p, new Hva(pageVa), pfn, MappingSize.Size4K, writable: true, protNone: vma.ProtNone);
                 return VmFault.Ok;
 
             case VmaKind.Hugetlb:
@@ -195,7 +195,7 @@ internal sealed class FaultHandler
                 // hugetlb_no_page: past EOF, or alloc_hugetlb_folio finds no free huge page (-ENOSPC), is VM_FAULT_SIGBUS.
                 if (!head.IsValid) return VmFault.SigBus;
                 if (Frames.Has(head, FrameFlags.HwPoison)) return VmFault.HwPoisonLarge;
-                _kernel.Mm.MapFrame(p, hugeVa, head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
+                _kernel.Mm.MapFrame(p, new Hva(hugeVa), head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
                 return VmFault.Ok;
             }
 
@@ -209,7 +209,7 @@ internal sealed class FaultHandler
                 // __do_fault: a poisoned page-cache page gives VM_FAULT_HWPOISON (K23); the RFC's shmem patch -EIO (VM_FAULT_SIGBUS).
                 if (Frames.Has(pfn2, FrameFlags.HwPoison))
                     return _kernel.HwPoisonEntryPolicy.OnPoisonedCachePage(new PoisonedCachePage(pfn2)) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
-                _kernel.Mm.MapFrame(p, va & ~(ulong)(PageGeometry.PageSize - 1), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
+                _kernel.Mm.MapFrame(p, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
                 return VmFault.Ok;
             }
         }

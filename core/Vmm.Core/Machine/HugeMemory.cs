@@ -40,9 +40,9 @@ internal sealed class HugeMemory
         p.PageTable.Set(hugeVa, PteValue.None, MappingSize.Size2M);
         _kernel.Mm.Rmap.Remove(head, p.Pid, hugeVa);
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
-            _kernel.Mm.MapFrame(p, hugeVa + (ulong)i * PageGeometry.PageSize, head.Add(i), MappingSize.Size4K, entry.IsWritable, entry.IsProtNone);
+            _kernel.Mm.MapFrame(p, new Hva(hugeVa + (ulong)i * PageGeometry.PageSize), head.Add(i), MappingSize.Size4K, entry.IsWritable, entry.IsProtNone);
         _kernel.Mm.PutPage(head); // the PMD's reference
-        _kernel.Mm.ShootDown(p, hugeVa, PageGeometry.HugeSize);
+        _kernel.Mm.ShootDown(p, new Hva(hugeVa), PageGeometry.HugeSize);
         _kernel.CostLedger.Add(CostKind.ThpSplit);
         return true;
     }
@@ -145,11 +145,11 @@ internal sealed class HugeMemory
             var index = (long)((leafVa - start) >> PageGeometry.PageShift);
             if (!source.IsEmpty) source.CopyTo(_kernel.Mm.PhysicalMemory.Materialize(head.Add(index)));
             _kernel.CostLedger.Add(CostKind.PageCopy);
-            _kernel.Mm.ZapEntry(p, leafVa, entry, MappingSize.Size4K);
+            _kernel.Mm.ZapEntry(p, new Hva(leafVa), entry, MappingSize.Size4K);
         }
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.SwapBacked | FrameFlags.Dirty);
-        _kernel.Mm.MapFrame(p, start, head, MappingSize.Size2M, writable: true);
-        _kernel.Mm.ShootDown(p, start, PageGeometry.HugeSize);
+        _kernel.Mm.MapFrame(p, new Hva(start), head, MappingSize.Size2M, writable: true);
+        _kernel.Mm.ShootDown(p, new Hva(start), PageGeometry.HugeSize);
         _kernel.MmuNotifier.InvalidateRange(p, new Hva(start), new Hva(start + PageGeometry.HugeSize));
         _kernel.CostLedger.Add(CostKind.ThpCollapse);
         return 0;

@@ -227,7 +227,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             var writable = vma.Writable && (vma.Shared || vma.Kind == VmaKind.Anon);
             foreach (var (va, entry, size) in leaves)
                 Vmm.PageTable.Set(va, protNone ? PteValue.ProtNoneLeaf(entry.Pfn, size) : PteValue.Leaf(entry.Pfn, writable, size), size);
-            if (leaves.Count > 0) _kernel.Mm.ShootDown(Vmm, vma.Start, vma.End - vma.Start);
+            if (leaves.Count > 0) _kernel.Mm.ShootDown(Vmm, new Hva(vma.Start), vma.End - vma.Start);
         }
     }
 
@@ -417,8 +417,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             return _kernel.Fault(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
         }
         if (result.Status == MemStatus.AccessFault) return Outcome.Error(Errno.EFAULT);
-        var hva = vm.Info.HvaBase.Value + gpa;
-        return _kernel.Uaccess.ConsumedByUser(Vmm, new Hva(hva), pfn, result, SignalContext.VcpuThread, vm.Info.Id);
+        return _kernel.Uaccess.ConsumedByUser(Vmm, vm.Info.HvaBase.Add(gpa), pfn, result, SignalContext.VcpuThread, vm.Info.Id);
     }
 
     internal KernelResult Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)

@@ -18,7 +18,7 @@ internal sealed class MemoryFailure
     /// memory_failure(pfn, flags) as in mm/memory-failure.c (v5.16, with the version switches of table V).
     /// Returns 0 or the errno. Signals go to <see cref="HostKernel.Events"/>.
     /// </summary>
-    internal Errno Handle(Pfn pfn, bool actionRequired, Process? current, ulong currentVa,
+    internal Errno Handle(Pfn pfn, bool actionRequired, Process? current, Hva currentVa,
         bool simulated = false, SignalContext context = SignalContext.VmmAccess, VmId vm = default)
     {
         _kernel.CostLedger.Add(CostKind.MemoryFailure);
@@ -38,8 +38,8 @@ internal sealed class MemoryFailure
         {
             if (!simulated) Frames.SetFlags(pfn, FrameFlags.RealError);
             // "already hardware poisoned": with MF_ACTION_REQUIRED, kill_accessing_process.
-            if (actionRequired && current is not null && MapsOrPoisons(current, currentVa, pfn))
-                _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "already poisoned"));
+            if (actionRequired && current is not null && MapsOrPoisons(current, currentVa.Value, pfn))
+                _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, currentVa.PageAligned, PageGeometry.PageShift, context, vm, "already poisoned"));
             return Errno.EHWPOISON;
         }
 
@@ -68,14 +68,14 @@ internal sealed class MemoryFailure
         foreach (var (p, va) in victims)
         {
             var ar = actionRequired && p == current;
-            var address = ar && currentVa != 0 ? currentVa & ~(ulong)(PageGeometry.PageSize - 1) : va;
-            _kernel.Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, new Hva(address), PageGeometry.PageShift,
+            var address = ar && currentVa.Value != 0 ? currentVa.PageAligned : new Hva(va);
+            _kernel.Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, address, PageGeometry.PageShift,
                 ar ? context : SignalContext.Async, vm, ar ? "action required" : "early kill"));
         }
         if (actionRequired && current is not null && !victims.Exists(v => v.Process == current))
         {
             // The consumer reached the frame through a mapping rmap does not list (e.g. a KVM access).
-            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, context, vm, "action required"));
+            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, currentVa.PageAligned, PageGeometry.PageShift, context, vm, "action required"));
         }
         HandlePageState(pfn);
         return 0;
@@ -115,7 +115,7 @@ internal sealed class MemoryFailure
     }
 
     /// <summary>kill_procs_now (≥ 6.11): after a failed THP split every collected process gets SIGBUS.</summary>
-    private void KillProcsNow(Pfn pfn, bool actionRequired, Process? current, ulong currentVa, SignalContext context, VmId vm)
+    private void KillProcsNow(Pfn pfn, bool actionRequired, Process? current, Hva currentVa, SignalContext context, VmId vm)
     {
         foreach (var (pid, hva) in _kernel.Mm.Mappings(pfn))
         {
@@ -125,19 +125,19 @@ internal sealed class MemoryFailure
             if (!ar && !_kernel.Options.EarlyKill && p != current) continue;
             // add_to_kill: size_shift = folio_shift of the still-huge folio (21); addr = the subpage's address.
             _kernel.Raise(KernelEvent.SigBus(pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO,
-                ar && currentVa != 0 ? new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)) : hva, PageGeometry.HugeShift, ar ? context : SignalContext.Async, vm, "THP split failed"));
+                ar && currentVa.Value != 0 ? currentVa.PageAligned : hva, PageGeometry.HugeShift, ar ? context : SignalContext.Async, vm, "THP split failed"));
         }
         if (actionRequired && current is not null && !_kernel.Events.Exists(e => e.Pid == current.Pid))
-            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.HugeShift, context, vm, "THP split failed"));
+            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, currentVa.PageAligned, PageGeometry.HugeShift, context, vm, "THP split failed"));
     }
 
     /// <summary>try_memory_failure_hugetlb: the whole 2 MiB page is poisoned; its PMD becomes a hwpoison entry (lsb 21).</summary>
-    private Errno MemoryFailureHugetlb(Pfn head, bool actionRequired, Process? current, ulong currentVa, bool simulated, SignalContext context, VmId vm)
+    private Errno MemoryFailureHugetlb(Pfn head, bool actionRequired, Process? current, Hva currentVa, bool simulated, SignalContext context, VmId vm)
     {
         if (Frames.Has(head, FrameFlags.HwPoison))
         {
             if (actionRequired && current is not null)
-                _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(PageGeometry.HugeSize - 1)), PageGeometry.HugeShift, context, vm, "already poisoned"));
+                _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, currentVa.HugeAligned, PageGeometry.HugeShift, context, vm, "already poisoned"));
             return Errno.EHWPOISON;
         }
         Frames.SetFlags(head, FrameFlags.HwPoison | (simulated ? FrameFlags.None : FrameFlags.RealError));
@@ -150,7 +150,7 @@ internal sealed class MemoryFailure
             _kernel.Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, new Hva(va), PageGeometry.HugeShift, ar ? context : SignalContext.Async, vm, "hugetlb"));
         }
         if (actionRequired && current is not null && !victims.Exists(v => v.Process == current))
-            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(currentVa & ~(PageGeometry.HugeSize - 1)), PageGeometry.HugeShift, context, vm, "hugetlb"));
+            _kernel.Raise(KernelEvent.SigBus(current.Pid, SigBusCode.BUS_MCEERR_AR, currentVa.HugeAligned, PageGeometry.HugeShift, context, vm, "hugetlb"));
         var file = _kernel.FileById(Frames.FileId(head));
         // v6.1: hugetlbfs keeps the poisoned page (read → EIO); before, it was truncated.
         if (file is not null && !_kernel.Version.AtLeast(6, 1)) _kernel.PageCache.Remove(file, Frames.FileIndex(head) & ~(ulong)(PageGeometry.PagesPerHuge - 1));
@@ -196,8 +196,8 @@ internal sealed class MemoryFailure
             _kernel.Mm.Rmap.Remove(pfn, pid, hva.Value);
             Frames.MapCount(pfn)--;
             _kernel.Mm.PutPage(pfn);
-            _kernel.Mm.ShootDown(p, hva.Value, PageGeometry.PageSize);
-            _kernel.Mm.MapFrame(p, hva.Value, target, size, entry.IsWritable, entry.IsProtNone);
+            _kernel.Mm.ShootDown(p, hva, PageGeometry.PageSize);
+            _kernel.Mm.MapFrame(p, hva, target, size, entry.IsWritable, entry.IsProtNone);
             _kernel.MmuNotifier.InvalidateRange(p, hva, new Hva(hva.Value + PageGeometry.PageSize)); // try_to_migrate's mmu notifier
         }
         var file = _kernel.FileById(Frames.FileId(pfn));

@@ -125,26 +125,26 @@ internal sealed class MemoryManager
 
 
     /// <summary>Installs a present leaf and accounts it (refcount, mapcount, rmap). The caller holds no extra reference.</summary>
-    internal void MapFrame(Process p, ulong va, Pfn pfn, MappingSize size, bool writable, bool protNone = false)
+    internal void MapFrame(Process p, Hva va, Pfn pfn, MappingSize size, bool writable, bool protNone = false)
     {
         var entry = protNone ? PteValue.ProtNoneLeaf(pfn, size) : PteValue.Leaf(pfn, writable, size);
-        p.PageTable.Set(va, entry, size);
+        p.PageTable.Set(va.Value, entry, size);
         if (pfn == FrameAllocator.ZeroPage) return;
         GetPage(pfn);
         if (size == MappingSize.Size4K) Frames.MapCount(pfn)++;
-        Rmap.Add(pfn, p.Pid, va, size);
+        Rmap.Add(pfn, p.Pid, va.Value, size);
     }
 
     /// <summary>Removes one leaf (present, PROT_NONE or swap) and drops what it held (zap_pte_range for one entry).</summary>
-    internal void ZapEntry(Process p, ulong va, PteValue entry, MappingSize size)
+    internal void ZapEntry(Process p, Hva va, PteValue entry, MappingSize size)
     {
-        p.PageTable.Set(va, PteValue.None, size);
+        p.PageTable.Set(va.Value, PteValue.None, size);
         if (entry.MapsFrame)
         {
             var pfn = entry.Pfn;
-            p.Tlb.Invalidate(va, size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
+            p.Tlb.Invalidate(va.Value, size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
             if (pfn == FrameAllocator.ZeroPage) return;
-            Rmap.Remove(pfn, p.Pid, va);
+            Rmap.Remove(pfn, p.Pid, va.Value);
             if (size == MappingSize.Size4K) Frames.MapCount(pfn)--;
             if (entry.IsDirty || entry.IsWritable) Frames.SetFlags(pfn, FrameFlags.Dirty);
             PutPage(pfn);
@@ -183,16 +183,16 @@ internal sealed class MemoryManager
                 }
             }
             anyPresent |= entry.IsPresent;
-            ZapEntry(p, va, entry, size);
+            ZapEntry(p, new Hva(va), entry, size);
         }
-        if (anyPresent) ShootDown(p, start.Value, end.Value - start.Value);
+        if (anyPresent) ShootDown(p, start, end.Value - start.Value);
         _notifier.InvalidateRange(p, start, end);
     }
 
     /// <summary>flush_tlb_range: every CPU drops the process's translations of the range.</summary>
-    internal void ShootDown(Process p, ulong va, ulong bytes)
+    internal void ShootDown(Process p, Hva va, ulong bytes)
     {
-        p.Tlb.Invalidate(va, bytes);
+        p.Tlb.Invalidate(va.Value, bytes);
         _ledger.Add(CostKind.TlbShootdown);
     }
 
@@ -236,7 +236,7 @@ internal sealed class MemoryManager
             if ((flags & UnmapFlags.KeepReference) != 0 && (flags & UnmapFlags.HwPoison) != 0) Frames.HwpEntryRefs(target)++;
             else PutPage(target);
             _ledger.Add(CostKind.Unmap);
-            ShootDown(p, va, actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
+            ShootDown(p, new Hva(va), actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
             _notifier.InvalidateRange(p, new Hva(va), new Hva(va + (actual == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize)));
             changed++;
         }

@@ -126,7 +126,7 @@ internal sealed class Syscalls
                     if (advice == "HWPOISON")
                     {
                         var ar = _kernel.Version.AtLeast(6, 11); // MF_ACTION_REQUIRED since 6.11: the caller gets SIGBUS at once
-                        rc = _kernel.MemoryFailure.Handle(pfn, ar, p, a, simulated: true);
+                        rc = _kernel.MemoryFailure.Handle(pfn, ar, p, new Hva(a), simulated: true);
                     }
                     else
                     {
@@ -271,7 +271,7 @@ internal sealed class Syscalls
                 wroteProtect = true;
                 cowVmas.Add(vma!);
             }
-            _kernel.Mm.MapFrame(child, va, entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
+            _kernel.Mm.MapFrame(child, new Hva(va), entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
         }
         if (wroteProtect)
         {

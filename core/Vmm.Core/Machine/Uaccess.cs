@@ -65,7 +65,7 @@ internal sealed class Uaccess(HostKernel kernel)
             return kernel.Fault(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_ADRERR, va, 0, context, vm, "ownership check (RMP) fault"));
         kernel.CostLedger.Add(CostKind.MachineCheck);
         var before = kernel.Events.Count;
-        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: true, current: p, currentVa: va.Value, context: context, vm: vm);
+        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: true, current: p, currentVa: va, context: context, vm: vm);
         if (SignalSince(before, p) is { } sent) return KernelResult.FaultedWith(sent);
         // memory_failure panicked the host (recovery off): nothing is signalled, and the resolver makes the panic the outcome.
         if (kernel.Dead) return Outcome.Ok();

@@ -230,7 +230,7 @@ public class MemoryFailureTests
         Expect.Count(m.Gup(0, flags: GupFlags.Pin));
         var pfn = m.FrameOf(0x3000);
 
-        var rc = m.Kernel.MemoryFailure.Handle(pfn, actionRequired: false, current: null, currentVa: 0);
+        var rc = m.Kernel.MemoryFailure.Handle(pfn, actionRequired: false, current: null, currentVa: default);
 
         Assert.Equal(Errno.EHWPOISON, rc);
         Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));

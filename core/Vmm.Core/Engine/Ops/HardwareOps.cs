@@ -27,7 +27,7 @@ public sealed record MemoryError(bool Consumed = false) : StepOp
         }
         if (Consumed) context.Ledger.Add(CostKind.MachineCheck);
         // A signal memory_failure sends the VMM (early kill, a policy's report) is the outcome over rc (OutcomeResolver).
-        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: hva);
+        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: new Hva(hva));
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }
