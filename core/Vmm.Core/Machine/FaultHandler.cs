@@ -3,10 +3,28 @@ using Vmm.Core.Costs;
 
 namespace Vmm.Core.Machine;
 
+/// <summary>Result of the fault handler (VM_FAULT_* reduced to what callers distinguish).</summary>
+internal enum VmFault
+{
+    Ok,
+    /// <summary>No VMA or a protection violation: SIGSEGV.</summary>
+    SigSegv,
+    /// <summary>VM_FAULT_SIGBUS: SIGBUS BUS_ADRERR.</summary>
+    SigBus,
+    /// <summary>VM_FAULT_HWPOISON: SIGBUS BUS_MCEERR_AR lsb 12.</summary>
+    HwPoison,
+    /// <summary>VM_FAULT_HWPOISON_LARGE: lsb 21.</summary>
+    HwPoisonLarge,
+    /// <summary>VM_FAULT_OOM.</summary>
+    Oom,
+    /// <summary>The policy let a GUP with FOLL_ALLOW_POISONED take a frame behind a hwpoison entry.</summary>
+    Allowed,
+}
+
 /// <summary>
 /// The fault path and GUP: mm/memory.c (translation of a user access, handle_mm_fault, do_wp_page,
 /// do_anonymous_page / __do_fault, hwpoison entries) and mm/gup.c (__get_user_pages, follow_page), on the
-/// host's frames and page tables through <see cref="HostKernel"/>.
+/// host's frames and page tables of <see cref="MemoryManager"/>.
 /// </summary>
 internal sealed class FaultHandler
 {

@@ -4,27 +4,9 @@ using Vmm.Core.Engine;
 
 namespace Vmm.Core.Machine;
 
-/// <summary>Result of the fault handler (VM_FAULT_* reduced to what callers distinguish).</summary>
-internal enum VmFault
-{
-    Ok,
-    /// <summary>No VMA or a protection violation: SIGSEGV.</summary>
-    SigSegv,
-    /// <summary>VM_FAULT_SIGBUS: SIGBUS BUS_ADRERR.</summary>
-    SigBus,
-    /// <summary>VM_FAULT_HWPOISON: SIGBUS BUS_MCEERR_AR lsb 12.</summary>
-    HwPoison,
-    /// <summary>VM_FAULT_HWPOISON_LARGE: lsb 21.</summary>
-    HwPoisonLarge,
-    /// <summary>VM_FAULT_OOM.</summary>
-    Oom,
-    /// <summary>The policy let a GUP with FOLL_ALLOW_POISONED take a frame behind a hwpoison entry.</summary>
-    Allowed,
-}
-
 /// <summary>
 /// The simulated host kernel as a composition root: it builds the subsystems in dependency order (memory
-/// management, page cache, KVM, memory_failure, THP, syscalls, the fault handler), keeps the processes and
+/// management, page cache, KVM, memory_failure, THP, syscalls, the fault handler, user access), keeps the processes and
 /// backing files, and collects the step's events and warnings. Single-threaded; behaviour follows docs/semantics.md.
 /// </summary>
 internal sealed class HostKernel
