@@ -100,7 +100,7 @@ internal sealed class TestMachine
         => Run(Op(op, len, size, pages, data, flags, advice, consumed, shared, to, requester) with { At = new StepAddress(vm, gpa, hva, pfn, offset) });
 
     /// <summary>A user load/store by any process (a forked child), resolved as a step.</summary>
-    public Outcome UserAccess(Process p, ulong hva, byte[] buffer, bool write) => Simulation.Run(() => Kernel.UserAccess(p, hva, buffer, write));
+    public Outcome UserAccess(Process p, ulong hva, byte[] buffer, bool write) => Simulation.Run(() => Kernel.Uaccess.UserAccess(p, new Hva(hva), buffer, write));
 
     /// <summary>Runs one step of an op built by the test.</summary>
     public Outcome Run(StepOp op)

@@ -116,7 +116,7 @@ public class ConversionBenchmarks
     {
         foreach (var hvaBase in _mappingBases)
         {
-            if (!_kernel.TryUserAccess(_kernel.Vmm, hvaBase + gpa, _buffer, write: false, out var failure))
+            if (!_kernel.Uaccess.TryUserAccess(_kernel.Vmm, new Hva(hvaBase + gpa), _buffer, write: false, out var failure))
                 throw new InvalidOperationException($"VMM touch of 0x{hvaBase + gpa:x} failed: {failure}");
         }
     }
@@ -131,21 +131,21 @@ public class ConversionBenchmarks
     private void CheckOneCycle(ulong gpa)
     {
         var pfn = _kernel.Kvm.FrameOf(_vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
-        Require(_kernel.Frames.Has(pfn, FrameFlags.PolicyPoison) && _kernel.Frames.HwpEntryRefsOf(pfn) == Mappings, pfn, "poisoned with a hwpoison entry per mapping");
+        Require(_kernel.Mm.Frames.Has(pfn, FrameFlags.PolicyPoison) && _kernel.Mm.Frames.HwpEntryRefsOf(pfn) == Mappings, pfn, "poisoned with a hwpoison entry per mapping");
         Convert(gpa, toPrivate: false);
-        Require(!_kernel.Frames.Has(pfn, FrameFlags.HwPoison), pfn, "un-poisoned by the share");
+        Require(!_kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison), pfn, "un-poisoned by the share");
         TouchEveryMapping(gpa);
-        Require(_kernel.MapCount(pfn) == Mappings && _kernel.Frames.HwpEntryRefsOf(pfn) == 0, pfn, "mapped present once per mapping");
+        Require(_kernel.Mm.MapCount(pfn) == Mappings && _kernel.Mm.Frames.HwpEntryRefsOf(pfn) == 0, pfn, "mapped present once per mapping");
         Convert(gpa, toPrivate: true);
         GuestAccess(gpa);
-        Require(_kernel.Frames.Has(pfn, FrameFlags.PolicyPoison) && _kernel.MapCount(pfn) == 0 && _kernel.Frames.HwpEntryRefsOf(pfn) == Mappings,
+        Require(_kernel.Mm.Frames.Has(pfn, FrameFlags.PolicyPoison) && _kernel.Mm.MapCount(pfn) == 0 && _kernel.Mm.Frames.HwpEntryRefsOf(pfn) == Mappings,
             pfn, "poisoned and unmapped from every mapping again");
     }
 
     private void Require(bool condition, Pfn pfn, string what)
     {
         if (!condition)
-            throw new InvalidOperationException($"{pfn} is not {what}: flags {_kernel.Frames.Flags(pfn)}, mapcount {_kernel.MapCount(pfn)}, hwpoison entries {_kernel.Frames.HwpEntryRefsOf(pfn)}");
+            throw new InvalidOperationException($"{pfn} is not {what}: flags {_kernel.Mm.Frames.Flags(pfn)}, mapcount {_kernel.Mm.MapCount(pfn)}, hwpoison entries {_kernel.Mm.Frames.HwpEntryRefsOf(pfn)}");
     }
 
     /// <summary>Adds the Ratio column against one parameter case (the built-in baseline compares methods, not cases).</summary>

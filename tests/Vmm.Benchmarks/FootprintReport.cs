@@ -41,7 +41,7 @@ internal static class FootprintReport
         var simulation = BenchMachine.Create(size);
         var constructAllocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         var constructFootprint = simulation.FootprintBytes;
-        var frames = simulation.Kernel.Frames.Count;
+        var frames = simulation.Kernel.Mm.Frames.Count;
 
         allocated = GC.GetAllocatedBytesForCurrentThread();
         BenchMachine.TouchSpread(simulation, FootprintBenchmarks.TouchedPages);

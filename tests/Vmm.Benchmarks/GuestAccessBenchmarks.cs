@@ -27,7 +27,7 @@ public class GuestAccessBenchmarks : FlatArrayComparison
         PrepareFlat();
         for (var page = 0UL; page < VmBytes; page += PageGeometry.PageSize)
         {
-            if (!_kernel.TryUserAccess(_vmm, _hvaBase + page, Flat.AsSpan((int)page, PageGeometry.PageSize), write: true, out var failure))
+            if (!_kernel.Uaccess.TryUserAccess(_vmm, new Hva(_hvaBase + page), Flat.AsSpan((int)page, PageGeometry.PageSize), write: true, out var failure))
                 throw new InvalidOperationException($"pre-touch of hva 0x{_hvaBase + page:x} failed: {failure}");
         }
         Verify();
@@ -67,16 +67,16 @@ public class GuestAccessBenchmarks : FlatArrayComparison
         return sum;
     }
 
-    /// <summary>The whole host.read path (HostKernel.TryUserAccess), without the result array UserAccess allocates.</summary>
+    /// <summary>The whole host.read path (Uaccess.TryUserAccess), without the result array UserAccess allocates.</summary>
     [Benchmark(OperationsPerInvoke = AccessPatterns.AccessesPerInvoke)]
     public ulong TryUserAccess()
     {
-        var kernel = _kernel;
+        var uaccess = _kernel.Uaccess;
         var destination = Destination.AsSpan();
         var sum = 0UL;
         foreach (var offset in Offsets)
         {
-            if (!kernel.TryUserAccess(_vmm, _hvaBase + offset, destination, write: false, out var failure))
+            if (!uaccess.TryUserAccess(_vmm, new Hva(_hvaBase + offset), destination, write: false, out var failure))
                 throw new InvalidOperationException($"hva 0x{_hvaBase + offset:x}: {failure}");
             sum ^= BinaryPrimitives.ReadUInt64LittleEndian(destination);
         }

@@ -293,7 +293,7 @@ public class HwPoisonModelTests
         private bool PolicyPoisoned(int vm, int page)
         {
             var pfn = _m.FrameOf(VmNames[vm], Gpa(page));
-            return pfn.IsValid && (Kernel.GetFlags(pfn) & FrameFlags.PolicyPoison) != 0;
+            return pfn.IsValid && (Kernel.Mm.GetFlags(pfn) & FrameFlags.PolicyPoison) != 0;
         }
 
         /// <summary>8 bytes nobody else writes: tag 0xa5, the VM, the page, a running count.</summary>
@@ -338,19 +338,19 @@ public class HwPoisonModelTests
         private void CheckInvariants()
         {
             var k = Kernel;
-            for (ulong i = 0; i < (ulong)k.Frames.Count; i++)
+            for (ulong i = 0; i < (ulong)k.Mm.Frames.Count; i++)
             {
                 var pfn = new Pfn(i);
-                if (k.Frames.RefCountOf(pfn) < 0 || k.Frames.MapCountOf(pfn) < 0 || k.Frames.PinCountOf(pfn) < 0 || k.Frames.HwpEntryRefsOf(pfn) < 0)
-                    Fail($"{pfn}: negative count (ref {k.Frames.RefCountOf(pfn)}, map {k.Frames.MapCountOf(pfn)}, pin {k.Frames.PinCountOf(pfn)}, hwp entries {k.Frames.HwpEntryRefsOf(pfn)})");
+                if (k.Mm.Frames.RefCountOf(pfn) < 0 || k.Mm.Frames.MapCountOf(pfn) < 0 || k.Mm.Frames.PinCountOf(pfn) < 0 || k.Mm.Frames.HwpEntryRefsOf(pfn) < 0)
+                    Fail($"{pfn}: negative count (ref {k.Mm.Frames.RefCountOf(pfn)}, map {k.Mm.Frames.MapCountOf(pfn)}, pin {k.Mm.Frames.PinCountOf(pfn)}, hwp entries {k.Mm.Frames.HwpEntryRefsOf(pfn)})");
             }
             foreach (var p in k.Processes)
             {
                 if (!p.Alive) continue;
                 p.PageTable.Visit(0, ulong.MaxValue, (va, entry, size) =>
                 {
-                    if (entry.IsPresent && k.Frames.Has(HostKernel.LeafPfn(entry, size, va), FrameFlags.PolicyPoison))
-                        Fail($"pid {p.Pid} maps policy-poisoned {HostKernel.LeafPfn(entry, size, va)} present at 0x{va:x}");
+                    if (entry.IsPresent && k.Mm.Frames.Has(MemoryManager.LeafPfn(entry, size, va), FrameFlags.PolicyPoison))
+                        Fail($"pid {p.Pid} maps policy-poisoned {MemoryManager.LeafPfn(entry, size, va)} present at 0x{va:x}");
                     return true;
                 });
             }
@@ -365,13 +365,13 @@ public class HwPoisonModelTests
             foreach (var p in Kernel.Processes.ToList()) Kernel.Syscalls.Exit(p);
             CheckInvariants();
             var k = Kernel;
-            for (ulong i = 1; i < (ulong)k.Frames.Count; i++)
+            for (ulong i = 1; i < (ulong)k.Mm.Frames.Count; i++)
             {
                 var pfn = new Pfn(i);
-                if (k.Frames.Has(pfn, FrameFlags.InUse) && !k.Frames.Has(pfn, FrameFlags.RealError))
-                    Fail($"{pfn} is still allocated after teardown (flags {k.Frames.Flags(pfn)}, ref {k.Frames.RefCountOf(pfn)}) though no real error hit it");
+                if (k.Mm.Frames.Has(pfn, FrameFlags.InUse) && !k.Mm.Frames.Has(pfn, FrameFlags.RealError))
+                    Fail($"{pfn} is still allocated after teardown (flags {k.Mm.Frames.Flags(pfn)}, ref {k.Mm.Frames.RefCountOf(pfn)}) though no real error hit it");
             }
-            Require(k.Rmap.LiveNodes == 0, $"{k.Rmap.LiveNodes} rmap nodes after teardown");
+            Require(k.Mm.Rmap.LiveNodes == 0, $"{k.Mm.Rmap.LiveNodes} rmap nodes after teardown");
         }
 
         private void Require(bool condition, string message)

@@ -60,7 +60,7 @@ public class RealErrorTests
         var m = ShareAfterRealError(memory, trackReason: true, out _);
 
         Expect.Error(Errno.EIO, m.Run("host.procmem-read", "td1", Gpa, len: 8));
-        Assert.True((m.Kernel.GetFlags(m.FrameOf("td1", Gpa)) & FrameFlags.HwPoison) != 0);
+        Assert.True((m.Kernel.Mm.GetFlags(m.FrameOf("td1", Gpa)) & FrameFlags.HwPoison) != 0);
         Assert.False(m.Simulation.Ended);
     }
 

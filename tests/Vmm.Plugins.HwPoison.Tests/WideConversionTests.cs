@@ -95,11 +95,11 @@ public class WideConversionTests
     {
         var m = PolicyMachine.Create([PolicyMachine.Vm("td", TiB)], MemoryKind.Plain, Policy(policy));
         foreach (var gpa in Touched) Expect.Ok(m.GuestWrite("td", gpa, PolicyMachine.Bytes(0x5a)));
-        Assert.All(Touched, gpa => Assert.True(m.Kernel.Frames.Has(m.FrameOf("td", gpa), FrameFlags.HwPoison)));
+        Assert.All(Touched, gpa => Assert.True(m.Kernel.Mm.Frames.Has(m.FrameOf("td", gpa), FrameFlags.HwPoison)));
 
         Expect.Ok(m.Convert("td", 0, TiB, toPrivate: false));
 
-        Assert.All(Touched, gpa => Assert.False(m.Kernel.Frames.Has(m.FrameOf("td", gpa), FrameFlags.HwPoison)));
+        Assert.All(Touched, gpa => Assert.False(m.Kernel.Mm.Frames.Has(m.FrameOf("td", gpa), FrameFlags.HwPoison)));
         Assert.All(Touched, gpa => Assert.Equal(PolicyMachine.Bytes(0x5a), Expect.Data(m.HostRead("td", gpa))));
     }
 
@@ -109,12 +109,12 @@ public class WideConversionTests
         var m = PolicyMachine.Create([PolicyMachine.Vm("td", TiB, BackingKind.Hugetlb)], MemoryKind.TdxCi, _ => new NonePolicy());
         foreach (var gpa in Touched) Expect.Ok(m.GuestWrite("td", gpa, PolicyMachine.Bytes(1)));
         var key = m.VmNamed("td").Info.PrivateKey;
-        Assert.All(Touched, gpa => Assert.Equal(key, m.Kernel.Frames.Key(m.FrameOf("td", gpa))));
+        Assert.All(Touched, gpa => Assert.Equal(key, m.Kernel.Mm.Frames.Key(m.FrameOf("td", gpa))));
         var before = m.Kernel.Kvm.PageSteps;
 
         Expect.Ok(m.Convert("td", 0, TiB, toPrivate: false));
 
-        Assert.All(Touched, gpa => Assert.Equal(KeyId.Shared, m.Kernel.Frames.Key(m.FrameOf("td", gpa))));
+        Assert.All(Touched, gpa => Assert.Equal(KeyId.Shared, m.Kernel.Mm.Frames.Key(m.FrameOf("td", gpa))));
         // Three huge pages of 512 subpages are looked up; the other 2^28 - 1536 gfns are not.
         Assert.InRange(m.Kernel.Kvm.PageSteps - before, 3 * 512, 3 * 512 * 3);
     }

@@ -17,7 +17,7 @@ public class ZeroPageTests
         Assert.Equal(new byte[8], Expect.Data(m.GuestRead("vm1", Gpa)));
 
         Assert.Equal(FrameAllocator.ZeroPage, m.FrameOf("vm1", Gpa));
-        Assert.Equal(FrameFlags.None, m.Kernel.GetFlags(FrameAllocator.ZeroPage) & (FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private));
+        Assert.Equal(FrameFlags.None, m.Kernel.Mm.GetFlags(FrameAllocator.ZeroPage) & (FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private));
     }
 
     [Fact]
@@ -34,8 +34,8 @@ public class ZeroPageTests
         // TDH.MEM.PAGE.AUG takes a page into one TD: never the zero page every process shares.
         Assert.NotEqual(FrameAllocator.ZeroPage, m.FrameOf("td1", Gpa));
         Assert.NotEqual(m.FrameOf("td1", Gpa), m.FrameOf("td2", Gpa));
-        Assert.True(m.Kernel.Frames.Key(FrameAllocator.ZeroPage).IsShared);
-        Assert.Equal(FrameFlags.None, m.Kernel.GetFlags(FrameAllocator.ZeroPage) & FrameFlags.Private);
+        Assert.True(m.Kernel.Mm.Frames.Key(FrameAllocator.ZeroPage).IsShared);
+        Assert.Equal(FrameFlags.None, m.Kernel.Mm.GetFlags(FrameAllocator.ZeroPage) & FrameFlags.Private);
         Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, m.HostRead("td1", Gpa), m.HvaOf("td1", Gpa));
     }
 }

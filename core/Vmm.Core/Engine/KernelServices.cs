@@ -20,13 +20,13 @@ public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanic
 
     private HostKernel Kernel => _kernel ?? throw new InvalidOperationException("A kernel service was used before the run's machine was built (from a component's constructor?).");
 
-    public FrameFlags GetFlags(Pfn pfn) => Kernel.GetFlags(pfn);
-    public void SetFlags(Pfn pfn, FrameFlags flags) => Kernel.SetFlags(pfn, flags);
-    public void ClearFlags(Pfn pfn, FrameFlags flags) => Kernel.ClearFlags(pfn, flags);
-    public VmId GetOwner(Pfn pfn) => Kernel.GetOwner(pfn);
-    public void SetOwner(Pfn pfn, VmId owner) => Kernel.SetOwner(pfn, owner);
+    public FrameFlags GetFlags(Pfn pfn) => Kernel.Mm.GetFlags(pfn);
+    public void SetFlags(Pfn pfn, FrameFlags flags) => Kernel.Mm.SetFlags(pfn, flags);
+    public void ClearFlags(Pfn pfn, FrameFlags flags) => Kernel.Mm.ClearFlags(pfn, flags);
+    public VmId GetOwner(Pfn pfn) => Kernel.Mm.GetOwner(pfn);
+    public void SetOwner(Pfn pfn, VmId owner) => Kernel.Mm.SetOwner(pfn, owner);
 
-    public int TryToUnmap(Pfn pfn, UnmapFlags flags) => Kernel.TryToUnmap(pfn, flags);
+    public int TryToUnmap(Pfn pfn, UnmapFlags flags) => Kernel.Mm.TryToUnmap(pfn, flags);
 
     public bool IsHugeMapped(Hva hva) => Kernel.HugeMemory.IsHugeMapped(Kernel.Vmm.Pid, hva);
     public bool SplitHugePage(Pfn pfn) => Kernel.HugeMemory.SplitHugePage(pfn);

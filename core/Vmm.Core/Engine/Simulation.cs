@@ -86,7 +86,7 @@ public sealed class Simulation
     public IReadOnlyList<KernelEvent> LastEvents => _kernel.Events;
 
     /// <summary>Memory the simulator itself holds for frame contents, per-frame metadata and the rmap, in bytes (page tables: <see cref="PageTableBytes"/>).</summary>
-    public long FootprintBytes => _kernel.PhysicalMemory.FootprintBytes + _kernel.Frames.FootprintBytes + _kernel.Rmap.FootprintBytes;
+    public long FootprintBytes => _kernel.Mm.PhysicalMemory.FootprintBytes + _kernel.Mm.Frames.FootprintBytes + _kernel.Mm.Rmap.FootprintBytes;
 
     /// <summary>Bytes of page-table pages in every host process and every EPT (4 KiB each).</summary>
     public long PageTableBytes => (_kernel.Processes.Sum(p => p.PageTable.TablePages) + _kernel.Kvm.VmList.Sum(v => v.Ept.TablePages)) * PageGeometry.PageSize;

@@ -3,10 +3,28 @@ using Vmm.Core.Costs;
 
 namespace Vmm.Core.Machine;
 
+/// <summary>Result of the fault handler (VM_FAULT_* reduced to what callers distinguish).</summary>
+internal enum VmFault
+{
+    Ok,
+    /// <summary>No VMA or a protection violation: SIGSEGV.</summary>
+    SigSegv,
+    /// <summary>VM_FAULT_SIGBUS: SIGBUS BUS_ADRERR.</summary>
+    SigBus,
+    /// <summary>VM_FAULT_HWPOISON: SIGBUS BUS_MCEERR_AR lsb 12.</summary>
+    HwPoison,
+    /// <summary>VM_FAULT_HWPOISON_LARGE: lsb 21.</summary>
+    HwPoisonLarge,
+    /// <summary>VM_FAULT_OOM.</summary>
+    Oom,
+    /// <summary>The policy let a GUP with FOLL_ALLOW_POISONED take a frame behind a hwpoison entry.</summary>
+    Allowed,
+}
+
 /// <summary>
 /// The fault path and GUP: mm/memory.c (translation of a user access, handle_mm_fault, do_wp_page,
 /// do_anonymous_page / __do_fault, hwpoison entries) and mm/gup.c (__get_user_pages, follow_page), on the
-/// host's frames and page tables through <see cref="HostKernel"/>.
+/// host's frames and page tables of <see cref="MemoryManager"/>.
 /// </summary>
 internal sealed class FaultHandler
 {
@@ -14,7 +32,7 @@ internal sealed class FaultHandler
 
     public FaultHandler(HostKernel kernel) => _kernel = kernel;
 
-    private FrameTable Frames => _kernel.Frames;
+    private FrameTable Frames => _kernel.Mm.Frames;
 
     /// <summary>
     /// Translation for a user load/store: TLB, then a walk, then the fault handler. Allocation-free when
@@ -27,7 +45,7 @@ internal sealed class FaultHandler
             if (p.Tlb.TryLookup(va, out var cached, out var cachedSize) && (!write || cached.IsWritable))
             {
                 _kernel.CostLedger.Add(CostKind.TlbHit);
-                pfn = HostKernel.LeafPfn(cached, cachedSize, va);
+                pfn = MemoryManager.LeafPfn(cached, cachedSize, va);
                 return VmFault.Ok;
             }
             _kernel.CostLedger.Add(CostKind.TlbMiss);
@@ -36,7 +54,7 @@ internal sealed class FaultHandler
             if (entry.IsPresent && (!write || entry.IsWritable))
             {
                 p.Tlb.Insert(va, entry, size);
-                pfn = HostKernel.LeafPfn(entry, size, va);
+                pfn = MemoryManager.LeafPfn(entry, size, va);
                 return VmFault.Ok;
             }
             var fault = HandleMmFault(p, va, write, GupFlags.None, entry, size, out pfn);
@@ -79,7 +97,7 @@ internal sealed class FaultHandler
         {
             if (!entry.IsHwPoison) return VmFault.SigBus; // an unknown or stale entry: print_bad_pte, VM_FAULT_SIGBUS
             var pfn = entry.SwapPfn;
-            var subpage = size == MappingSize.Size2M ? HostKernel.LeafPfn(PteValue.Leaf(pfn, false, size), size, va) : pfn;
+            var subpage = size == MappingSize.Size2M ? MemoryManager.LeafPfn(PteValue.Leaf(pfn, false, size), size, va) : pfn;
             switch (_kernel.HwPoisonEntryPolicy.OnHwPoisonEntry(new HwPoisonEntry(p.Pid, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), subpage, flags)))
             {
                 case HwPoisonEntryAction.Rebuild:
@@ -108,12 +126,12 @@ internal sealed class FaultHandler
         var heldRef = Frames.HwpEntryRefsOf(pfn) > 0;
         // mk_pte(page, vma->vm_page_prot): a MAP_PRIVATE mapping gets no write bit, so a write goes through
         // do_wp_page and copies when a forked child's hwpoison entry still shares the page.
-        _kernel.MapFrame(p, leafVa, pfn, size, vma.Writable && vma.Shared);
+        _kernel.Mm.MapFrame(p, new Hva(leafVa), pfn, size, vma.Writable && vma.Shared);
         if (heldRef)
         {
             // The entry's reference moves to the new PTE.
             Frames.HwpEntryRefs(pfn)--;
-            _kernel.PutPage(pfn);
+            _kernel.Mm.PutPage(pfn);
         }
     }
 
@@ -133,24 +151,24 @@ internal sealed class FaultHandler
         }
         var pageVa = va & ~(ulong)(PageGeometry.PageSize - 1);
         var old = entry.Pfn;
-        if (old != FrameAllocator.ZeroPage && _kernel.RefCount(old) == 1 && !Frames.Has(old, FrameFlags.Compound))
+        if (old != FrameAllocator.ZeroPage && _kernel.Mm.RefCount(old) == 1 && !Frames.Has(old, FrameFlags.Compound))
         {
             p.PageTable.Set(pageVa, entry.WithWritable(true), MappingSize.Size4K);
             p.Tlb.Invalidate(pageVa, PageGeometry.PageSize);
             return VmFault.Ok;
         }
-        var copy = _kernel.AllocateFrame();
+        var copy = _kernel.Mm.AllocateFrame();
         if (!copy.IsValid) return VmFault.Oom;
         Frames.SetFlags(copy, FrameFlags.SwapBacked | FrameFlags.Dirty);
-        var source = _kernel.PhysicalMemory.Peek(old);
+        var source = _kernel.Mm.PhysicalMemory.Peek(old);
         if (!source.IsEmpty)
         {
-            source.CopyTo(_kernel.PhysicalMemory.Materialize(copy));
+            source.CopyTo(_kernel.Mm.PhysicalMemory.Materialize(copy));
             _kernel.CostLedger.Add(CostKind.PageCopy);
         }
-        _kernel.ZapEntry(p, pageVa, entry, MappingSize.Size4K);
-        _kernel.MapFrame(p, pageVa, copy, MappingSize.Size4K, writable: true);
-        _kernel.ShootDown(p, pageVa, PageGeometry.PageSize);
+        _kernel.Mm.ZapEntry(p, new Hva(pageVa), entry, MappingSize.Size4K);
+        _kernel.Mm.MapFrame(p, new Hva(pageVa), copy, MappingSize.Size4K, writable: true);
+        _kernel.Mm.ShootDown(p, new Hva(pageVa), PageGeometry.PageSize);
         // wp_page_copy: ptep_clear_flush_notify tells KVM, whose EPT still maps the old frame.
         _kernel.MmuNotifier.InvalidateRange(p, new Hva(pageVa), new Hva(pageVa + PageGeometry.PageSize));
         return VmFault.Ok;
@@ -164,12 +182,12 @@ internal sealed class FaultHandler
             case VmaKind.Anon:
                 if (ThpEligible(p, vma, va))
                 {
-                    var head = _kernel.Allocator.AllocateHuge();
+                    var head = _kernel.Mm.Allocator.AllocateHuge();
                     if (head.IsValid)
                     {
                         _kernel.CostLedger.Add(CostKind.FrameAlloc);
                         for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.SwapBacked);
-                        _kernel.MapFrame(p, va & ~(PageGeometry.HugeSize - 1), head, MappingSize.Size2M, writable: true, protNone: vma.ProtNone);
+                        _kernel.Mm.MapFrame(p, new Hva(va & ~(PageGeometry.HugeSize - 1)), head, MappingSize.Size2M, writable: true, protNone: vma.ProtNone);
                         return VmFault.Ok;
                     }
                 }
@@ -177,13 +195,13 @@ internal sealed class FaultHandler
                 if (!write && !vma.ProtNone)
                 {
                     // do_anonymous_page maps the shared zero page read-only for a read fault.
-                    _kernel.MapFrame(p, pageVa, FrameAllocator.ZeroPage, MappingSize.Size4K, writable: false);
+                    _kernel.Mm.MapFrame(p, new Hva(pageVa), FrameAllocator.ZeroPage, MappingSize.Size4K, writable: false);
                     return VmFault.Ok;
                 }
-                var pfn = _kernel.AllocateFrame();
+                var pfn = _kernel.Mm.AllocateFrame();
                 if (!pfn.IsValid) return VmFault.Oom;
                 Frames.SetFlags(pfn, FrameFlags.SwapBacked | FrameFlags.Dirty);
-                _kernel.MapFrame(p, pageVa, pfn, MappingSize.Size4K, writable: true, protNone: vma.ProtNone);
+                _kernel.Mm.MapFrame(p, new Hva(pageVa), pfn, MappingSize.Size4K, writable: true, protNone: vma.ProtNone);
                 return VmFault.Ok;
 
             case VmaKind.Hugetlb:
@@ -191,11 +209,11 @@ internal sealed class FaultHandler
                 var file = vma.File!;
                 var hugeVa = va & ~(PageGeometry.HugeSize - 1);
                 var index = vma.FileIndex(hugeVa);
-                var head = _kernel.GetHugetlbPage(file, index);
+                var head = _kernel.PageCache.GetHugetlbPage(file, index);
                 // hugetlb_no_page: past EOF, or alloc_hugetlb_folio finds no free huge page (-ENOSPC), is VM_FAULT_SIGBUS.
                 if (!head.IsValid) return VmFault.SigBus;
                 if (Frames.Has(head, FrameFlags.HwPoison)) return VmFault.HwPoisonLarge;
-                _kernel.MapFrame(p, hugeVa, head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
+                _kernel.Mm.MapFrame(p, new Hva(hugeVa), head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
                 return VmFault.Ok;
             }
 
@@ -204,12 +222,12 @@ internal sealed class FaultHandler
                 var file = vma.File!;
                 var index = vma.FileIndex(va);
                 if (index >= file.Pages) return VmFault.SigBus;
-                var pfn2 = _kernel.GetCachePage(file, index, create: true);
+                var pfn2 = _kernel.PageCache.GetPage(file, index, create: true);
                 if (!pfn2.IsValid) return VmFault.Oom;
                 // __do_fault: a poisoned page-cache page gives VM_FAULT_HWPOISON (K23); the RFC's shmem patch -EIO (VM_FAULT_SIGBUS).
                 if (Frames.Has(pfn2, FrameFlags.HwPoison))
                     return _kernel.HwPoisonEntryPolicy.OnPoisonedCachePage(new PoisonedCachePage(pfn2)) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
-                _kernel.MapFrame(p, va & ~(ulong)(PageGeometry.PageSize - 1), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
+                _kernel.Mm.MapFrame(p, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
                 return VmFault.Ok;
             }
         }
@@ -253,8 +271,8 @@ internal sealed class FaultHandler
                 error = pageError;
                 break;
             }
-            _kernel.GetPage(pfn);
-            if ((flags & GupFlags.Pin) != 0) Frames.PinCount(_kernel.Head(pfn))++;
+            _kernel.Mm.GetPage(pfn);
+            if ((flags & GupFlags.Pin) != 0) Frames.PinCount(_kernel.Mm.Head(pfn))++;
             taken?.Add(pfn);
             count++;
         }
@@ -275,10 +293,10 @@ internal sealed class FaultHandler
             _kernel.CostLedger.Add(CostKind.PageWalk);
             var entry = p.PageTable.Lookup(va, out var size);
             // FOLL_KVM (2020) / FOLL_ALLOW_POISONED (2021) share one bit: KVM may follow PROT_NONE guest entries.
-            if (entry.IsProtNone && (flags & GupFlags.AllowPoisoned) != 0) return HostKernel.LeafPfn(entry, size, va);
+            if (entry.IsProtNone && (flags & GupFlags.AllowPoisoned) != 0) return MemoryManager.LeafPfn(entry, size, va);
             if (entry.IsPresent && (!write || entry.IsWritable))
             {
-                return HostKernel.LeafPfn(entry, size, va);
+                return MemoryManager.LeafPfn(entry, size, va);
             }
             // gup_fast gives up on anything not present and falls back to the slow path: same result.
             var fault = HandleMmFault(p, va, write, flags, entry, size, out var allowed);
@@ -307,7 +325,7 @@ internal sealed class FaultHandler
     /// <summary>Releases pages taken by GetUserPages without FOLL_PIN.</summary>
     internal void PutPages(List<Pfn> pages)
     {
-        foreach (var pfn in pages) _kernel.PutPage(pfn);
+        foreach (var pfn in pages) _kernel.Mm.PutPage(pfn);
         pages.Clear();
     }
 }

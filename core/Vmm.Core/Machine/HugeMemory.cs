@@ -13,7 +13,7 @@ internal sealed class HugeMemory
 
     public HugeMemory(HostKernel kernel) => _kernel = kernel;
 
-    private FrameTable Frames => _kernel.Frames;
+    private FrameTable Frames => _kernel.Mm.Frames;
 
     public bool IsHugeMapped(int pid, Hva hva)
     {
@@ -38,11 +38,11 @@ internal sealed class HugeMemory
         var head = entry.Pfn;
         if (Frames.Has(head, FrameFlags.Hugetlb)) return false; // hugetlb mappings are never split
         p.PageTable.Set(hugeVa, PteValue.None, MappingSize.Size2M);
-        _kernel.Rmap.Remove(head, p.Pid, hugeVa);
+        _kernel.Mm.Rmap.Remove(head, p.Pid, hugeVa);
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
-            _kernel.MapFrame(p, hugeVa + (ulong)i * PageGeometry.PageSize, head.Add(i), MappingSize.Size4K, entry.IsWritable, entry.IsProtNone);
-        _kernel.PutPage(head); // the PMD's reference
-        _kernel.ShootDown(p, hugeVa, PageGeometry.HugeSize);
+            _kernel.Mm.MapFrame(p, new Hva(hugeVa + (ulong)i * PageGeometry.PageSize), head.Add(i), MappingSize.Size4K, entry.IsWritable, entry.IsProtNone);
+        _kernel.Mm.PutPage(head); // the PMD's reference
+        _kernel.Mm.ShootDown(p, new Hva(hugeVa), PageGeometry.HugeSize);
         _kernel.CostLedger.Add(CostKind.ThpSplit);
         return true;
     }
@@ -54,13 +54,13 @@ internal sealed class HugeMemory
     /// </summary>
     public bool SplitHugePage(Pfn pfn)
     {
-        var head = _kernel.Head(pfn);
+        var head = _kernel.Mm.Head(pfn);
         if (!Frames.Has(head, FrameFlags.Compound)) return true;
         if (Frames.Has(head, FrameFlags.Hugetlb)) return false;
         var expected = 0;
         var pmdMappings = 0;
         _rmapScratch.Clear();
-        _kernel.Rmap.Collect(head, _rmapScratch);
+        _kernel.Mm.Rmap.Collect(head, _rmapScratch);
         foreach (var e in _rmapScratch)
             if (e.Size == MappingSize.Size2M) pmdMappings++;
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
@@ -95,7 +95,7 @@ internal sealed class HugeMemory
             if (refs[i] != 0) continue;
             // An unmapped subpage of the old THP is free now.
             Frames.RefCount(head.Add(i)) = 1;
-            _kernel.PutPage(head.Add(i));
+            _kernel.Mm.PutPage(head.Add(i));
         }
         _kernel.CostLedger.Add(CostKind.ThpSplit);
         return true;
@@ -116,7 +116,7 @@ internal sealed class HugeMemory
         var leaves = new List<(ulong Va, PteValue Entry)>();
         p.PageTable.Visit(start, start + PageGeometry.HugeSize, (leafVa, entry, _) =>
         {
-            if (entry.IsSwap || entry.IsProtNone || (entry.IsPresent && Frames.PinCountOf(_kernel.Head(entry.Pfn)) > 0))
+            if (entry.IsSwap || entry.IsProtNone || (entry.IsPresent && Frames.PinCountOf(_kernel.Mm.Head(entry.Pfn)) > 0))
             {
                 refuse = true;
                 return false;
@@ -136,20 +136,20 @@ internal sealed class HugeMemory
                 return 0;
             }
         }
-        var head = _kernel.Allocator.AllocateHuge();
+        var head = _kernel.Mm.Allocator.AllocateHuge();
         if (!head.IsValid) return Errno.ENOMEM;
         _kernel.CostLedger.Add(CostKind.FrameAlloc);
         foreach (var (leafVa, entry) in leaves)
         {
-            var source = _kernel.PhysicalMemory.Peek(entry.Pfn);
+            var source = _kernel.Mm.PhysicalMemory.Peek(entry.Pfn);
             var index = (long)((leafVa - start) >> PageGeometry.PageShift);
-            if (!source.IsEmpty) source.CopyTo(_kernel.PhysicalMemory.Materialize(head.Add(index)));
+            if (!source.IsEmpty) source.CopyTo(_kernel.Mm.PhysicalMemory.Materialize(head.Add(index)));
             _kernel.CostLedger.Add(CostKind.PageCopy);
-            _kernel.ZapEntry(p, leafVa, entry, MappingSize.Size4K);
+            _kernel.Mm.ZapEntry(p, new Hva(leafVa), entry, MappingSize.Size4K);
         }
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.SwapBacked | FrameFlags.Dirty);
-        _kernel.MapFrame(p, start, head, MappingSize.Size2M, writable: true);
-        _kernel.ShootDown(p, start, PageGeometry.HugeSize);
+        _kernel.Mm.MapFrame(p, new Hva(start), head, MappingSize.Size2M, writable: true);
+        _kernel.Mm.ShootDown(p, new Hva(start), PageGeometry.HugeSize);
         _kernel.MmuNotifier.InvalidateRange(p, new Hva(start), new Hva(start + PageGeometry.HugeSize));
         _kernel.CostLedger.Add(CostKind.ThpCollapse);
         return 0;

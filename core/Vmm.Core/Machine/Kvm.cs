@@ -54,7 +54,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
 
     private Process Vmm => _kernel.Vmm;
     private IMemoryController Memory => _kernel.Memory;
-    private FrameTable Frames => _kernel.Frames;
+    private FrameTable Frames => _kernel.Mm.Frames;
     private CostLedger CostLedger => _kernel.CostLedger;
     private IGuestFaultPolicy GuestFaultPolicy => _kernel.GuestFaultPolicy;
 
@@ -121,9 +121,9 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         if (gfn.Value >= vm.Pages) return Pfn.Invalid; // past the memslot: another mapping's memory, not this VM's
         var va = vm.Info.HvaBase.Value + (gfn.Value << PageGeometry.PageShift);
         var entry = Vmm.PageTable.Lookup(va, out var size);
-        if (entry.MapsFrame) return HostKernel.LeafPfn(entry, size, va);
-        if (entry.IsHwPoison) return size == MappingSize.Size2M ? HostKernel.LeafPfn(PteValue.Leaf(entry.SwapPfn, false, size), size, va) : entry.SwapPfn;
-        if (vm.File is not null) return _kernel.GetCachePage(vm.File, gfn.Value, create: false);
+        if (entry.MapsFrame) return MemoryManager.LeafPfn(entry, size, va);
+        if (entry.IsHwPoison) return size == MappingSize.Size2M ? MemoryManager.LeafPfn(PteValue.Leaf(entry.SwapPfn, false, size), size, va) : entry.SwapPfn;
+        if (vm.File is not null) return _kernel.PageCache.GetPage(vm.File, gfn.Value, create: false);
         return Pfn.Invalid;
     }
 
@@ -227,7 +227,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             var writable = vma.Writable && (vma.Shared || vma.Kind == VmaKind.Anon);
             foreach (var (va, entry, size) in leaves)
                 Vmm.PageTable.Set(va, protNone ? PteValue.ProtNoneLeaf(entry.Pfn, size) : PteValue.Leaf(entry.Pfn, writable, size), size);
-            if (leaves.Count > 0) _kernel.ShootDown(Vmm, vma.Start, vma.End - vma.Start);
+            if (leaves.Count > 0) _kernel.Mm.ShootDown(Vmm, new Hva(vma.Start), vma.End - vma.Start);
         }
     }
 
@@ -337,7 +337,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             if (_kernel.FaultHandler.GetUserPages(Vmm, vm.Info.HvaBase.Value + span.Address, 1, flags, taken, out _) == 0) return Outcome.Error(Errno.EFAULT);
             var pfn = taken[0];
             var result = GuestFaultPolicy.KvmPageAllowed(new KvmPage(vm.Info, pfn))
-                ? _kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, toGuest)
+                ? _kernel.Mm.KernelAccess(pfn, span.PageOffset, span.Chunk, toGuest)
                 : Outcome.Error(Errno.EFAULT);
             _kernel.FaultHandler.PutPages(taken);
             if (!result.IsOk) return result;
@@ -351,7 +351,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         failure = default;
         CostLedger.Add(CostKind.EptWalk);
         var entry = vm.Ept.Lookup(gpa, out var size);
-        if (entry.IsPresent && (!write || entry.IsWritable)) return HostKernel.LeafPfn(entry, size, gpa);
+        if (entry.IsPresent && (!write || entry.IsWritable)) return MemoryManager.LeafPfn(entry, size, gpa);
         CostLedger.Add(CostKind.EptFault);
         var gfn = new Gfn(gpa >> PageGeometry.PageShift);
         var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
@@ -369,7 +369,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         }
         var pfn = _gupScratch[0];
         var action = GuestFaultPolicy.OnGuestFault(new GuestFault(vm.Info, gfn, pfn, isPrivate));
-        _kernel.PutPage(pfn); // kvm_release_pfn: the mmu notifier, not a reference, keeps the EPT coherent
+        _kernel.Mm.PutPage(pfn); // kvm_release_pfn: the mmu notifier, not a reference, keeps the EPT coherent
         switch (action)
         {
             case GuestFaultAction.HwPoisonSignal:
@@ -417,8 +417,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             return _kernel.Fault(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
         }
         if (result.Status == MemStatus.AccessFault) return Outcome.Error(Errno.EFAULT);
-        var hva = vm.Info.HvaBase.Value + gpa;
-        return _kernel.ConsumedByUser(Vmm, hva, pfn, result, SignalContext.VcpuThread, vm.Info.Id);
+        return _kernel.Uaccess.ConsumedByUser(Vmm, vm.Info.HvaBase.Add(gpa), pfn, result, SignalContext.VcpuThread, vm.Info.Id);
     }
 
     internal KernelResult Convert(Vm vm, ulong gpa, ulong size, bool toPrivate)
@@ -527,7 +526,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             // The memslot's VMA, or the pieces a partial munmap left of it (CloneRange keeps Vm).
             foreach (var vma in Vmm.Vmas.Where(v => v.Vm == vm.Info.Id).ToList())
             {
-                _kernel.ZapRange(Vmm, vma.Start, vma.End);
+                _kernel.Mm.ZapRange(Vmm, new Hva(vma.Start), new Hva(vma.End));
                 Vmm.Vmas.Remove(vma);
             }
         }

@@ -1,12 +1,15 @@
 using Vmm.Abstractions;
+using Vmm.Core.Costs;
 
 namespace Vmm.Core.Machine;
 
 /// <summary>The page cache of the VMs' backing files (mm/filemap.c, mm/shmem.c, fs/hugetlbfs).</summary>
-internal sealed partial class HostKernel
+internal sealed class PageCache(MemoryManager mm, CostLedger ledger)
 {
+    private FrameTable Frames => mm.Frames;
+
     /// <summary>find_get_page / shmem_getpage: the page-cache frame for an index, created zeroed on demand.</summary>
-    internal Pfn GetCachePage(BackingFile file, ulong index, bool create)
+    internal Pfn GetPage(BackingFile file, ulong index, bool create)
     {
         if (file.IsHugetlb)
         {
@@ -15,7 +18,7 @@ internal sealed partial class HostKernel
         }
         var pfn = file.Lookup(index);
         if (pfn.IsValid || !create || index >= file.Pages) return pfn;
-        pfn = AllocateFrame();
+        pfn = mm.AllocateFrame();
         if (!pfn.IsValid) return pfn;
         Frames.SetFlags(pfn, FrameFlags.PageCache | (file.Kind == BackingKind.File ? FrameFlags.None : FrameFlags.SwapBacked));
         Frames.SetFile(pfn, file.Id, index);
@@ -24,14 +27,15 @@ internal sealed partial class HostKernel
         return pfn;
     }
 
+    /// <summary>hugetlbfs: the 2 MiB page at an aligned index, allocated from the huge pool on demand.</summary>
     internal Pfn GetHugetlbPage(BackingFile file, ulong alignedIndex, bool create = true)
     {
         if (alignedIndex >= file.Pages) return Pfn.Invalid;
         var head = file.Lookup(alignedIndex);
         if (head.IsValid || !create) return head;
-        head = Allocator.AllocateHuge();
+        head = mm.Allocator.AllocateHuge();
         if (!head.IsValid) return head;
-        CostLedger.Add(CostKind.FrameAlloc);
+        ledger.Add(CostKind.FrameAlloc);
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
         {
             Frames.SetFlags(head.Add(i), FrameFlags.Hugetlb | FrameFlags.PageCache);
@@ -42,8 +46,8 @@ internal sealed partial class HostKernel
         return head;
     }
 
-    /// <summary>Drops a page from the page cache (truncate, hole punch, memory_failure on ≤5.15 shmem).</summary>
-    internal void RemoveFromCache(BackingFile file, ulong index)
+    /// <summary>delete_from_page_cache: drops a page (truncate, hole punch, memory_failure on ≤5.15 shmem).</summary>
+    internal void Remove(BackingFile file, ulong index)
     {
         var pfn = file.Lookup(index);
         if (!pfn.IsValid) return;
@@ -54,6 +58,6 @@ internal sealed partial class HostKernel
             Frames.SetFile(pfn.Add(i), 0, 0);
             Frames.ClearFlags(pfn.Add(i), FrameFlags.PageCache);
         }
-        PutPage(pfn);
+        mm.PutPage(pfn);
     }
 }

@@ -14,7 +14,7 @@ internal sealed class Syscalls
 
     public Syscalls(HostKernel kernel) => _kernel = kernel;
 
-    private FrameTable Frames => _kernel.Frames;
+    private FrameTable Frames => _kernel.Mm.Frames;
     private Process Vmm => _kernel.Vmm;
 
     /// <summary>pread(2)/pwrite(2) on a backing file: the page cache side (K21, K22, hugetlbfs V row, guest_memfd EINVAL).</summary>
@@ -28,8 +28,8 @@ internal sealed class Syscalls
             if (pos >= file.SizeBytes) break;
             // The last page's piece ends at EOF.
             var chunk = (ulong)span.Chunk.Length > file.SizeBytes - pos ? span.Chunk[..(int)(file.SizeBytes - pos)] : span.Chunk;
-            var pfn = _kernel.GetCachePage(file, span.PageIndex, create: write);
-            if (pfn.IsValid && Frames.Has(_kernel.Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
+            var pfn = _kernel.PageCache.GetPage(file, span.PageIndex, create: write);
+            if (pfn.IsValid && Frames.Has(_kernel.Mm.Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
             {
                 // shmem_file_read_iter / shmem_write_begin / hugetlbfs_read_iter: a poisoned page gives -EIO.
                 return done == 0 ? Outcome.Error(Errno.EIO) : write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
@@ -41,7 +41,7 @@ internal sealed class Syscalls
             }
             else
             {
-                var result = _kernel.KernelAccess(pfn, span.PageOffset, chunk, write);
+                var result = _kernel.Mm.KernelAccess(pfn, span.PageOffset, chunk, write);
                 if (!result.IsOk) return result;
                 if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
             }
@@ -68,7 +68,7 @@ internal sealed class Syscalls
                 entry = p.PageTable.Lookup(addr, out size);
                 if (!entry.IsPresent) break;
             }
-            var access = new LineAccess(HostKernel.LeafPfn(entry, size, addr), span.PageOffset, KeyId.Shared, Requester.HostKernel);
+            var access = new LineAccess(MemoryManager.LeafPfn(entry, size, addr), span.PageOffset, KeyId.Shared, Requester.HostKernel);
             var result = toUser ? _kernel.Memory.Write(access, span.Chunk) : _kernel.Memory.Read(access, span.Chunk);
             if (!result.IsOk) break;
             done += span.Chunk.Length;
@@ -93,8 +93,8 @@ internal sealed class Syscalls
                 return Outcome.Error(procMem ? Errno.EIO : Errno.EFAULT);
             }
             var pfn = _gupScratch[0];
-            var result = _kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, write);
-            _kernel.PutPage(pfn);
+            var result = _kernel.Mm.KernelAccess(pfn, span.PageOffset, span.Chunk, write);
+            _kernel.Mm.PutPage(pfn);
             if (!result.IsOk) return result;
         }
         return write ? Outcome.OkCount(buffer.Length) : Outcome.OkDataCount(buffer.ToArray(), buffer.Length);
@@ -121,12 +121,12 @@ internal sealed class Syscalls
                     var step = Frames.Has(pfn, FrameFlags.Hugetlb) ? PageGeometry.HugeSize : PageGeometry.PageSize;
                     // MF_COUNT_INCREASED: the GUP reference is the one memory_failure holds, so a THP split
                     // sees no extra reference. Drop it first; the mapping keeps the page alive.
-                    _kernel.PutPage(pfn);
+                    _kernel.Mm.PutPage(pfn);
                     Errno rc;
                     if (advice == "HWPOISON")
                     {
                         var ar = _kernel.Version.AtLeast(6, 11); // MF_ACTION_REQUIRED since 6.11: the caller gets SIGBUS at once
-                        rc = _kernel.MemoryFailure.Handle(pfn, ar, p, a, simulated: true);
+                        rc = _kernel.MemoryFailure.Handle(pfn, ar, p, new Hva(a), simulated: true);
                     }
                     else
                     {
@@ -138,7 +138,7 @@ internal sealed class Syscalls
                 return Outcome.Ok();
             }
             case "DONTNEED":
-                _kernel.ZapRange(p, start, end);
+                _kernel.Mm.ZapRange(p, new Hva(start), new Hva(end));
                 return Outcome.Ok();
             case "HUGEPAGE":
             case "NOHUGEPAGE":
@@ -174,14 +174,14 @@ internal sealed class Syscalls
                     if (vma.File != file) continue;
                     var from = Math.Max(first, vma.PgOff);
                     var to = Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift));
-                    if (to > from) _kernel.ZapRange(p, vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift), vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift));
+                    if (to > from) _kernel.Mm.ZapRange(p, new Hva(vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift)), new Hva(vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift)));
                 }
             }
-            foreach (var index in file.CachedIndexes(first, last)) _kernel.RemoveFromCache(file, index);
+            foreach (var index in file.CachedIndexes(first, last)) _kernel.PageCache.Remove(file, index);
             return Outcome.Ok();
         }
         for (var index = first; index < last; index++)
-            if (!_kernel.GetCachePage(file, index, create: true).IsValid) return Outcome.Error(Errno.ENOSPC);
+            if (!_kernel.PageCache.GetPage(file, index, create: true).IsValid) return Outcome.Error(Errno.ENOSPC);
         return Outcome.Ok();
     }
 
@@ -225,7 +225,7 @@ internal sealed class Syscalls
         // __do_munmap: a range that is not inside TASK_SIZE is EINVAL.
         if (size > Process.UserSpaceEnd || va > Process.UserSpaceEnd - ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1))) return Outcome.Error(Errno.EINVAL);
         var end = va + ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1));
-        _kernel.ZapRange(p, va, end);
+        _kernel.Mm.ZapRange(p, new Hva(va), new Hva(end));
         foreach (var vma in p.Vmas.ToList())
         {
             if (vma.End <= va || vma.Start >= end) continue;
@@ -260,7 +260,7 @@ internal sealed class Syscalls
                 if (entry.IsHwPoison && Frames.HwpEntryRefsOf(entry.SwapPfn) > 0)
                 {
                     Frames.HwpEntryRefs(entry.SwapPfn)++;
-                    _kernel.GetPage(entry.SwapPfn);
+                    _kernel.Mm.GetPage(entry.SwapPfn);
                 }
                 continue;
             }
@@ -271,7 +271,7 @@ internal sealed class Syscalls
                 wroteProtect = true;
                 cowVmas.Add(vma!);
             }
-            _kernel.MapFrame(child, va, entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
+            _kernel.Mm.MapFrame(child, new Hva(va), entry.Pfn, size, writable: entry.IsWritable && !cow, protNone: entry.IsProtNone);
         }
         if (wroteProtect)
         {
@@ -288,7 +288,7 @@ internal sealed class Syscalls
     internal void Exit(Process p)
     {
         if (!p.Alive) return;
-        _kernel.ZapRange(p, 0, ulong.MaxValue);
+        _kernel.Mm.ZapRange(p, new Hva(0), new Hva(ulong.MaxValue));
         var files = p.Vmas.Select(v => v.File).Distinct().ToList();
         p.Vmas.Clear();
         p.Alive = false;
@@ -313,6 +313,6 @@ internal sealed class Syscalls
             foreach (var vma in p.Vmas)
                 if (vma.File == file) return;
         }
-        foreach (var index in file.CachedIndexes(0, file.Pages)) _kernel.RemoveFromCache(file, index);
+        foreach (var index in file.CachedIndexes(0, file.Pages)) _kernel.PageCache.Remove(file, index);
     }
 }

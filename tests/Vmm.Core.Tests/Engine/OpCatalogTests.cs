@@ -112,7 +112,7 @@ public partial class OpCatalogTests
         {
             var data = new byte[Times];
             Array.Fill(data, (byte)0x5a);
-            return context.Kernel.UserAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(data), write: true);
+            return context.Kernel.Uaccess.UserAccess(context.Kernel.Vmm, new Hva(context.HostAddress()), context.WriteBuffer(data), write: true);
         }
     }
 

@@ -111,7 +111,7 @@ public class AddressSpaceLimitTests
 
         Expect.Ok(outcome);
         Assert.All(touched, gpa => Assert.False(m.FrameOf(gpa).IsValid));
-        Assert.Equal(1, m.Kernel.Allocator.AllocatedFrames);
+        Assert.Equal(1, m.Kernel.Mm.Allocator.AllocatedFrames);
         Assert.InRange(file.ScannedBlocks - scanned, 1, 64); // 16 top slots and 3 chunks, not 65536 chunk slots
     }
 
@@ -122,10 +122,10 @@ public class AddressSpaceLimitTests
         foreach (var gpa in new[] { 0UL, TiB / 2, TiB - 4096 }) Expect.Ok(m.HostWrite(gpa, 7, 8));
 
         Expect.Ok(m.Madvise(0, TiB / 2 + 4096, "DONTNEED"));
-        Assert.Equal(2, m.Kernel.Allocator.AllocatedFrames);
+        Assert.Equal(2, m.Kernel.Mm.Allocator.AllocatedFrames);
         Expect.Ok(m.Munmap(0, TiB));
 
-        Assert.Equal(1, m.Kernel.Allocator.AllocatedFrames);
+        Assert.Equal(1, m.Kernel.Mm.Allocator.AllocatedFrames);
         Assert.Empty(m.VmmProcess.Vmas);
     }
 }

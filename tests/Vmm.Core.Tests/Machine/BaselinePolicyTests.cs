@@ -58,7 +58,7 @@ public class BaselinePolicyTests
         var pte = m.VmmPte(0x3000);
         Assert.True(pte.IsProtNone);
         Assert.NotEqual(0UL, pte.Pfn.Value);
-        Assert.Equal(1, m.Kernel.MapCount(pte.Pfn));
+        Assert.Equal(1, m.Kernel.Mm.MapCount(pte.Pfn));
         Expect.Ok(m.GuestWrite(0x3000, [5]));
         Assert.Equal([5], Expect.Data(m.GuestRead(0x3000, 1)));
     }

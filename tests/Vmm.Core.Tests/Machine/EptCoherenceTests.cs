@@ -28,7 +28,7 @@ public class EptCoherenceTests
         Expect.Ok(m.GuestWrite(0, [7, 7, 7, 7]));
 
         Assert.NotEqual(FrameAllocator.ZeroPage, m.FrameOf(0));
-        Assert.True(m.Kernel.PhysicalMemory.Peek(FrameAllocator.ZeroPage).IsEmpty);
+        Assert.True(m.Kernel.Mm.PhysicalMemory.Peek(FrameAllocator.ZeroPage).IsEmpty);
         Assert.Equal(new byte[4], Expect.Data(m.HostRead(TestMachine.Page, 4)));
         Assert.Equal(new byte[4], Expect.Data(m.GuestRead(TestMachine.Page, 4)));
         Assert.Equal([7, 7, 7, 7], Expect.Data(m.HostRead(0, 4)));
@@ -110,7 +110,7 @@ public class EptCoherenceTests
 
         Expect.Error(Errno.EBUSY, m.Madvise(0, TestMachine.Page, "SOFT_OFFLINE"));
 
-        Assert.False(m.Kernel.Frames.Has(FrameAllocator.ZeroPage, FrameFlags.HwPoison | FrameFlags.Offlined));
+        Assert.False(m.Kernel.Mm.Frames.Has(FrameAllocator.ZeroPage, FrameFlags.HwPoison | FrameFlags.Offlined));
     }
 
     [Fact]

@@ -57,15 +57,15 @@ public class FrameAllocatorTests
         Expect.Ok(m.HostWrite(0, 1));
         var head = m.FrameOf(0);
         Expect.Ok(m.Madvise(0, TestMachine.Huge, "DONTNEED")); // frees the THP: its frames and its run
-        Assert.True(m.Kernel.Allocator.IsFree(head.Add(7)));
+        Assert.True(m.Kernel.Mm.Allocator.IsFree(head.Add(7)));
 
         Expect.Ok(m.HostWrite(0, 2));
         Assert.Equal(head, m.FrameOf(0)); // the run came back from the huge free stack
         Assert.Equal(true, m.Inspect(0)["huge"]);
 
-        var small = Enumerable.Range(0, 600).Select(_ => m.Kernel.AllocateFrame()).ToList();
+        var small = Enumerable.Range(0, 600).Select(_ => m.Kernel.Mm.AllocateFrame()).ToList();
 
         Assert.DoesNotContain(small, pfn => pfn >= head && pfn < head.Add(PageGeometry.PagesPerHuge));
-        Assert.True(m.Kernel.Frames.Has(head.Add(5), FrameFlags.Compound));
+        Assert.True(m.Kernel.Mm.Frames.Has(head.Add(5), FrameFlags.Compound));
     }
 }

@@ -57,9 +57,9 @@ public class GetUserPagesTests
 
         Assert.NotEqual(FrameAllocator.ZeroPage, taken[0]);
         Assert.True(m.VmmPte(0).IsWritable);
-        Assert.Equal(2, m.Kernel.RefCount(taken[0])); // the mapping and GUP
+        Assert.Equal(2, m.Kernel.Mm.RefCount(taken[0])); // the mapping and GUP
         m.Kernel.FaultHandler.PutPages(taken);
-        Assert.Equal(1, m.Kernel.RefCount(m.FrameOf(0)));
+        Assert.Equal(1, m.Kernel.Mm.RefCount(m.FrameOf(0)));
     }
 
     [Fact]
@@ -114,9 +114,9 @@ public class GetUserPagesTests
 
         Assert.Equal(2, Expect.Count(m.Gup(0, pages: 2, flags: GupFlags.Pin)));
 
-        Assert.Equal(2, m.Kernel.RefCount(pfn));
-        Assert.Equal(1, m.Kernel.Frames.PinCountOf(pfn));
-        Assert.Equal(2, m.Kernel.RefCount(m.FrameOf(TestMachine.Page)));
+        Assert.Equal(2, m.Kernel.Mm.RefCount(pfn));
+        Assert.Equal(1, m.Kernel.Mm.Frames.PinCountOf(pfn));
+        Assert.Equal(2, m.Kernel.Mm.RefCount(m.FrameOf(TestMachine.Page)));
     }
 
     [Fact]
@@ -127,8 +127,8 @@ public class GetUserPagesTests
 
         Assert.Equal(3, Expect.Count(m.Gup(0, pages: 3, flags: GupFlags.Write)));
 
-        Assert.All(frames, pfn => Assert.Equal(1, m.Kernel.RefCount(pfn)));
-        Assert.All(frames, pfn => Assert.Equal(0, m.Kernel.Frames.PinCountOf(pfn)));
+        Assert.All(frames, pfn => Assert.Equal(1, m.Kernel.Mm.RefCount(pfn)));
+        Assert.All(frames, pfn => Assert.Equal(0, m.Kernel.Mm.Frames.PinCountOf(pfn)));
     }
 
     [Fact]
@@ -145,13 +145,13 @@ public class GetUserPagesTests
         var m = WithWrittenPages(1);
         var pfn = m.FrameOf(0);
         Expect.Count(m.Gup(0, flags: GupFlags.Pin));
-        var allocated = m.Kernel.Allocator.AllocatedFrames;
+        var allocated = m.Kernel.Mm.Allocator.AllocatedFrames;
 
         Expect.Ok(m.Munmap(0, TestMachine.Page));
 
-        Assert.Equal(1, m.Kernel.RefCount(pfn));
-        Assert.Equal(0, m.Kernel.MapCount(pfn));
-        Assert.Equal(allocated, m.Kernel.Allocator.AllocatedFrames);
-        Assert.False(m.Kernel.Allocator.IsFree(pfn));
+        Assert.Equal(1, m.Kernel.Mm.RefCount(pfn));
+        Assert.Equal(0, m.Kernel.Mm.MapCount(pfn));
+        Assert.Equal(allocated, m.Kernel.Mm.Allocator.AllocatedFrames);
+        Assert.False(m.Kernel.Mm.Allocator.IsFree(pfn));
     }
 }

@@ -368,16 +368,16 @@ public class HostKernelModelTests
         {
             var k = _m.Kernel;
             var inUse = 0L;
-            for (ulong i = 0; i < (ulong)k.Frames.Count; i++)
+            for (ulong i = 0; i < (ulong)k.Mm.Frames.Count; i++)
             {
                 var pfn = new Pfn(i);
-                var (refs, maps) = (k.Frames.RefCountOf(pfn), k.Frames.MapCountOf(pfn));
-                if (refs < 0 || maps < 0 || k.Frames.PinCountOf(pfn) < 0 || k.Frames.HwpEntryRefsOf(pfn) < 0)
+                var (refs, maps) = (k.Mm.Frames.RefCountOf(pfn), k.Mm.Frames.MapCountOf(pfn));
+                if (refs < 0 || maps < 0 || k.Mm.Frames.PinCountOf(pfn) < 0 || k.Mm.Frames.HwpEntryRefsOf(pfn) < 0)
                     Fail($"{pfn}: negative count (ref {refs}, map {maps})");
-                if (k.Frames.Has(pfn, FrameFlags.InUse)) inUse++;
+                if (k.Mm.Frames.Has(pfn, FrameFlags.InUse)) inUse++;
                 else if (refs != 0 || maps != 0) Fail($"{pfn}: free but ref {refs} map {maps}");
             }
-            Require(inUse == k.Allocator.AllocatedFrames, $"{inUse} frames marked in use, allocator counts {k.Allocator.AllocatedFrames}");
+            Require(inUse == k.Mm.Allocator.AllocatedFrames, $"{inUse} frames marked in use, allocator counts {k.Mm.Allocator.AllocatedFrames}");
 
             var leaves = 0;
             foreach (var p in k.Processes.Where(p => p.Alive))
@@ -387,15 +387,15 @@ public class HostKernelModelTests
                     if (!entry.MapsFrame || entry.Pfn == FrameAllocator.ZeroPage) return true;
                     leaves++;
                     var pfn = entry.Pfn;
-                    if (!k.Frames.Has(pfn, FrameFlags.InUse)) Fail($"pid {p.Pid} 0x{va:x} maps {pfn}, which is not in use");
-                    if (k.MapCount(pfn) <= 0) Fail($"pid {p.Pid} 0x{va:x} maps {pfn} with mapcount {k.MapCount(pfn)}");
-                    if (k.RefCount(pfn) <= 0) Fail($"pid {p.Pid} 0x{va:x} maps {pfn} with refcount {k.RefCount(pfn)}");
-                    if (size == MappingSize.Size2M && !k.Frames.Has(pfn, FrameFlags.Compound)) Fail($"pid {p.Pid} 0x{va:x}: a 2 MiB leaf to {pfn}, which is not compound");
-                    if (!k.Mappings(pfn).Contains((p.Pid, new Hva(va)))) Fail($"pid {p.Pid} 0x{va:x} maps {pfn} but the rmap does not say so");
+                    if (!k.Mm.Frames.Has(pfn, FrameFlags.InUse)) Fail($"pid {p.Pid} 0x{va:x} maps {pfn}, which is not in use");
+                    if (k.Mm.MapCount(pfn) <= 0) Fail($"pid {p.Pid} 0x{va:x} maps {pfn} with mapcount {k.Mm.MapCount(pfn)}");
+                    if (k.Mm.RefCount(pfn) <= 0) Fail($"pid {p.Pid} 0x{va:x} maps {pfn} with refcount {k.Mm.RefCount(pfn)}");
+                    if (size == MappingSize.Size2M && !k.Mm.Frames.Has(pfn, FrameFlags.Compound)) Fail($"pid {p.Pid} 0x{va:x}: a 2 MiB leaf to {pfn}, which is not compound");
+                    if (!k.Mm.Mappings(pfn).Contains((p.Pid, new Hva(va)))) Fail($"pid {p.Pid} 0x{va:x} maps {pfn} but the rmap does not say so");
                     return true;
                 });
             }
-            Require(leaves == k.Rmap.LiveNodes, $"{leaves} mapped leaves but {k.Rmap.LiveNodes} rmap nodes");
+            Require(leaves == k.Mm.Rmap.LiveNodes, $"{leaves} mapped leaves but {k.Mm.Rmap.LiveNodes} rmap nodes");
         }
 
         private void TearDownAndCheckNothingLeaked()
@@ -409,18 +409,18 @@ public class HostKernelModelTests
 
             var k = _m.Kernel;
             var leaked = 0;
-            for (ulong i = 1; i < (ulong)k.Frames.Count; i++)
+            for (ulong i = 1; i < (ulong)k.Mm.Frames.Count; i++)
             {
                 var pfn = new Pfn(i);
-                if (k.Frames.Has(pfn, FrameFlags.InUse))
+                if (k.Mm.Frames.Has(pfn, FrameFlags.InUse))
                 {
-                    Require(k.Frames.Has(pfn, FrameFlags.HwPoison), $"{pfn} is still allocated after teardown (ref {k.Frames.RefCountOf(pfn)})");
+                    Require(k.Mm.Frames.Has(pfn, FrameFlags.HwPoison), $"{pfn} is still allocated after teardown (ref {k.Mm.Frames.RefCountOf(pfn)})");
                     leaked++;
                 }
             }
-            Require(k.Rmap.LiveNodes == 0, $"{k.Rmap.LiveNodes} rmap nodes after teardown");
+            Require(k.Mm.Rmap.LiveNodes == 0, $"{k.Mm.Rmap.LiveNodes} rmap nodes after teardown");
             Require(leaked == _poisonedFrames, $"{leaked} poisoned frames leaked, {_poisonedFrames} were poisoned");
-            Require(k.Allocator.AllocatedFrames == 1 + leaked, $"allocator counts {k.Allocator.AllocatedFrames} frames, expected 1 + {leaked}");
+            Require(k.Mm.Allocator.AllocatedFrames == 1 + leaked, $"allocator counts {k.Mm.Allocator.AllocatedFrames} frames, expected 1 + {leaked}");
         }
 
         private void Require(bool condition, string message)

@@ -37,7 +37,7 @@ public class HostSizeLimitTests
         var simulation = Simulate(64 * TiB, TestMachine.Vm("vm0", 4 * MiB));
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(1L << 34, simulation.Kernel.Frames.Count);
+        Assert.Equal(1L << 34, simulation.Kernel.Mm.Frames.Count);
         Assert.True(allocated < 4 * (long)MiB, $"constructing a 64 TiB host allocated {allocated} bytes");
         Assert.True(simulation.FootprintBytes < (long)MiB, $"footprint {simulation.FootprintBytes} bytes");
     }
@@ -67,7 +67,7 @@ public class HostSizeLimitTests
         Assert.Equal(TestMachine.Bytes(0x11, 8), Expect.Data(m.Pread(0x1000, 8)));
         Assert.Equal(TestMachine.Bytes(0x22, 8), Expect.Data(m.Pread(2 * MiB + 0x2000, 8)));
         Expect.Ok(m.Run("vm.destroy")); // truncation puts each cached head once: no refcount bug
-        Assert.Equal(1, m.Kernel.Allocator.AllocatedFrames);
+        Assert.Equal(1, m.Kernel.Mm.Allocator.AllocatedFrames);
     }
 
     [Theory]

@@ -40,9 +40,9 @@ public class MemoryFailureTests
 
         Assert.Empty(m.Simulation.LastEvents);
         Assert.Equal(PteValue.HwPoisonEntry(pfn), m.VmmPte(Gpa));
-        Assert.True(m.Kernel.Frames.Has(pfn, FrameFlags.HwPoison | FrameFlags.RealError));
-        Assert.Equal(0, m.Kernel.MapCount(pfn));
-        Assert.Equal(1, m.Kernel.RefCount(pfn)); // memory_failure's reference, never dropped
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison | FrameFlags.RealError));
+        Assert.Equal(0, m.Kernel.Mm.MapCount(pfn));
+        Assert.Equal(1, m.Kernel.Mm.RefCount(pfn)); // memory_failure's reference, never dropped
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public class MemoryFailureTests
         var outcome = m.HostRead(Gpa + 64, 8);
 
         Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, outcome, m.HvaOf(Gpa));
-        Assert.True(m.Kernel.Frames.Has(pfn, FrameFlags.HwPoison));
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
         Assert.True(m.VmmPte(Gpa).IsHwPoison);
     }
 
@@ -176,7 +176,7 @@ public class MemoryFailureTests
         Assert.True(m.VmmPte(0x3000, out var size).IsHwPoison);
         Assert.Equal(MappingSize.Size4K, size);
         Assert.True(m.VmmPte(0x2000).IsPresent);
-        Assert.False(m.Kernel.Frames.Has(m.FrameOf(0x2000), FrameFlags.HwPoison | FrameFlags.Compound));
+        Assert.False(m.Kernel.Mm.Frames.Has(m.FrameOf(0x2000), FrameFlags.HwPoison | FrameFlags.Compound));
         Assert.Equal(TestMachine.Bytes(0x21, 32), Expect.Data(m.HostRead(0x2000, 32)));
         Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, m.HostRead(0x3000));
     }
@@ -230,10 +230,10 @@ public class MemoryFailureTests
         Expect.Count(m.Gup(0, flags: GupFlags.Pin));
         var pfn = m.FrameOf(0x3000);
 
-        var rc = m.Kernel.MemoryFailure.Handle(pfn, actionRequired: false, current: null, currentVa: 0);
+        var rc = m.Kernel.MemoryFailure.Handle(pfn, actionRequired: false, current: null, currentVa: default);
 
         Assert.Equal(Errno.EHWPOISON, rc);
-        Assert.True(m.Kernel.Frames.Has(pfn, FrameFlags.HwPoison));
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
     }
 
     [Fact]
@@ -267,12 +267,12 @@ public class MemoryFailureTests
     {
         var m = TestMachine.Create();
         var victim = new Pfn(40);
-        Assert.True(m.Kernel.Allocator.IsFree(victim));
+        Assert.True(m.Kernel.Mm.Allocator.IsFree(victim));
 
         Expect.Ok(m.MemoryErrorAtPfn(victim));
 
-        Assert.True(m.Kernel.Frames.Has(victim, FrameFlags.HwPoison | FrameFlags.Offlined));
-        for (var i = 0; i < 100; i++) Assert.NotEqual(victim, m.Kernel.AllocateFrame());
+        Assert.True(m.Kernel.Mm.Frames.Has(victim, FrameFlags.HwPoison | FrameFlags.Offlined));
+        for (var i = 0; i < 100; i++) Assert.NotEqual(victim, m.Kernel.Mm.AllocateFrame());
     }
 
     [Fact]
@@ -282,11 +282,11 @@ public class MemoryFailureTests
         Expect.Ok(m.HostWrite(Gpa, 1));
         var pfn = m.FrameOf(Gpa);
         Expect.Ok(m.Munmap(Gpa, TestMachine.Page));
-        Assert.True(m.Kernel.Allocator.IsFree(pfn));
+        Assert.True(m.Kernel.Mm.Allocator.IsFree(pfn));
 
         Expect.Ok(m.MemoryErrorAtPfn(pfn));
 
-        for (var i = 0; i < 100; i++) Assert.NotEqual(pfn, m.Kernel.AllocateFrame());
+        for (var i = 0; i < 100; i++) Assert.NotEqual(pfn, m.Kernel.Mm.AllocateFrame());
     }
 
     // K18
@@ -313,8 +313,8 @@ public class MemoryFailureTests
         Expect.Ok(m.Madvise(Gpa, TestMachine.Page, "HWPOISON"));
 
         Assert.True(m.VmmPte(Gpa).IsHwPoison);
-        Assert.True(m.Kernel.Frames.Has(m.FrameOf(Gpa), FrameFlags.HwPoison));
-        Assert.False(m.Kernel.Frames.Has(m.FrameOf(Gpa), FrameFlags.RealError)); // injected, not a real error
+        Assert.True(m.Kernel.Mm.Frames.Has(m.FrameOf(Gpa), FrameFlags.HwPoison));
+        Assert.False(m.Kernel.Mm.Frames.Has(m.FrameOf(Gpa), FrameFlags.RealError)); // injected, not a real error
     }
 
     [Fact]
@@ -338,11 +338,11 @@ public class MemoryFailureTests
         var moved = m.FrameOf(Gpa);
         Assert.NotEqual(old, moved);
         Assert.Empty(m.Simulation.LastEvents);
-        Assert.True(m.Kernel.Frames.Has(old, FrameFlags.HwPoison | FrameFlags.Offlined));
-        Assert.False(m.Kernel.Frames.Has(moved, FrameFlags.HwPoison));
+        Assert.True(m.Kernel.Mm.Frames.Has(old, FrameFlags.HwPoison | FrameFlags.Offlined));
+        Assert.False(m.Kernel.Mm.Frames.Has(moved, FrameFlags.HwPoison));
         Assert.Equal(TestMachine.Bytes(0x5A, 64), Expect.Data(m.HostRead(Gpa, 64)));
         Expect.Ok(m.HostWrite(Gpa, 0x77, len: 4));
-        for (var i = 0; i < 100; i++) Assert.NotEqual(old, m.Kernel.AllocateFrame());
+        for (var i = 0; i < 100; i++) Assert.NotEqual(old, m.Kernel.Mm.AllocateFrame());
     }
 
     [Fact]
@@ -432,14 +432,14 @@ public class MemoryFailureTests
         var m = Written();
         var pfn = m.FrameOf(Gpa);
         Expect.Ok(m.MemoryError(Gpa));
-        var allocated = m.Kernel.Allocator.AllocatedFrames;
+        var allocated = m.Kernel.Mm.Allocator.AllocatedFrames;
 
         Expect.Ok(m.Munmap(0, 4 * TestMachine.MiB));
 
         Assert.True(m.VmmPte(Gpa).IsNone);
-        Assert.False(m.Kernel.Allocator.IsFree(pfn));
-        Assert.Equal(allocated, m.Kernel.Allocator.AllocatedFrames);
-        for (var i = 0; i < 100; i++) Assert.NotEqual(pfn, m.Kernel.AllocateFrame());
+        Assert.False(m.Kernel.Mm.Allocator.IsFree(pfn));
+        Assert.Equal(allocated, m.Kernel.Mm.Allocator.AllocatedFrames);
+        for (var i = 0; i < 100; i++) Assert.NotEqual(pfn, m.Kernel.Mm.AllocateFrame());
     }
 
     [Fact]
@@ -447,16 +447,16 @@ public class MemoryFailureTests
     {
         var m = Written();
         var pfn = m.FrameOf(Gpa);
-        m.Kernel.SetFlags(pfn, FrameFlags.HwPoison); // poisoned while still mapped (no memory_failure reference)
-        var allocated = m.Kernel.Allocator.AllocatedFrames;
+        m.Kernel.Mm.SetFlags(pfn, FrameFlags.HwPoison); // poisoned while still mapped (no memory_failure reference)
+        var allocated = m.Kernel.Mm.Allocator.AllocatedFrames;
 
         Expect.Ok(m.Munmap(Gpa, TestMachine.Page));
 
-        Assert.Equal(0, m.Kernel.RefCount(pfn));
-        Assert.True(m.Kernel.Frames.Has(pfn, FrameFlags.Offlined));
-        Assert.False(m.Kernel.Allocator.IsFree(pfn));
-        Assert.Equal(allocated, m.Kernel.Allocator.AllocatedFrames);
-        for (var i = 0; i < 100; i++) Assert.NotEqual(pfn, m.Kernel.AllocateFrame());
+        Assert.Equal(0, m.Kernel.Mm.RefCount(pfn));
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.Offlined));
+        Assert.False(m.Kernel.Mm.Allocator.IsFree(pfn));
+        Assert.Equal(allocated, m.Kernel.Mm.Allocator.AllocatedFrames);
+        for (var i = 0; i < 100; i++) Assert.NotEqual(pfn, m.Kernel.Mm.AllocateFrame());
     }
 
     [Fact]
@@ -464,13 +464,13 @@ public class MemoryFailureTests
     {
         var m = Written();
         var pfn = m.FrameOf(Gpa);
-        var allocated = m.Kernel.Allocator.AllocatedFrames;
+        var allocated = m.Kernel.Mm.Allocator.AllocatedFrames;
 
         Expect.Ok(m.Munmap(Gpa, TestMachine.Page));
 
-        Assert.True(m.Kernel.Allocator.IsFree(pfn));
-        Assert.Equal(allocated - 1, m.Kernel.Allocator.AllocatedFrames);
-        Assert.Equal(pfn, m.Kernel.AllocateFrame()); // the free stack hands it out first
+        Assert.True(m.Kernel.Mm.Allocator.IsFree(pfn));
+        Assert.Equal(allocated - 1, m.Kernel.Mm.Allocator.AllocatedFrames);
+        Assert.Equal(pfn, m.Kernel.Mm.AllocateFrame()); // the free stack hands it out first
     }
 
     // K25

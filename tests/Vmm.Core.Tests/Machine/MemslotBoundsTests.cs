@@ -50,7 +50,7 @@ public class MemslotBoundsTests
     public void KernelWrite_ByPfnPastTheLastFrame_IsBadInputNamingHostMemory()
     {
         var m = TwoVms();
-        var last = (ulong)m.Kernel.Frames.Count - 1;
+        var last = (ulong)m.Kernel.Mm.Frames.Count - 1;
 
         var e = Assert.Throws<ScenarioException>(() => m.Run("kernel.write", null, pfn: last, data: new byte[8192]));
 

@@ -51,7 +51,7 @@ public class MmuNotifierTests
         m.Kernel.MmuNotifier.Register(child, onChild);
         m.Kernel.MmuNotifier.Register(m.VmmProcess, onVmm);
 
-        m.Kernel.ZapRange(child, m.HvaOf(0), m.HvaOf(TestMachine.Page));
+        m.Kernel.Mm.ZapRange(child, new Hva(m.HvaOf(0)), new Hva(m.HvaOf(TestMachine.Page)));
 
         Assert.Equal([(new Hva(m.HvaOf(0)), new Hva(m.HvaOf(TestMachine.Page)))], onChild.Ranges);
         Assert.Empty(onVmm.Ranges);

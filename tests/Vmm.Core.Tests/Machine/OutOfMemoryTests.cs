@@ -19,7 +19,7 @@ public class OutOfMemoryTests
     private static void FillAllButTheLastPage(TestMachine m)
     {
         for (var gpa = 0UL; gpa < 4 * MiB - Page; gpa += Page) Expect.Ok(m.HostWrite(gpa, 1, 1));
-        Assert.Equal(Pfn.Invalid, m.Kernel.Allocator.Allocate());
+        Assert.Equal(Pfn.Invalid, m.Kernel.Mm.Allocator.Allocate());
     }
 
     private static void Killed(Outcome outcome)

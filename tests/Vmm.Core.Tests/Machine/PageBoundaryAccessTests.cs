@@ -36,7 +36,7 @@ public class PageBoundaryAccessTests
     /// <summary>Frame contents at [pfn, offset): what was stored, independent of any access path.</summary>
     private static byte[] Stored(TestMachine m, Pfn pfn, int offset, int length)
     {
-        var frame = m.Kernel.PhysicalMemory.Peek(pfn);
+        var frame = m.Kernel.Mm.PhysicalMemory.Peek(pfn);
         return frame.IsEmpty ? new byte[length] : frame.Slice(offset, length).ToArray();
     }
 

@@ -127,7 +127,7 @@ public class PoisonPolicyHookTests
 
         policy.Lifecycle.Verify(p => p.OnFree(new FreedFrame(pfn)), Times.Once);
         policy.Lifecycle.Verify(p => p.OnFree(It.IsAny<FreedFrame>()), Times.Once);
-        Assert.True(m.Kernel.Allocator.IsFree(pfn));
+        Assert.True(m.Kernel.Mm.Allocator.IsFree(pfn));
     }
 
     [Fact]
@@ -136,14 +136,14 @@ public class PoisonPolicyHookTests
         var (m, policy) = WithMockPolicy();
         Expect.Ok(m.HostWrite(Gpa, 1));
         var pfn = m.FrameOf(Gpa);
-        m.Kernel.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
+        m.Kernel.Mm.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
         policy.Lifecycle.Setup(p => p.OnFree(new FreedFrame(pfn))).Returns(FreeAction.ClearPoisonAndFree);
 
         Expect.Ok(m.Run("vm.destroy"));
 
-        Assert.True(m.Kernel.Allocator.IsFree(pfn));
-        Assert.False(m.Kernel.Frames.Has(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Offlined));
-        Assert.Equal(pfn, m.Kernel.AllocateFrame());
+        Assert.True(m.Kernel.Mm.Allocator.IsFree(pfn));
+        Assert.False(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Offlined));
+        Assert.Equal(pfn, m.Kernel.Mm.AllocateFrame());
     }
 
     [Fact]
@@ -178,13 +178,13 @@ public class PoisonPolicyHookTests
         Expect.Ok(m.HostWrite(Gpa, 0x3C, len: 8));
         var pfn = m.FrameOf(Gpa);
         Expect.Ok(m.Madvise(Gpa, TestMachine.Page, "HWPOISON"));
-        m.Kernel.ClearFlags(pfn, FrameFlags.HwPoison);
+        m.Kernel.Mm.ClearFlags(pfn, FrameFlags.HwPoison);
         policy.HwPoisonEntry.Setup(p => p.OnHwPoisonEntry(It.Is<HwPoisonEntry>(e => e.Pfn == pfn))).Returns(HwPoisonEntryAction.Rebuild);
 
         var data = Expect.Data(m.HostRead(Gpa, 8));
 
         Assert.Equal(TestMachine.Bytes(0x3C, 8), data);
         Assert.Equal(PteValue.Leaf(pfn, writable: false), m.VmmPte(Gpa)); // anon is MAP_PRIVATE: a write goes through do_wp_page
-        Assert.Equal(1, m.Kernel.MapCount(pfn));
+        Assert.Equal(1, m.Kernel.Mm.MapCount(pfn));
     }
 }

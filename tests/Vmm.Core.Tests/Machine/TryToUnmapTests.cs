@@ -16,8 +16,8 @@ public class TryToUnmapTests
         Expect.Ok(m.Fork());
         var child = m.LastChild;
         var pfn = m.FrameOf(Gpa);
-        m.Kernel.GetPage(pfn); // get_hwpoison_page
-        m.Kernel.SetFlags(pfn, FrameFlags.HwPoison);
+        m.Kernel.Mm.GetPage(pfn); // get_hwpoison_page
+        m.Kernel.Mm.SetFlags(pfn, FrameFlags.HwPoison);
         return (m, pfn, child);
     }
 
@@ -30,10 +30,10 @@ public class TryToUnmapTests
         var pfn = m.FrameOf(Gpa);
 
         Assert.True(pfn.IsValid);
-        Assert.Equal(1, m.Kernel.MapCount(pfn));
-        Assert.Equal(1, m.Kernel.RefCount(pfn));
-        Assert.Equal([(m.VmmProcess.Pid, new Hva(m.HvaOf(Gpa)))], m.Kernel.Mappings(pfn));
-        Assert.Equal(FrameFlags.InUse | FrameFlags.SwapBacked, m.Kernel.GetFlags(pfn) & (FrameFlags.InUse | FrameFlags.SwapBacked));
+        Assert.Equal(1, m.Kernel.Mm.MapCount(pfn));
+        Assert.Equal(1, m.Kernel.Mm.RefCount(pfn));
+        Assert.Equal([(m.VmmProcess.Pid, new Hva(m.HvaOf(Gpa)))], m.Kernel.Mm.Mappings(pfn));
+        Assert.Equal(FrameFlags.InUse | FrameFlags.SwapBacked, m.Kernel.Mm.GetFlags(pfn) & (FrameFlags.InUse | FrameFlags.SwapBacked));
     }
 
     [Fact]
@@ -45,27 +45,27 @@ public class TryToUnmapTests
 
         Expect.Ok(m.Fork());
 
-        Assert.Equal(2, m.Kernel.MapCount(pfn));
-        Assert.Equal(2, m.Kernel.RefCount(pfn));
-        Assert.Contains((m.LastChild.Pid, new Hva(m.HvaOf(Gpa))), m.Kernel.Mappings(pfn));
+        Assert.Equal(2, m.Kernel.Mm.MapCount(pfn));
+        Assert.Equal(2, m.Kernel.Mm.RefCount(pfn));
+        Assert.Contains((m.LastChild.Pid, new Hva(m.HvaOf(Gpa))), m.Kernel.Mm.Mappings(pfn));
     }
 
     [Fact]
     public void TryToUnmap_HwPoison_TurnsEveryMappingIncludingTheChildsIntoHwPoisonEntries()
     {
         var (m, pfn, child) = SharedPoisonCandidate();
-        var nodesBefore = m.Kernel.Rmap.LiveNodes;
+        var nodesBefore = m.Kernel.Mm.Rmap.LiveNodes;
 
-        var changed = m.Kernel.TryToUnmap(pfn, UnmapFlags.HwPoison);
+        var changed = m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison);
 
         Assert.Equal(2, changed);
         var hva = m.HvaOf(Gpa);
         Assert.Equal(PteValue.HwPoisonEntry(pfn), m.VmmProcess.PageTable.Lookup(hva, out _));
         Assert.Equal(PteValue.HwPoisonEntry(pfn), child.PageTable.Lookup(hva, out _));
-        Assert.Equal(0, m.Kernel.MapCount(pfn));
-        Assert.Empty(m.Kernel.Mappings(pfn));
-        Assert.Equal(nodesBefore - 2, m.Kernel.Rmap.LiveNodes);
-        Assert.Equal(1, m.Kernel.RefCount(pfn)); // only memory_failure's reference is left
+        Assert.Equal(0, m.Kernel.Mm.MapCount(pfn));
+        Assert.Empty(m.Kernel.Mm.Mappings(pfn));
+        Assert.Equal(nodesBefore - 2, m.Kernel.Mm.Rmap.LiveNodes);
+        Assert.Equal(1, m.Kernel.Mm.RefCount(pfn)); // only memory_failure's reference is left
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public class TryToUnmapTests
         var unmaps = m.Ledger.Count(CostKind.Unmap);
         var walks = m.Ledger.Count(CostKind.RmapWalk);
 
-        m.Kernel.TryToUnmap(pfn, UnmapFlags.HwPoison);
+        m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison);
 
         Assert.Equal(shootdowns + 2, m.Ledger.Count(CostKind.TlbShootdown));
         Assert.Equal(unmaps + 2, m.Ledger.Count(CostKind.Unmap));
@@ -88,7 +88,7 @@ public class TryToUnmapTests
     {
         var (m, pfn, _) = SharedPoisonCandidate();
         Expect.Data(m.HostRead(Gpa)); // the TLB holds the translation now
-        m.Kernel.TryToUnmap(pfn, UnmapFlags.HwPoison);
+        m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison);
 
         var outcome = m.HostRead(Gpa + 0x10);
 
@@ -99,7 +99,7 @@ public class TryToUnmapTests
     public void ChildRead_AfterTryToUnmap_GetsSigbusMceerrArLsb12()
     {
         var (m, pfn, child) = SharedPoisonCandidate();
-        m.Kernel.TryToUnmap(pfn, UnmapFlags.HwPoison);
+        m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison);
 
         var outcome = m.UserAccess(child, m.HvaOf(Gpa), new byte[8], write: false);
 
@@ -112,9 +112,9 @@ public class TryToUnmapTests
         var m = TestMachine.Create();
         Expect.Ok(m.HostWrite(Gpa, 0x22));
         var pfn = m.FrameOf(Gpa);
-        m.Kernel.GetPage(pfn);
+        m.Kernel.Mm.GetPage(pfn);
 
-        Assert.Equal(1, m.Kernel.TryToUnmap(pfn, UnmapFlags.None));
+        Assert.Equal(1, m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.None));
 
         Assert.True(m.VmmPte(Gpa).IsNone);
         var data = Expect.Data(m.HostRead(Gpa, 4));
@@ -127,21 +127,21 @@ public class TryToUnmapTests
         var m = TestMachine.Create();
         Expect.Ok(m.HostWrite(Gpa, 0x33));
         var pfn = m.FrameOf(Gpa);
-        m.Kernel.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
+        m.Kernel.Mm.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
 
-        m.Kernel.TryToUnmap(pfn, UnmapFlags.HwPoison | UnmapFlags.KeepReference);
+        m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison | UnmapFlags.KeepReference);
 
-        Assert.Equal(1, m.Kernel.RefCount(pfn));
-        Assert.Equal(1, m.Kernel.Frames.HwpEntryRefsOf(pfn));
-        var allocated = m.Kernel.Allocator.AllocatedFrames;
+        Assert.Equal(1, m.Kernel.Mm.RefCount(pfn));
+        Assert.Equal(1, m.Kernel.Mm.Frames.HwpEntryRefsOf(pfn));
+        var allocated = m.Kernel.Mm.Allocator.AllocatedFrames;
 
         Expect.Ok(m.Munmap(Gpa, TestMachine.Page));
 
-        Assert.Equal(0, m.Kernel.Frames.HwpEntryRefsOf(pfn));
-        Assert.Equal(0, m.Kernel.RefCount(pfn));
+        Assert.Equal(0, m.Kernel.Mm.Frames.HwpEntryRefsOf(pfn));
+        Assert.Equal(0, m.Kernel.Mm.RefCount(pfn));
         // NonePolicy does not claim the frame, so the poisoned frame is leaked, not freed (K24).
-        Assert.Equal(allocated, m.Kernel.Allocator.AllocatedFrames);
-        Assert.True(m.Kernel.Frames.Has(pfn, FrameFlags.Offlined));
+        Assert.Equal(allocated, m.Kernel.Mm.Allocator.AllocatedFrames);
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.Offlined));
     }
 
     [Fact]
@@ -151,7 +151,7 @@ public class TryToUnmapTests
         var walks = m.Ledger.Count(CostKind.RmapWalk);
         var shootdowns = m.Ledger.Count(CostKind.TlbShootdown);
 
-        Assert.Equal(0, m.Kernel.TryToUnmap(new Pfn(77), UnmapFlags.HwPoison));
+        Assert.Equal(0, m.Kernel.Mm.TryToUnmap(new Pfn(77), UnmapFlags.HwPoison));
 
         Assert.Equal(walks + 1, m.Ledger.Count(CostKind.RmapWalk));
         Assert.Equal(shootdowns, m.Ledger.Count(CostKind.TlbShootdown));

@@ -13,12 +13,12 @@ public class VmTeardownTests
         var m = TestMachine.Create(backing);
         for (ulong i = 0; i < 8; i++) Expect.Ok(m.HostWrite(i * TestMachine.Page, (byte)(i + 1)));
         Expect.Ok(m.GuestWrite(9 * TestMachine.Page, [1]));
-        Assert.True(m.Kernel.Allocator.AllocatedFrames > 9);
+        Assert.True(m.Kernel.Mm.Allocator.AllocatedFrames > 9);
 
         Expect.Ok(m.Run("vm.destroy"));
 
-        Assert.Equal(1, m.Kernel.Allocator.AllocatedFrames); // only the zero page
-        Assert.Equal(0, m.Kernel.Rmap.LiveNodes);
+        Assert.Equal(1, m.Kernel.Mm.Allocator.AllocatedFrames); // only the zero page
+        Assert.Equal(0, m.Kernel.Mm.Rmap.LiveNodes);
         Expect.Error(Errno.ENODEV, m.GuestRead(0, 1));
     }
 
@@ -32,9 +32,9 @@ public class VmTeardownTests
         Expect.Ok(m.Run("vm.destroy"));
 
         Assert.Equal(TestMachine.Bytes(7, 4), Expect.Data(m.HostReadAt(second, 4))); // memfd pages live on while mapped
-        Assert.True(m.Kernel.Allocator.AllocatedFrames > 1);
+        Assert.True(m.Kernel.Mm.Allocator.AllocatedFrames > 1);
         Expect.Ok(m.Run("host.munmap", null, hva: second, size: 4 * TestMachine.MiB));
-        Assert.Equal(1, m.Kernel.Allocator.AllocatedFrames); // last user gone: truncated, frames back
+        Assert.Equal(1, m.Kernel.Mm.Allocator.AllocatedFrames); // last user gone: truncated, frames back
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public class VmTeardownTests
 
         Assert.True(m.VmmPte(0).IsNone);
         Assert.True(m.VmmPte(2 * TestMachine.Page).IsNone);
-        Assert.Equal(1, m.Kernel.Allocator.AllocatedFrames);
+        Assert.Equal(1, m.Kernel.Mm.Allocator.AllocatedFrames);
         Assert.Null(m.VmmProcess.FindVma(m.HvaOf(0)));
     }
 
@@ -64,9 +64,9 @@ public class VmTeardownTests
         Expect.Ok(m.Run("host.exit", null));
         Expect.Ok(m.Run("vm.destroy"));
 
-        Assert.Equal(2, m.Kernel.Allocator.AllocatedFrames); // the zero page and the poisoned frame
-        Assert.False(m.Kernel.Allocator.IsFree(poisoned));
-        Assert.Equal(1, m.Kernel.RefCount(poisoned));
+        Assert.Equal(2, m.Kernel.Mm.Allocator.AllocatedFrames); // the zero page and the poisoned frame
+        Assert.False(m.Kernel.Mm.Allocator.IsFree(poisoned));
+        Assert.Equal(1, m.Kernel.Mm.RefCount(poisoned));
         Expect.Error(Errno.ESRCH, m.HostRead(0));
     }
 
@@ -99,6 +99,6 @@ public class VmTeardownTests
         m.Kernel.Syscalls.Exit(m.LastChild); // K10: the entry is dropped, nothing is signalled
 
         Assert.True(m.LastChild.PageTable.Lookup(m.HvaOf(0), out _).IsNone);
-        Assert.Equal(1, m.Kernel.RefCount(pfn));
+        Assert.Equal(1, m.Kernel.Mm.RefCount(pfn));
     }
 }

@@ -23,11 +23,11 @@ public sealed record MemoryError(bool Consumed = false) : StepOp
         if (Consumed && hva != 0)
         {
             // The VMM consumed it: #MC → kill_me_maybe → memory_failure(MF_ACTION_REQUIRED), SIGBUS either way.
-            return kernel.ConsumedByUser(kernel.Vmm, hva, pfn, new MemResult(MemStatus.PoisonConsumed, offset / PageGeometry.LineSize));
+            return kernel.Uaccess.ConsumedByUser(kernel.Vmm, new Hva(hva), pfn, new MemResult(MemStatus.PoisonConsumed, offset / PageGeometry.LineSize));
         }
         if (Consumed) context.Ledger.Add(CostKind.MachineCheck);
         // A signal memory_failure sends the VMM (early kill, a policy's report) is the outcome over rc (OutcomeResolver).
-        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: hva);
+        var rc = kernel.MemoryFailure.Handle(pfn, actionRequired: Consumed, current: Consumed ? kernel.Vmm : null, currentVa: new Hva(hva));
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }
 }

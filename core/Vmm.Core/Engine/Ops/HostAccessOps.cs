@@ -13,7 +13,7 @@ public sealed record HostRead(ulong Len) : StepOp
     protected internal override (ulong Bytes, string? Name) Extent => (Len, "len");
 
     public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.UserAccess(context.Kernel.Vmm, context.HostAddress(), context.ReadBuffer(Len), write: false);
+        context.VmmAlive() ?? context.Kernel.Uaccess.UserAccess(context.Kernel.Vmm, new Hva(context.HostAddress()), context.ReadBuffer(Len), write: false);
 }
 
 /// <summary><c>host.write</c>: a store by the VMM process.</summary>
@@ -26,7 +26,7 @@ public sealed record HostWrite(byte[] Data) : StepOp
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
     public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.UserAccess(context.Kernel.Vmm, context.HostAddress(), context.WriteBuffer(Data), write: true);
+        context.VmmAlive() ?? context.Kernel.Uaccess.UserAccess(context.Kernel.Vmm, new Hva(context.HostAddress()), context.WriteBuffer(Data), write: true);
 }
 
 /// <summary><c>host.procmem-read</c>: a read of /proc/pid/mem.</summary>

@@ -20,7 +20,7 @@ public sealed record Inspect : StepOp
         if (At.Pfn is { } rawPfn && At.Vm is null)
         {
             pfn = new Pfn(rawPfn);
-            if (!kernel.Frames.IsValid(pfn)) throw context.Bad($"pfn 0x{rawPfn:x} is outside host memory");
+            if (!kernel.Mm.Frames.IsValid(pfn)) throw context.Bad($"pfn 0x{rawPfn:x} is outside host memory");
         }
         else
         {
@@ -29,8 +29,8 @@ public sealed record Inspect : StepOp
             pfn = kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
         }
         var valid = pfn.IsValid;
-        var head = valid ? kernel.Head(pfn) : pfn;
-        var flags = valid ? kernel.Frames.Flags(pfn) | (kernel.Frames.Flags(head) & FrameFlags.HwPoison) : FrameFlags.None;
+        var head = valid ? kernel.Mm.Head(pfn) : pfn;
+        var flags = valid ? kernel.Mm.Frames.Flags(pfn) | (kernel.Mm.Frames.Flags(head) & FrameFlags.HwPoison) : FrameFlags.None;
         state["pfn"] = valid ? $"0x{pfn.Value:x}" : null;
         state["hwpoison"] = (flags & FrameFlags.HwPoison) != 0;
         state["private"] = vm is not null ? vm.IsPrivate(new Gfn(gpa >> PageGeometry.PageShift)) || (flags & FrameFlags.Private) != 0 : (flags & FrameFlags.Private) != 0;
@@ -47,15 +47,15 @@ public sealed record Inspect : StepOp
         }
         else
         {
-            state["hostMapped"] = valid && kernel.MapCount(pfn) > 0;
+            state["hostMapped"] = valid && kernel.Mm.MapCount(pfn) > 0;
             state["hwpoisonEntry"] = false;
             state["huge"] = valid && (flags & FrameFlags.Compound) != 0;
         }
-        var owner = valid ? kernel.Frames.Owner(pfn) : VmId.None;
+        var owner = valid ? kernel.Mm.Frames.Owner(pfn) : VmId.None;
         state["owner"] = owner.IsNone || owner.Value >= kernel.Kvm.VmList.Count ? null : kernel.Kvm.VmList[owner.Value].Info.Name;
         state["lines"] = new Dictionary<string, object?> { ["poisoned"] = valid ? kernel.Memory.PoisonedLineCount(pfn) : 0 };
-        state["refcount"] = valid ? kernel.RefCount(pfn) : 0;
-        state["mapcount"] = valid ? kernel.MapCount(pfn) : 0;
+        state["refcount"] = valid ? kernel.Mm.RefCount(pfn) : 0;
+        state["mapcount"] = valid ? kernel.Mm.MapCount(pfn) : 0;
         return Outcome.Inspected(state);
     }
 }

@@ -87,8 +87,8 @@ public sealed class OpContext
         if (At.Pfn is { } rawPfn)
         {
             var pfn = new Pfn(rawPfn);
-            if (!Kernel.Frames.IsValid(pfn)) throw Bad($"pfn 0x{rawPfn:x} is outside host memory");
-            var mapping = Kernel.Mappings(pfn);
+            if (!Kernel.Mm.Frames.IsValid(pfn)) throw Bad($"pfn 0x{rawPfn:x} is outside host memory");
+            var mapping = Kernel.Mm.Mappings(pfn);
             var hva = mapping.FirstOrDefault(m => m.Pid == Kernel.Vmm.Pid).Hva.Value;
             return (pfn, (int)((At.Offset ?? 0) & (PageGeometry.PageSize - 1)), hva);
         }
@@ -122,13 +122,13 @@ public sealed class OpContext
         if (At.Pfn is { } rawPfn)
         {
             var pfn = new Pfn(rawPfn);
-            if (!Kernel.Frames.IsValid(pfn)) throw Bad($"pfn 0x{rawPfn:x} is outside host memory");
+            if (!Kernel.Mm.Frames.IsValid(pfn)) throw Bad($"pfn 0x{rawPfn:x} is outside host memory");
             if (requester == Requester.Seam) throw Bad("with \"requester\": \"seam\" needs \"vm\" and \"gpa\" (the TDX module uses that TD's KeyID)");
             var inFrame = (int)((At.Offset ?? 0) & (PageGeometry.PageSize - 1));
             var lastFrame = pfn.Value + (((ulong)inFrame + (ulong)buffer.Length - 1) >> PageGeometry.PageShift);
-            if (!Kernel.Frames.IsValid(new Pfn(lastFrame)))
-                throw Bad($"pfn 0x{rawPfn:x} with len {buffer.Length} runs past the end of host memory ({Kernel.Frames.Count} frames); shorten len");
-            return Kernel.KernelAccess(pfn, inFrame, buffer, write, requester);
+            if (!Kernel.Mm.Frames.IsValid(new Pfn(lastFrame)))
+                throw Bad($"pfn 0x{rawPfn:x} with len {buffer.Length} runs past the end of host memory ({Kernel.Mm.Frames.Count} frames); shorten len");
+            return Kernel.Mm.KernelAccess(pfn, inFrame, buffer, write, requester);
         }
         var vm = RequireVm();
         var gpa = RequireGpa(vm);
@@ -144,7 +144,7 @@ public sealed class OpContext
                 pfn = Populate(vm, span.Address);
                 if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
             }
-            var result = Kernel.KernelAccess(pfn, span.PageOffset, span.Chunk, write, requester, key);
+            var result = Kernel.Mm.KernelAccess(pfn, span.PageOffset, span.Chunk, write, requester, key);
             if (!result.IsOk) return result;
         }
         return write ? Outcome.Ok() : Outcome.OkData(buffer);
