@@ -65,15 +65,15 @@ internal static class BenchMachine
 /// </summary>
 internal readonly struct GuestPort(HostKernel kernel, Vm vm)
 {
-    public static GuestPort Of(Simulation simulation) => new(simulation.Kernel, simulation.Kernel.VmList[0]);
+    public static GuestPort Of(Simulation simulation) => new(simulation.Kernel, simulation.Kernel.Kvm.VmList[0]);
 
     /// <summary>One private vCPU access (guest.read / guest.write) through the EPT.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryAccess(ulong gpa, Span<byte> data, bool write) => kernel.TryGuestAccess(vm, gpa, data, write, shared: false, out _);
+    public bool TryAccess(ulong gpa, Span<byte> data, bool write) => kernel.Kvm.TryGuestAccess(vm, gpa, data, write, shared: false, out _);
 
     public void Write(ulong gpa, Span<byte> data)
     {
-        if (!kernel.TryGuestAccess(vm, gpa, data, write: true, shared: false, out var failure))
+        if (!kernel.Kvm.TryGuestAccess(vm, gpa, data, write: true, shared: false, out var failure))
             throw new InvalidOperationException($"guest write of gpa 0x{gpa:x} failed: {failure}");
     }
 }
@@ -84,8 +84,8 @@ internal readonly record struct MachineFootprint(long FrameBytes, long HostFrame
     public static MachineFootprint Of(Simulation simulation)
     {
         var kernel = simulation.Kernel;
-        return new(simulation.FootprintBytes, kernel.Frames.Count,
+        return new(simulation.FootprintBytes, kernel.Mm.Frames.Count,
             ((RadixPageTable)kernel.Vmm.PageTable).TablePages * PageGeometry.PageSize,
-            ((RadixPageTable)kernel.VmList[0].Ept).TablePages * PageGeometry.PageSize);
+            ((RadixPageTable)kernel.Kvm.VmList[0].Ept).TablePages * PageGeometry.PageSize);
     }
 }
