@@ -69,9 +69,11 @@ internal sealed class Uaccess(HostKernel kernel)
         if (SignalSince(before, p) is { } sent) return KernelResult.FaultedWith(sent);
         // memory_failure panicked the host (recovery off): nothing is signalled, and the resolver makes the panic the outcome.
         if (kernel.Dead) return Outcome.Ok();
-        // kill_me_maybe: memory_failure failed (not EHWPOISON): kill_me_now → force_sig(SIGBUS).
-        return kernel.Fault(KernelEvent.SigBus(p.Pid, rc is Errno.EHWPOISON or 0 ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_ADRERR,
-            va, rc is Errno.EHWPOISON or 0 ? PageGeometry.PageShift : 0, context, vm, $"memory_failure returned {rc}"));
+        // kill_me_maybe: EHWPOISON (already poisoned) still reports the address; any other failure is kill_me_now,
+        // a plain force_sig(SIGBUS): si_code SI_KERNEL, no address, no lsb (K29).
+        if (rc is Errno.EHWPOISON or 0)
+            return kernel.Fault(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_MCEERR_AR, va, PageGeometry.PageShift, context, vm, $"memory_failure returned {rc}"));
+        return kernel.Fault(KernelEvent.SigBus(p.Pid, SigBusCode.SI_KERNEL, default, 0, context, vm, $"memory_failure returned {rc}: kill_me_now"));
     }
 
     /// <summary>The first SIGBUS or SIGKILL raised for <paramref name="p"/> since event <paramref name="since"/>: what memory_failure already sent the consumer.</summary>

@@ -34,7 +34,8 @@ public static class OutcomeJson
                 writer.WriteStartObject();
                 writer.WriteStartObject("sigbus");
                 writer.WriteString("code", outcome.SigBusCode.ToString());
-                writer.WriteNumber("lsb", outcome.Lsb);
+                // SI_KERNEL is a plain force_sig(SIGBUS): no address, so no lsb (K29).
+                if (outcome.SigBusCode != SigBusCode.SI_KERNEL) writer.WriteNumber("lsb", outcome.Lsb);
                 writer.WriteEndObject();
                 writer.WriteEndObject();
                 break;

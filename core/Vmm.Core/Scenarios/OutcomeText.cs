@@ -15,7 +15,7 @@ public static class OutcomeText
         return outcome.Kind switch
         {
             OutcomeKind.Ok => Ok(outcome.Data, outcome.Count),
-            OutcomeKind.SigBus => $"sigbus {outcome.SigBusCode} lsb {outcome.Lsb}",
+            OutcomeKind.SigBus => outcome.SigBusCode == SigBusCode.SI_KERNEL ? $"sigbus {outcome.SigBusCode}" : $"sigbus {outcome.SigBusCode} lsb {outcome.Lsb}",
             OutcomeKind.Errno => outcome.Errno?.ToString() ?? "errno",
             OutcomeKind.KvmExit => $"kvm-exit {outcome.ExitReason} [{string.Join(',', outcome.ExitFlags)}] gpa 0x{outcome.ExitGpa.Value:x} size 0x{outcome.ExitSize:x}"
                 + (outcome.Errno is { } errno ? $", {errno}" : ""),

@@ -12,6 +12,7 @@ public class OutcomeJsonTests
         { Outcome.OkCount(3), """{"ok":{"count":3}}""" },
         { Outcome.OkDataCount([0xff], 1), """{"ok":{"data":"0xff","count":1}}""" },
         { Outcome.SigBus(SigBusCode.BUS_MCEERR_AR, new Hva(0x7f0000002000), 12), """{"sigbus":{"code":"BUS_MCEERR_AR","lsb":12}}""" },
+        { Outcome.SigBus(SigBusCode.SI_KERNEL, default, 0), """{"sigbus":{"code":"SI_KERNEL"}}""" },
         { Outcome.Error(Errno.EHWPOISON), """{"errno":"EHWPOISON"}""" },
         { Outcome.KvmExit("MEMORY_FAULT", ["PRIVATE"], new Gpa(0x1000), 4096, Errno.EFAULT), """{"kvm-exit":{"reason":"MEMORY_FAULT","flags":["PRIVATE"],"gpa":"0x1000","size":"0x1000"},"errno":"EFAULT"}""" },
         { Outcome.GuestMce("poison"), "\"guest-mce\"" },
