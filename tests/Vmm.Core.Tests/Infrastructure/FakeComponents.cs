@@ -20,9 +20,9 @@ public enum FakeMode
     Loud,
 }
 
-public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
+/// <summary>A memory controller that stores nothing and reports every access fine; tests derive what they need to observe.</summary>
+public abstract class InertMemoryController : IMemoryController
 {
-    public FakeMemoryOptions Options { get; } = options;
     public MemResult Read(in LineAccess access, Span<byte> destination) => MemResult.Ok;
     public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source) => MemResult.Ok;
     public void Reinitialize(Pfn pfn, KeyId newKey) { }
@@ -32,6 +32,11 @@ public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
     public int PoisonedLineCount(Pfn pfn) => 0;
     public void OnFrameFreed(Pfn pfn) { }
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
+}
+
+public sealed class FakeMemory(FakeMemoryOptions options) : InertMemoryController
+{
+    public FakeMemoryOptions Options { get; } = options;
 }
 
 public sealed class FakePolicy : IPrivateMemoryPolicy;

@@ -97,19 +97,10 @@ public class KernelServicesTests
     }
 
     /// <summary>A controller that only keeps what its constructor was given.</summary>
-    private sealed class RecordingMemory(IPhysicalMemory contents, ICostLedger ledger) : IMemoryController
+    private sealed class RecordingMemory(IPhysicalMemory contents, ICostLedger ledger) : InertMemoryController
     {
         public IPhysicalMemory Contents { get; } = contents;
         public ICostLedger Ledger { get; } = ledger;
-        public MemResult Read(in LineAccess access, Span<byte> destination) => MemResult.Ok;
-        public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source) => MemResult.Ok;
-        public void Reinitialize(Pfn pfn, KeyId newKey) { }
-        public void PoisonLine(Pfn pfn, int line) { }
-        public void FlipBit(Pfn pfn, int line, int bit) { }
-        public bool IsLinePoisoned(Pfn pfn, int line) => false;
-        public int PoisonedLineCount(Pfn pfn) => 0;
-        public void OnFrameFreed(Pfn pfn) { }
-        public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
     }
 
     [Fact]
