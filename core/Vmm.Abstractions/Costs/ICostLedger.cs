@@ -31,6 +31,12 @@ public enum CostKind
     Hypercall,
     VmExit,
     DmaTransfer,
+    /// <summary>RMPUPDATE of one RMP entry (SEV-SNP assign or return).</summary>
+    RmpUpdate,
+    /// <summary>PSMASH: a 2 MiB RMP entry split into 512 4 KiB entries.</summary>
+    Psmash,
+    /// <summary>The host kernel splits its 2 MiB direct map around a page it assigns to a guest (SEV-SNP).</summary>
+    DirectMapSplit,
 }
 
 /// <summary>The run's cost ledger: counters and modelled time. Add is allocation-free.</summary>

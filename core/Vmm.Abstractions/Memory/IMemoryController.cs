@@ -8,10 +8,15 @@ public enum AccessFlags : byte
     NonTemporal = 1,
     /// <summary>The mapping is uncached.</summary>
     Uncached = 2,
+    /// <summary>The host maps the frame with a 2 MiB leaf (the RMP checks the mapping's page size, H17).</summary>
+    HugeMapping = 4,
 }
 
-/// <summary>One access by a requester to bytes within a single frame.</summary>
-public readonly record struct LineAccess(Pfn Pfn, int Offset, KeyId Key, Requester Requester, AccessFlags Flags = AccessFlags.None);
+/// <summary>
+/// One access by a requester to bytes within a single frame. <see cref="Gpa"/> is the guest physical address of a
+/// <see cref="Requester.Guest"/> access (the RMP compares it with the page's entry, H15); other requesters leave it 0.
+/// </summary>
+public readonly record struct LineAccess(Pfn Pfn, int Offset, KeyId Key, Requester Requester, AccessFlags Flags = AccessFlags.None, Gpa Gpa = default);
 
 public enum MemStatus : byte
 {
@@ -22,7 +27,20 @@ public enum MemStatus : byte
     IntegrityFailure,
     /// <summary>The access was blocked by an ownership check (SEV-SNP RMP fault).</summary>
     AccessFault,
+    /// <summary>A guest's private access found its page not validated or its RMP entry not matching (SEV-SNP #VC, H15-H16).</summary>
+    ValidationFault,
 }
+
+/// <summary>
+/// KVM gave a protected VM's private gfn a frame on its first private fault there (TDH.MEM.PAGE.AUG plus accept;
+/// RMPUPDATE plus the guest's PVALIDATE). <see cref="HostLeaf"/> is the size of the VMM's mapping of the frame and
+/// <see cref="RangePrivate"/> whether every gfn of its 2 MiB range is private: a controller may assign the whole
+/// range at once when both allow it (H17).
+/// </summary>
+public readonly record struct GuestPageAssignment(VmId Vm, KeyId Key, Gfn Gfn, Pfn Pfn, MappingSize HostLeaf, bool RangePrivate);
+
+/// <summary>The guest itself changed the state of [First, First+Pages) (guest.convert: MapGPA, an SNP page state change).</summary>
+public readonly record struct GuestPageStateChange(VmId Vm, KeyId Key, Gfn First, ulong Pages, bool ToPrivate);
 
 /// <summary>Result of a controller access: status and, when not ok, the frame line (0..63) that failed.</summary>
 public readonly record struct MemResult(MemStatus Status, int Line)
@@ -63,4 +81,14 @@ public interface IMemoryController
 
     /// <summary>The private KeyID for a protected VM, or <see cref="KeyId.Shared"/> when the controller has none.</summary>
     KeyId AssignPrivateKey(VmId vm);
+
+    /// <summary>
+    /// KVM is about to take a frame as a protected VM's private page for the first time (before <see cref="Reinitialize"/>
+    /// for its key): RMPUPDATE plus the guest's PVALIDATE. False when the hardware refuses (the RMP has the page assigned
+    /// to another VM or gpa, or immutable): the guest fault fails with KVM_RUN EFAULT and nothing changed.
+    /// </summary>
+    bool AssignGuestPage(in GuestPageAssignment assignment);
+
+    /// <summary>The guest asked for a conversion: it rescinds validation before sharing and validates again after.</summary>
+    void OnGuestPageStateChange(in GuestPageStateChange change);
 }

@@ -66,6 +66,12 @@ public sealed class CostOptions
     public double VmExit { get; set; } = 5000;
     [Option("One DMA transfer setup (ns) [assumption].")]
     public double DmaTransfer { get; set; } = 1000;
+    [Option("RMPUPDATE of one RMP entry (ns) [assumption: a few hundred ns per instruction plus the RMP line write].")]
+    public double RmpUpdate { get; set; } = 500;
+    [Option("PSMASH of a 2 MiB RMP entry into 512 entries (ns) [assumption].")]
+    public double Psmash { get; set; } = 2000;
+    [Option("Split of a 2 MiB direct-map leaf around an RMP-assigned page (ns) [assumption: like a PMD split].")]
+    public double DirectMapSplit { get; set; } = 5000;
 
     /// <summary>The table as an array indexed by <see cref="CostKind"/>.</summary>
     public double[] ToTable()

@@ -19,6 +19,14 @@ internal sealed class GfnRangeSet
         return at < _ranges.Count && _ranges[at].Start <= gfn;
     }
 
+    /// <summary>Whether any gfn of [start, end) is in the set.</summary>
+    public bool Overlaps(ulong start, ulong end)
+    {
+        if (start >= end) return false;
+        var at = FirstEndingAfter(start);
+        return at < _ranges.Count && _ranges[at].Start < end;
+    }
+
     /// <summary>Adds [start, end), merging it with every range it overlaps or touches.</summary>
     public void Add(ulong start, ulong end)
     {

@@ -311,7 +311,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         {
             var pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
             if (!pfn.IsValid) return false;
-            var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest);
+            var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest, Gpa: new Gpa(span.Address));
             var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {
@@ -364,7 +364,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         if (n == 0)
         {
             // kvm_handle_error_pfn: KVM_PFN_ERR_HWPOISON → kvm_send_hwpoison_signal (K26); else -EFAULT.
-            failure = error == Errno.EHWPOISON ? HwPoisonSignal(vm, hva) : Outcome.Error(Errno.EFAULT);
+            failure = error == Errno.EHWPOISON ? HwPoisonSignal(vm, hva, gpa, isPrivate) : GuestFaultFailed(vm, hva, gpa, isPrivate, "hva_to_pfn failed");
             return Pfn.Invalid;
         }
         var pfn = _gupScratch[0];
@@ -373,20 +373,26 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         switch (action)
         {
             case GuestFaultAction.HwPoisonSignal:
-                failure = HwPoisonSignal(vm, hva);
+                failure = HwPoisonSignal(vm, hva, gpa, isPrivate);
                 return Pfn.Invalid;
             case GuestFaultAction.Fault:
-                failure = Outcome.Error(Errno.EFAULT);
+                failure = GuestFaultFailed(vm, hva, gpa, isPrivate, "the policy refused the page");
                 return Pfn.Invalid;
         }
         var frameKey = Frames.Key(pfn);
         if (isPrivate && !vm.Info.PrivateKey.IsShared && !frameKey.IsShared && frameKey != vm.Info.PrivateKey)
         {
-            // The PAMT says another TD owns the page: TDH.MEM.PAGE.AUG fails and KVM_RUN returns -EFAULT.
-            failure = Outcome.Error(Errno.EFAULT);
+            // The PAMT (or RMP) says another VM owns the page: TDH.MEM.PAGE.AUG (RMPUPDATE) fails and KVM_RUN returns -EFAULT.
+            failure = GuestFaultFailed(vm, hva, gpa, isPrivate, "the page belongs to another VM");
             return Pfn.Invalid;
         }
-        if (isPrivate && !vm.Info.PrivateKey.IsShared && frameKey != vm.Info.PrivateKey)
+        var assigned = isPrivate && !vm.Info.PrivateKey.IsShared && frameKey != vm.Info.PrivateKey;
+        if (assigned && !Memory.AssignGuestPage(Assignment(vm, gfn, pfn, hva)))
+        {
+            failure = GuestFaultFailed(vm, hva, gpa, isPrivate, "RMPUPDATE failed: the page is assigned elsewhere");
+            return Pfn.Invalid;
+        }
+        if (assigned)
         {
             // TDH.MEM.PAGE.AUG + TDG.MEM.PAGE.ACCEPT: the page is initialised for the TD's private KeyID.
             Memory.Reinitialize(pfn, vm.Info.PrivateKey);
@@ -403,8 +409,32 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     }
 
     /// <summary>kvm_send_hwpoison_signal: SIGBUS BUS_MCEERR_AR, lsb 12, at the page-aligned hva, to the vCPU thread.</summary>
-    private KernelResult HwPoisonSignal(Vm vm, ulong hva)
-        => _kernel.Fault(KernelEvent.SigBus(Vmm.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(hva & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, SignalContext.VcpuThread, vm.Info.Id, "kvm_send_hwpoison_signal"));
+    private KernelResult HwPoisonSignal(Vm vm, ulong hva, ulong gpa, bool isPrivate)
+        => _kernel.Fault(KernelEvent.GuestFault(KernelEventKind.SigBus, Vmm.Pid, SigBusCode.BUS_MCEERR_AR, new Hva(hva & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageShift, vm.Info.Id, "kvm_send_hwpoison_signal", FaultDetails(vm, gpa, isPrivate)));
+
+    /// <summary>kvm_handle_bad_page: KVM_RUN fails with -EFAULT; the delivery reports it as the errno or as a MEMORY_FAULT exit (F2).</summary>
+    private KernelResult GuestFaultFailed(Vm vm, ulong hva, ulong gpa, bool isPrivate, string reason)
+        => _kernel.Fault(KernelEvent.GuestFault(KernelEventKind.GuestFaultFailed, Vmm.Pid, default, new Hva(hva), 0, vm.Info.Id, reason, FaultDetails(vm, gpa, isPrivate)));
+
+    /// <summary>kvm_prepare_memory_fault_exit's details: the page-aligned gpa, the VMM mapping's size, private or not, and a real error on the frame.</summary>
+    private GuestMemoryFault FaultDetails(Vm vm, ulong gpa, bool isPrivate)
+    {
+        var hva = vm.Info.HvaBase.Value + gpa;
+        Vmm.PageTable.Lookup(hva, out var size);
+        var pageSize = size == MappingSize.Size2M ? PageGeometry.HugeSize : (ulong)PageGeometry.PageSize;
+        var pfn = FrameOf(vm.Info.Id, new Gfn(gpa >> PageGeometry.PageShift));
+        var realError = pfn.IsValid && Frames.Has(pfn, FrameFlags.RealError);
+        return new GuestMemoryFault(new Gpa(gpa & ~(pageSize - 1)), pageSize, isPrivate, realError);
+    }
+
+    /// <summary>The first private mapping of a gfn, with the VMM leaf's size and whether its whole 2 MiB range is private (H17).</summary>
+    private GuestPageAssignment Assignment(Vm vm, Gfn gfn, Pfn pfn, ulong hva)
+    {
+        Vmm.PageTable.Lookup(hva, out var leaf);
+        var head = gfn.Value & ~(ulong)(PageGeometry.PagesPerHuge - 1);
+        var rangePrivate = leaf == MappingSize.Size2M && head + (ulong)PageGeometry.PagesPerHuge <= vm.Pages && !vm.SharedGfns.Overlaps(head, head + (ulong)PageGeometry.PagesPerHuge);
+        return new GuestPageAssignment(vm.Info.Id, vm.Info.PrivateKey, gfn, pfn, leaf, rangePrivate);
+    }
 
     /// <summary>A guest access hit poison or failed integrity: the TD dies (H6), or the host handles a #MC taken in guest mode.</summary>
     private KernelResult GuestConsumed(Vm vm, ulong gpa, Pfn pfn, MemResult result)
@@ -417,6 +447,8 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             return _kernel.Fault(KernelEvent.Of(KernelEventKind.TdFatal, $"{vm.Info.Name} consumed poison or failed integrity at gpa 0x{gpa:x} line {result.Line}", vm.Info.Id, Vmm.Pid));
         }
         if (result.Status == MemStatus.AccessFault) return Outcome.Error(Errno.EFAULT);
+        if (result.Status == MemStatus.ValidationFault)
+            return _kernel.Fault(KernelEvent.Of(KernelEventKind.GuestVc, $"{vm.Info.Name} took a #VC at gpa 0x{gpa:x}: the page is not validated or its RMP entry does not match", vm.Info.Id, Vmm.Pid));
         return _kernel.Uaccess.ConsumedByUser(Vmm, vm.Info.HvaBase.Add(gpa), pfn, result, SignalContext.VcpuThread, vm.Info.Id);
     }
 
@@ -429,6 +461,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             return Outcome.Error(Errno.EINVAL);
         var outcome = _kernel.ConversionPolicy.OnConvert(new Conversion(vm.Info, new Gpa(gpa), size, toPrivate));
         if (outcome is not null && outcome.Kind != OutcomeKind.Ok) return outcome;
+        Memory.OnGuestPageStateChange(new GuestPageStateChange(vm.Info.Id, vm.Info.PrivateKey, new Gfn(gpa >> PageGeometry.PageShift), size >> PageGeometry.PageShift, toPrivate));
         SetAttributes(vm, gpa, size, toPrivate);
         if (!toPrivate) ReclaimPrivateFrames(vm, gpa, gpa + size);
         CostLedger.Add(CostKind.Conversion, (long)(size >> PageGeometry.PageShift));

@@ -60,6 +60,11 @@ public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger le
 
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
 
+    // Plain DRAM keeps no owner per page and the guest validates nothing: there is no state to change.
+    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+
+    public void OnGuestPageStateChange(in GuestPageStateChange change) { }
+
     internal static int LineCount(int offset, int length)
         => length == 0 ? 0 : ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1;
 

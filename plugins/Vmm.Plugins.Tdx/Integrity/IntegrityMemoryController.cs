@@ -54,6 +54,12 @@ public abstract class IntegrityMemoryController : IMemoryController
 
     public KeyId AssignPrivateKey(VmId vm) => _keys.Assign(vm);
 
+    // TDX ownership is the frame's KeyID, set by Reinitialize (the PAMT is the core's frame key, checked by KVM), and
+    // a TD accepts pages inside the module, which keeps no state the host could change behind its back.
+    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+
+    public void OnGuestPageStateChange(in GuestPageStateChange change) { }
+
     public MemResult Read(in LineAccess access, Span<byte> destination)
     {
         if (destination.IsEmpty) return MemResult.Ok;

@@ -39,6 +39,8 @@ public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
     public int PoisonedLineCount(Pfn pfn) => 0;
     public void OnFrameFreed(Pfn pfn) { }
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
+    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+    public void OnGuestPageStateChange(in GuestPageStateChange change) { }
 }
 
 public sealed class FakePolicy : IPrivateMemoryPolicy;

@@ -32,6 +32,8 @@ public abstract class InertMemoryController : IMemoryController
     public int PoisonedLineCount(Pfn pfn) => 0;
     public void OnFrameFreed(Pfn pfn) { }
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
+    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+    public void OnGuestPageStateChange(in GuestPageStateChange change) { }
 }
 
 public sealed class FakeMemory(FakeMemoryOptions options) : InertMemoryController
