@@ -1,9 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Vmm.Abstractions;
+using Vmm.Plugins.Baseline.KvmExit;
 using Vmm.Plugins.Baseline.Linux;
 using Vmm.Plugins.Baseline.None;
 using Vmm.Plugins.Baseline.Plain;
 using Vmm.Plugins.Baseline.ProtNone;
+using Vmm.Plugins.Baseline.Vmce;
 
 namespace Vmm.Plugins.Baseline;
 
@@ -23,5 +25,9 @@ public sealed class BaselinePlugin : IVmmPlugin
             run => new ProtNonePolicy(run.GetRequiredService<IVmmControl>(), run.GetRequiredService<IKernelLog>()));
         services.AddVmmComponent<IFaultDelivery, LinuxFaultDelivery>(ComponentKind.Faults, "linux",
             "Linux signals as they are: SIGBUS with si_code and lsb to the VMM, guest-killed for a fatal TD.");
+        services.AddVmmComponent<IFaultDelivery, KvmExitFaultDelivery>(ComponentKind.Faults, "kvm-exit",
+            "A failed guest fault is a synchronous KVM_EXIT_MEMORY_FAULT (flags, gpa, size; EHWPOISON or EFAULT) instead of SIGBUS (F2).");
+        services.AddVmmComponent<IFaultDelivery, VmceFaultDelivery>(ComponentKind.Faults, "vmce",
+            "The VMM injects a machine check into the guest for an action-required SIGBUS on a vCPU thread, as QEMU does (F3).");
     }
 }
