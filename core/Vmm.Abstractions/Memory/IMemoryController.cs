@@ -39,6 +39,13 @@ public enum MemStatus : byte
 /// </summary>
 public readonly record struct GuestPageAssignment(VmId Vm, KeyId Key, Gfn Gfn, Pfn Pfn, MappingSize HostLeaf, bool RangePrivate);
 
+public enum GuestPageAssigned : byte
+{
+    Refused,
+    Page,
+    HugeRange,
+}
+
 /// <summary>The guest itself changed the state of [First, First+Pages) (guest.convert: MapGPA, an SNP page state change).</summary>
 public readonly record struct GuestPageStateChange(VmId Vm, KeyId Key, Gfn First, ulong Pages, bool ToPrivate);
 
@@ -84,10 +91,12 @@ public interface IMemoryController
 
     /// <summary>
     /// KVM is about to take a frame as a protected VM's private page for the first time (before <see cref="Reinitialize"/>
-    /// for its key): RMPUPDATE plus the guest's PVALIDATE. False when the hardware refuses (the RMP has the page assigned
-    /// to another VM or gpa, or immutable): the guest fault fails with KVM_RUN EFAULT and nothing changed.
+    /// for its key): RMPUPDATE plus the guest's PVALIDATE. <see cref="GuestPageAssigned.Refused"/> when the hardware
+    /// refuses (the RMP has the page assigned to another VM or gpa, or immutable): the guest fault fails with KVM_RUN
+    /// EFAULT and nothing changed; <see cref="GuestPageAssigned.HugeRange"/> when the whole 2 MiB range was assigned,
+    /// so KVM takes all 512 frames of it.
     /// </summary>
-    bool AssignGuestPage(in GuestPageAssignment assignment);
+    GuestPageAssigned AssignGuestPage(in GuestPageAssignment assignment);
 
     /// <summary>The guest asked for a conversion: it rescinds validation before sharing and validates again after.</summary>
     void OnGuestPageStateChange(in GuestPageStateChange change);

@@ -387,18 +387,26 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             return Pfn.Invalid;
         }
         var assigned = isPrivate && !vm.Info.PrivateKey.IsShared && frameKey != vm.Info.PrivateKey;
-        if (assigned && !Memory.AssignGuestPage(Assignment(vm, gfn, pfn, hva)))
+        var taken = assigned ? Memory.AssignGuestPage(Assignment(vm, gfn, pfn, hva)) : GuestPageAssigned.Page;
+        if (taken == GuestPageAssigned.Refused)
         {
             failure = GuestFaultFailed(vm, hva, gpa, isPrivate, "RMPUPDATE failed: the page is assigned elsewhere");
             return Pfn.Invalid;
         }
         if (assigned)
         {
-            // TDH.MEM.PAGE.AUG + TDG.MEM.PAGE.ACCEPT: the page is initialised for the TD's private KeyID.
-            Memory.Reinitialize(pfn, vm.Info.PrivateKey);
-            Frames.SetKey(pfn, vm.Info.PrivateKey);
-            Frames.SetFlags(pfn, FrameFlags.Private);
-            CostLedger.Add(CostKind.Conversion);
+            // TDH.MEM.PAGE.AUG + TDG.MEM.PAGE.ACCEPT (RMPUPDATE + PVALIDATE): initialised for the VM's private key,
+            // all 512 frames of the huge page when the controller assigned the range as one 2 MiB page.
+            var count = taken == GuestPageAssigned.HugeRange ? PageGeometry.PagesPerHuge : 1;
+            var first = taken == GuestPageAssigned.HugeRange ? pfn.Add(-(int)(gfn.Value & (ulong)(PageGeometry.PagesPerHuge - 1))) : pfn;
+            for (var i = 0; i < count; i++)
+            {
+                var frame = first.Add(i);
+                Memory.Reinitialize(frame, vm.Info.PrivateKey);
+                Frames.SetKey(frame, vm.Info.PrivateKey);
+                Frames.SetFlags(frame, FrameFlags.Private);
+            }
+            CostLedger.Add(CostKind.Conversion, count);
         }
         // hva_to_pfn: a read fault on a read-only VMM PTE (the zero page, a copy-on-write page) maps the page
         // read-only, so a later guest write faults again and breaks COW instead of writing a shared frame.

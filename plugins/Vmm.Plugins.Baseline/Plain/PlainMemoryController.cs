@@ -61,7 +61,7 @@ public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger le
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
 
     // Plain DRAM keeps no owner per page and the guest validates nothing: there is no state to change.
-    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+    public GuestPageAssigned AssignGuestPage(in GuestPageAssignment assignment) => GuestPageAssigned.Page;
 
     public void OnGuestPageStateChange(in GuestPageStateChange change) { }
 

@@ -91,18 +91,18 @@ public sealed class SevSnpMemoryController(IPhysicalMemory memory, ICostLedger l
         if (newKey.IsShared) ReturnToHypervisor(pfn);
     }
 
-    public bool AssignGuestPage(in GuestPageAssignment assignment)
+    public GuestPageAssigned AssignGuestPage(in GuestPageAssignment assignment)
     {
         var asid = (ushort)assignment.Key.Value;
         var pfn = assignment.Pfn;
         var entry = _rmp.Get(pfn);
         // Already assigned at this gpa (a neighbour in a 2 MiB entry): nothing to update. Elsewhere: RMPUPDATE fails.
-        if (entry.IsAssigned) return !entry.IsImmutable && entry.Asid == asid && entry.Gfn == assignment.Gfn;
+        if (entry.IsAssigned) return !entry.IsImmutable && entry.Asid == asid && entry.Gfn == assignment.Gfn ? GuestPageAssigned.Page : GuestPageAssigned.Refused;
         var inRun = (int)(pfn.Value & (PageGeometry.PagesPerHuge - 1));
         if (assignment.HostLeaf == MappingSize.Size2M && assignment.RangePrivate && inRun == (int)(assignment.Gfn.Value & (PageGeometry.PagesPerHuge - 1)) && !_rmp.AnyAssignedAround(pfn))
         {
             AssignHuge(asid, pfn.Add(-inRun), new Gfn(assignment.Gfn.Value - (ulong)inRun));
-            return true;
+            return GuestPageAssigned.HugeRange;
         }
         // Linux splits its direct map to 4K around the first page it assigns in a 2 MiB range, so the host kernel
         // never faults on a shared neighbour (H17).
@@ -112,7 +112,7 @@ public sealed class SevSnpMemoryController(IPhysicalMemory memory, ICostLedger l
         _rmp.Assign(pfn, asid, assignment.Gfn, validated, huge: false);
         if (validated) _validation.Add(asid, assignment.Gfn);
         ledger.Add(CostKind.RmpUpdate);
-        return true;
+        return GuestPageAssigned.Page;
     }
 
     public void OnGuestPageStateChange(in GuestPageStateChange change)

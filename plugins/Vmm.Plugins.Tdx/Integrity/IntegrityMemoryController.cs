@@ -56,7 +56,7 @@ public abstract class IntegrityMemoryController : IMemoryController
 
     // TDX ownership is the frame's KeyID, set by Reinitialize (the PAMT is the core's frame key, checked by KVM), and
     // a TD accepts pages inside the module, which keeps no state the host could change behind its back.
-    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+    public GuestPageAssigned AssignGuestPage(in GuestPageAssignment assignment) => GuestPageAssigned.Page;
 
     public void OnGuestPageStateChange(in GuestPageStateChange change) { }
 

@@ -39,7 +39,7 @@ public sealed class FakeMemory(FakeMemoryOptions options) : IMemoryController
     public int PoisonedLineCount(Pfn pfn) => 0;
     public void OnFrameFreed(Pfn pfn) { }
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
-    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+    public GuestPageAssigned AssignGuestPage(in GuestPageAssignment assignment) => GuestPageAssigned.Page;
     public void OnGuestPageStateChange(in GuestPageStateChange change) { }
 }
 

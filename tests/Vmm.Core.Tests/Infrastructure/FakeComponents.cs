@@ -32,7 +32,7 @@ public abstract class InertMemoryController : IMemoryController
     public int PoisonedLineCount(Pfn pfn) => 0;
     public void OnFrameFreed(Pfn pfn) { }
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
-    public bool AssignGuestPage(in GuestPageAssignment assignment) => true;
+    public GuestPageAssigned AssignGuestPage(in GuestPageAssignment assignment) => GuestPageAssigned.Page;
     public void OnGuestPageStateChange(in GuestPageStateChange change) { }
 }
 
