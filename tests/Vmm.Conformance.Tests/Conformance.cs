@@ -75,3 +75,18 @@ public sealed class LinuxFaultDeliveryConformance : FaultDeliveryConformance
 {
     public override string ComponentName => "linux";
 }
+
+public sealed class SevSnpMemoryControllerConformance : MemoryControllerConformance
+{
+    public override string ComponentName => "sev-snp";
+}
+
+public sealed class KvmExitFaultDeliveryConformance : FaultDeliveryConformance
+{
+    public override string ComponentName => "kvm-exit";
+}
+
+public sealed class VmceFaultDeliveryConformance : FaultDeliveryConformance
+{
+    public override string ComponentName => "vmce";
+}

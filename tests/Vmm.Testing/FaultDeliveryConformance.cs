@@ -32,17 +32,31 @@ public abstract class FaultDeliveryConformance : ComponentConformance, IDisposab
                 foreach (var vm in new[] { VmId.None, new VmId(0) })
                     foreach (var pid in new[] { 1, 2 })
                     {
+                        var events = new List<KernelEvent>();
                         if (kind == KernelEventKind.SigBus)
                         {
                             foreach (var code in Enum.GetValues<SigBusCode>())
-                                yield return new KernelEvent(kind, pid, code, new Hva(0x7f00_0000_1000UL), code == SigBusCode.SI_KERNEL ? 0 : PageGeometry.PageShift, context, vm, "conformance");
+                                events.Add(new KernelEvent(kind, pid, code, new Hva(0x7f00_0000_1000UL), code == SigBusCode.SI_KERNEL ? 0 : PageGeometry.PageShift, context, vm, "conformance"));
                         }
                         else
                         {
-                            yield return new KernelEvent(kind, pid, default, new Hva(0x7f00_0000_2000UL), 0, context, vm, $"conformance {kind}");
+                            events.Add(new KernelEvent(kind, pid, default, new Hva(0x7f00_0000_2000UL), 0, context, vm, $"conformance {kind}"));
+                        }
+                        foreach (var e in events)
+                        {
+                            yield return e;
+                            // A failed guest fault also carries what KVM_EXIT_MEMORY_FAULT reports.
+                            foreach (var guest in GuestFaults)
+                                yield return e with { Guest = guest };
                         }
                     }
     }
+
+    private static readonly GuestMemoryFault[] GuestFaults =
+    [
+        new(new Gpa(0x1000), PageGeometry.PageSize, Private: true, HardwareError: false),
+        new(new Gpa(0x200000), PageGeometry.HugeSize, Private: false, HardwareError: true),
+    ];
 
     public static TheoryData<KernelEventKind> Kinds()
     {
@@ -95,6 +109,8 @@ public abstract class FaultDeliveryConformance : ComponentConformance, IDisposab
     [InlineData(KernelEventKind.SigKill)]
     [InlineData(KernelEventKind.SigSegv)]
     [InlineData(KernelEventKind.TdFatal)]
+    [InlineData(KernelEventKind.GuestFaultFailed)]
+    [InlineData(KernelEventKind.GuestVc)]
     public void EventsThatSpareTheHost_NeverEndTheMachine(KernelEventKind kind)
     {
         var delivery = NewDelivery();

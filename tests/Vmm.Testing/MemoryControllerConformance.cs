@@ -55,7 +55,7 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
     public void ReinitializedFrame_ReadsAsZeros_ForItsNewOwner(bool owner)
     {
         var (key, requester) = Writer(owner, Owner);
-        Controller.Reinitialize(FrameA, key);
+        TakeFor(FrameA, key, Owner);
         var read = Read(FrameA, 0, Page, key, requester, out var bytes);
         Assert.True(read.IsOk, $"{requester} with {key} after Reinitialize: {read}");
         Assert.Equal(new byte[Page], bytes);
@@ -78,8 +78,8 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
     public void Writes_ToTwoFramesAndOverlappingRanges_KeepEachByteWhereItWasWritten(bool owner)
     {
         var (key, requester) = Writer(owner, Owner);
-        Controller.Reinitialize(FrameA, key);
-        Controller.Reinitialize(FrameB, key);
+        TakeFor(FrameA, key, Owner);
+        TakeFor(FrameB, key, Owner);
         var a = Pattern(1, Page);
         var b = Pattern(2, Page);
         Assert.True(Write(FrameA, 0, a, key, requester).IsOk);
@@ -101,7 +101,7 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
     {
         var (key, requester) = Writer(owner, Owner);
         var data = Pattern(4, Page);
-        Controller.Reinitialize(FrameA, key);
+        TakeFor(FrameA, key, Owner);
         Assert.True(Write(FrameA, 0, data, key, requester).IsOk);
         const int poisoned = 7;
         Controller.PoisonLine(FrameA, poisoned);
@@ -160,13 +160,15 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
     {
         var (key, requester) = Writer(ownerWasPrivate, Owner);
         var old = Pattern(6, Page);
-        Controller.Reinitialize(FrameA, key);
+        TakeFor(FrameA, key, Owner);
         Assert.True(Write(FrameA, 0, old, key, requester).IsOk);
         Controller.PoisonLine(FrameA, 3);
 
         if (freed) Controller.OnFrameFreed(FrameA);
+        // KVM hands a private page to another VM only through the host (TDH.PHYMEM.PAGE.RECLAIM, RMPUPDATE to the hypervisor).
+        else if (ownerWasPrivate && nextIsPrivate) Controller.Reinitialize(FrameA, KeyId.Shared);
         var (nextKey, nextRequester) = Writer(nextIsPrivate, NextOwner);
-        Controller.Reinitialize(FrameA, nextKey);
+        TakeFor(FrameA, nextKey, NextOwner);
 
         var read = Read(FrameA, 0, Page, nextKey, nextRequester, out var bytes);
         Assert.True(read.IsOk, $"the next owner ({nextRequester}, {nextKey}) read its fresh frame: {read}");
@@ -214,13 +216,27 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
     private void AssertRoundTrip(bool owner, int offset, int length)
     {
         var (key, requester) = Writer(owner, Owner);
-        Controller.Reinitialize(FrameA, key);
+        TakeFor(FrameA, key, Owner);
         var data = Pattern(offset + length, length);
         var write = Write(FrameA, offset, data, key, requester);
         Assert.True(write.IsOk, $"{requester} write with {key}: {write}");
         var read = Read(FrameA, offset, length, key, requester, out var bytes);
         Assert.True(read.IsOk, $"{requester} read back with {key}: {read}");
         Assert.Equal(data, bytes);
+    }
+
+    /// <summary>
+    /// Gives the frame to its next owner as KVM does: a private key's page is assigned to the guest first
+    /// (<see cref="IMemoryController.AssignGuestPage"/>, at gfn = pfn), then re-initialised for the key.
+    /// </summary>
+    private void TakeFor(Pfn pfn, KeyId key, VmId vm)
+    {
+        if (!key.IsShared)
+        {
+            var taken = Controller.AssignGuestPage(new GuestPageAssignment(vm, key, new Gfn(pfn.Value), pfn, MappingSize.Size4K, RangePrivate: false));
+            Assert.True(taken == GuestPageAssigned.Page, $"{ComponentName} refused {pfn} for {vm} with {key}: {taken}");
+        }
+        Controller.Reinitialize(pfn, key);
     }
 
     /// <summary>The owner's private KeyID and the guest, or the shared key and the VMM.</summary>
@@ -242,11 +258,15 @@ public abstract class MemoryControllerConformance : ComponentConformance, IDispo
     private MemResult Read(Pfn pfn, int offset, int length, KeyId key, Requester requester, out byte[] bytes)
     {
         bytes = new byte[length];
-        return Controller.Read(new LineAccess(pfn, offset, key, requester), bytes);
+        return Controller.Read(Access(pfn, offset, key, requester), bytes);
     }
 
     private MemResult Write(Pfn pfn, int offset, byte[] data, KeyId key, Requester requester)
-        => Controller.Write(new LineAccess(pfn, offset, key, requester), data);
+        => Controller.Write(Access(pfn, offset, key, requester), data);
+
+    /// <summary>A guest access names its gpa: gfn = pfn, as <see cref="TakeFor"/> assigned it.</summary>
+    private static LineAccess Access(Pfn pfn, int offset, KeyId key, Requester requester)
+        => new(pfn, offset, key, requester, Gpa: requester == Requester.Guest ? new Gpa(pfn.Value << PageGeometry.PageShift) : default);
 
     private static byte[] Pattern(int seed, int length)
     {
