@@ -13,12 +13,19 @@ internal static class AsidCipher
     public static void Apply(ushort asid, Pfn pfn, int offset, Span<byte> bytes)
     {
         var address = (pfn.Value << PageGeometry.PageShift) + (ulong)offset;
-        for (var i = 0; i < bytes.Length; i++) bytes[i] ^= KeyByte(asid, address + (ulong)i);
+        var word = 0UL;
+        for (var i = 0; i < bytes.Length; i++, address++)
+        {
+            // One hash per 8-byte word of the address space.
+            if (i == 0 || (address & 7) == 0) word = Word(asid, address);
+            bytes[i] ^= KeyByte(word, address);
+        }
     }
 
-    public static byte KeyByte(ushort asid, ulong address)
+    private static ulong Word(ushort asid, ulong address) => Mix(((ulong)asid << 52) ^ (address >> 3));
+
+    private static byte KeyByte(ulong word, ulong address)
     {
-        var word = Mix(((ulong)asid << 52) ^ (address >> 3));
         var b = (byte)(word >> (int)((address & 7) * 8));
         return b == 0 ? (byte)0x5a : b;
     }

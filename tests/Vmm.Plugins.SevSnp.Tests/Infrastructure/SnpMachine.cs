@@ -42,5 +42,17 @@ internal static class SnpMachine
 
     public static StepSpec Madvise(ulong gpa, string advice) => Step(new Madvise(PageGeometry.PageSize, advice), gpa);
 
+    public static StepSpec HostReadOf(ulong gpa, ulong len) => Step(new HostRead(len), gpa);
+
+    public static StepSpec KernelRead(ulong gpa, ulong len) => Step(new KernelRead(len), gpa);
+
+    public static StepSpec KernelWrite(ulong gpa, params byte[] data) => Step(new KernelWrite(data), gpa);
+
+    public static StepSpec DmaRead(ulong gpa, ulong len) => Step(new DmaRead(len), gpa);
+
+    public static StepSpec DmaWrite(ulong gpa, params byte[] data) => Step(new DmaWrite(data), gpa);
+
+    public static StepSpec Convert(ulong gpa, bool toPrivate) => Step(new GuestConvert(PageGeometry.PageSize, toPrivate), gpa);
+
     private static StepSpec Step(StepOp op, ulong? gpa) => new() { Index = 0, Op = op with { At = new StepAddress(Vm, gpa) }, Location = Here };
 }

@@ -65,6 +65,22 @@ public sealed class RmpCheckTests
         Assert.NotEqual(Seen(7), Seen(9));
     }
 
+    [Theory]
+    [InlineData(0, 64)]
+    [InlineData(3, 21)]
+    [InlineData(4091, 5)]
+    public void Ciphertext_OfAPartOfThePage_IsThatPartOfThePagesCiphertext(int offset, int length)
+    {
+        var rig = new SnpRig();
+        rig.Assign(7);
+        rig.GuestWrite(7, 0, SnpRig.Data(11, PageGeometry.PageSize));
+        var whole = new byte[PageGeometry.PageSize];
+        rig.HostRead(7, 0, whole);
+        var part = new byte[length];
+        rig.HostRead(7, offset, part);
+        Assert.Equal(whole.AsSpan(offset, length).ToArray(), part);
+    }
+
     [Fact]
     public void UntouchedAssignedPage_ReadsAsZerosToTheGuest_AndNotToTheHost()
     {
