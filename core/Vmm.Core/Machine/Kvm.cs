@@ -431,6 +431,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         if (outcome is not null && outcome.Kind != OutcomeKind.Ok) return outcome;
         SetAttributes(vm, gpa, size, toPrivate);
         if (!toPrivate) ReclaimPrivateFrames(vm, gpa, gpa + size);
+        if (!toPrivate && vm.Info.Thp) _kernel.Thp?.OnShared(vm.Info, vm.Info.HvaOf(new Gpa(gpa)), size);
         CostLedger.Add(CostKind.Conversion, (long)(size >> PageGeometry.PageShift));
         return outcome ?? Outcome.Ok();
     }
