@@ -57,14 +57,14 @@ public sealed class Simulation
 
     /// <summary>
     /// What every huge-page strategy reports (table T): its split and collapse counters even when zero, the share
-    /// of `thp: true` guest memory the VMM maps with 2 MiB leaves (per mille), the VMM's page-table bytes, and the
-    /// TLB entries needed to cover what the VMM maps of that memory (one per present leaf).
+    /// of `thp: true` guest memory the VMM maps with 2 MiB leaves (per mille), how much of it the VMM maps at all, the
+    /// VMM's page-table bytes, and the TLB entries needed to cover what it maps (one per present leaf).
     /// </summary>
     private void MeasureHugeMappings(IDictionary<string, long> into)
     {
         foreach (var kind in (ReadOnlySpan<CostKind>)[CostKind.ThpSplit, CostKind.ThpSplitFailed, CostKind.ThpCollapse, CostKind.ThpPmdRemap])
             into.TryAdd(kind.ToString(), 0);
-        ulong guestBytes = 0, hugeBytes = 0;
+        ulong guestBytes = 0, hugeBytes = 0, mappedBytes = 0;
         long entries = 0;
         foreach (var vm in _kernel.Kvm.VmList)
         {
@@ -75,12 +75,14 @@ public sealed class Simulation
             {
                 if (!entry.IsPresent) return true;
                 entries++;
+                mappedBytes += size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize;
                 if (size == MappingSize.Size2M) hugeBytes += PageGeometry.HugeSize;
                 return true;
             });
         }
         into["ThpHugeMappedPermille"] = guestBytes == 0 ? 0 : (long)(hugeBytes * 1000 / guestBytes);
         into["ThpTlbReachEntries"] = entries;
+        into["ThpVmmMappedKiB"] = (long)(mappedBytes >> 10);
         into["VmmPageTableBytes"] = _kernel.Vmm.PageTable.TablePages * PageGeometry.PageSize;
     }
 
