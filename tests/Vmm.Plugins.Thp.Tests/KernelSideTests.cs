@@ -65,6 +65,29 @@ public class KernelSideTests
     }
 
     [Fact]
+    public void PmdPoison_MemoryErrorAfterAFork_TurnsTheMarkerIntoPtesInBothProcessesBeforeTheThpSplits()
+    {
+        var m = Create("pmd-poison");
+        m.HostWrite(0x2000, 0x77, 1, Td);
+        var head = m.FrameOf(0, Td);
+        m.GuestWritePrivate(0x1000);
+        m.Convert(0x2000, 2 * Page, toPrivate: false);
+        Assert.Equal(OutcomeKind.Ok, m.Fork().Kind);
+        var child = m.LastChild;
+
+        Assert.Equal(OutcomeKind.Ok, m.MemoryError(0x3000, vm: Td).Kind);
+
+        Assert.False(m.Kernel.Mm.Frames.Has(head, FrameFlags.Compound), "the THP was not split");
+        foreach (var p in new[] { m.VmmProcess, child })
+        {
+            var marker = p.PageTable.Lookup(m.HvaOf(0x1000, Td), out var size);
+            Assert.Equal((MappingSize.Size4K, true), (size, marker.IsHwPoison));
+            Assert.True(p.PageTable.Lookup(m.HvaOf(0x2000, Td), out _).IsPresent);
+        }
+        Assert.Equal((2, 2), (m.Kernel.Mm.Frames.RefCountOf(head.Add(2)), m.Kernel.Mm.Frames.MapCountOf(head.Add(2))));
+    }
+
+    [Fact]
     public void LazySplit_ShareOfTheLastPrivatePage_ReinstallsThePmdOverTheSamePageWithoutACopy()
     {
         var m = Create("lazy-split");

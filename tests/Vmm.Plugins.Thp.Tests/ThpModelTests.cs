@@ -9,8 +9,8 @@ namespace Vmm.Plugins.Thp.Tests;
 /// <summary>
 /// Random sequences under every strategy (hwpoison-v2, plain memory, a 4 MiB protected THP VM, kernel 6.11): guest
 /// private writes, 4 KiB and 2 MiB conversions both ways, VMM reads and writes, a pin, khugepaged collapse,
-/// split_huge_page and memory errors, at pages on the edges of both 2 MiB ranges. After every step no present
-/// VMM leaf, 4 KiB or 2 MiB, maps a frame that is private or policy-poisoned, and reference counts stay sane
+/// split_huge_page, memory errors and a fork, at pages on the edges of both 2 MiB ranges. After every step no present
+/// leaf of the VMM or its child, 4 KiB or 2 MiB, maps a frame that is private or policy-poisoned, and reference counts stay sane
 /// (a refcount bug throws from put_page).
 /// </summary>
 public class ThpModelTests
@@ -31,6 +31,7 @@ public class ThpModelTests
         Collapse,
         Split,
         MemoryError,
+        Fork,
     }
 
     public readonly record struct Op(OpKind Kind, ulong Gfn)
@@ -43,7 +44,7 @@ public class ThpModelTests
             (6, Gen.Const(OpKind.GuestWrite)), (3, Gen.Const(OpKind.ShareSmall)), (2, Gen.Const(OpKind.PrivateSmall)),
             (2, Gen.Const(OpKind.ShareRange)), (1, Gen.Const(OpKind.PrivateRange)), (5, Gen.Const(OpKind.HostRead)),
             (4, Gen.Const(OpKind.HostWrite)), (1, Gen.Const(OpKind.Pin)), (2, Gen.Const(OpKind.Collapse)),
-            (1, Gen.Const(OpKind.Split)), (1, Gen.Const(OpKind.MemoryError))),
+            (1, Gen.Const(OpKind.Split)), (1, Gen.Const(OpKind.MemoryError)), (1, Gen.Const(OpKind.Fork))),
         Gen.Int[0, Gfns.Length - 1],
         (kind, index) => new Op(kind, Gfns[index]));
 
@@ -75,6 +76,7 @@ public class ThpModelTests
     {
         private readonly TestMachine _m = Create(strategy, 4 * TestMachine.MiB, new KernelVersion(6, 11));
         private bool _pinned;
+        private bool _forked;
 
         public void Execute(Op[] ops)
         {
@@ -105,6 +107,9 @@ public class ThpModelTests
                 case OpKind.Collapse: _m.Run("thp.collapse", Td, gpa); break;
                 case OpKind.Split: _m.Run("thp.split", Td, gpa); break;
                 case OpKind.MemoryError: _m.MemoryError(gpa, vm: Td); break;
+                case OpKind.Fork when !_forked:
+                    _forked = _m.Fork().Kind == OutcomeKind.Ok;
+                    break;
             }
         }
 
@@ -113,19 +118,23 @@ public class ThpModelTests
             var vm = _m.VmNamed(Td).Info;
             var frames = _m.Kernel.Mm.Frames;
             string? problem = null;
-            _m.VmmProcess.PageTable.Visit(vm.HvaBase.Value, vm.HvaBase.Value + vm.MemoryBytes, (va, entry, size) =>
+            foreach (var process in _m.Kernel.Processes)
             {
-                if (!entry.IsPresent) return true;
-                var count = size == MappingSize.Size2M ? PageGeometry.PagesPerHuge : 1;
-                for (var i = 0; i < count; i++)
+                if (!process.Alive || problem is not null) continue;
+                process.PageTable.Visit(vm.HvaBase.Value, vm.HvaBase.Value + vm.MemoryBytes, (va, entry, size) =>
                 {
-                    var pfn = entry.Pfn.Add(i);
-                    if ((frames.Flags(pfn) & (FrameFlags.Private | FrameFlags.PolicyPoison)) == 0) continue;
-                    problem = $"{strategy}: the VMM's present {size} leaf at hva 0x{va:x} reaches private {pfn} (subpage {i})";
-                    return false;
-                }
-                return true;
-            });
+                    if (!entry.IsPresent) return true;
+                    var count = size == MappingSize.Size2M ? PageGeometry.PagesPerHuge : 1;
+                    for (var i = 0; i < count; i++)
+                    {
+                        var pfn = entry.Pfn.Add(i);
+                        if ((frames.Flags(pfn) & (FrameFlags.Private | FrameFlags.PolicyPoison)) == 0) continue;
+                        problem = $"{strategy}: {process.Name}'s present {size} leaf at hva 0x{va:x} reaches private {pfn} (subpage {i})";
+                        return false;
+                    }
+                    return true;
+                });
+            }
             if (problem is not null)
                 throw new InvalidOperationException($"{problem} after step {step} of {string.Join(", ", ops.Take(step + 1))}");
         }

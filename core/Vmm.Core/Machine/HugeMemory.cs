@@ -10,8 +10,8 @@ internal sealed class HugeMemory
 {
     private readonly HostKernel _kernel;
     private readonly List<RmapEntry> _rmapScratch = [];
-    /// <summary>PMD markers by compound head (T3): they leave the rmap, so split_huge_page finds them here; checked against the page table when used.</summary>
-    private readonly Dictionary<ulong, (int Pid, ulong Va)> _pmdMarkers = [];
+    /// <summary>Where a PMD marker (T3) was made, by compound head: markers leave the rmap, so split_huge_page looks there in every process (fork copies them at the same address).</summary>
+    private readonly Dictionary<ulong, ulong> _pmdMarkers = [];
 
     public HugeMemory(HostKernel kernel) => _kernel = kernel;
 
@@ -60,8 +60,9 @@ internal sealed class HugeMemory
         if (!Frames.Has(head, FrameFlags.Compound)) return true;
         if (Frames.Has(head, FrameFlags.Hugetlb)) return false;
         // A PMD marker names the compound page: it becomes PTEs before the page can become base pages.
-        if (_pmdMarkers.Remove(head.Value, out var marker) && _kernel.FindProcess(marker.Pid) is { } owner && IsPmdMarker(owner, marker.Va, head))
-            RemapPmdMarker(owner, marker.Va);
+        if (_pmdMarkers.Remove(head.Value, out var markerVa))
+            foreach (var owner in _kernel.Processes)
+                if (owner.Alive && IsPmdMarker(owner, markerVa, head)) RemapPmdMarker(owner, markerVa);
         var expected = 0;
         var pmdMappings = 0;
         _rmapScratch.Clear();
@@ -176,7 +177,7 @@ internal sealed class HugeMemory
         p.PageTable.Set(hugeVa, PteValue.HwPoisonEntry(head), MappingSize.Size2M);
         _kernel.Mm.Rmap.Remove(head, p.Pid, hugeVa);
         Frames.HwpEntryRefs(head)++; // the PMD's reference moves to the marker
-        _pmdMarkers[head.Value] = (p.Pid, hugeVa);
+        _pmdMarkers[head.Value] = hugeVa;
         _kernel.CostLedger.Add(CostKind.Unmap);
         _kernel.Mm.ShootDown(p, new Hva(hugeVa), PageGeometry.HugeSize);
         _kernel.MmuNotifier.InvalidateRange(p, new Hva(hugeVa), new Hva(hugeVa + PageGeometry.HugeSize));
@@ -222,7 +223,6 @@ internal sealed class HugeMemory
         }
         Frames.HwpEntryRefs(head)--;
         _kernel.Mm.PutPage(head); // the marker's reference
-        _pmdMarkers.Remove(head.Value);
         _kernel.CostLedger.Add(CostKind.ThpSplit);
     }
 
