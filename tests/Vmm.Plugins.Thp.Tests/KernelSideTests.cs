@@ -88,6 +88,22 @@ public class KernelSideTests
     }
 
     [Fact]
+    public void PmdPoison_ChildWriteToASharedPageUnderAForkedMarker_CopiesAndLeavesTheParentsDataAlone()
+    {
+        var m = Create("pmd-poison");
+        m.HostWrite(0x2000, 0x77, 1, Td);
+        m.GuestWritePrivate(0x1000);
+        m.Convert(0x2000, Page, toPrivate: false);
+        m.Fork();
+
+        var write = m.UserAccess(m.LastChild, m.HvaOf(0x2000, Td), [0x99], write: true);
+
+        Assert.Equal(OutcomeKind.Ok, write.Kind);
+        Assert.Equal(0x77, m.HostRead(0x2000, 1, Td).Data![0]);
+        Assert.NotEqual(m.LastChild.PageTable.Lookup(m.HvaOf(0x2000, Td), out _).Pfn, m.VmmPte(0x2000, Td).Pfn);
+    }
+
+    [Fact]
     public void LazySplit_ShareOfTheLastPrivatePage_ReinstallsThePmdOverTheSamePageWithoutACopy()
     {
         var m = Create("lazy-split");

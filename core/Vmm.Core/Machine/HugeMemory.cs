@@ -204,7 +204,9 @@ internal sealed class HugeMemory
         var marker = p.PageTable.Lookup(hugeVa, out var size);
         if (size != MappingSize.Size2M || !marker.IsHwPoison) return;
         var head = marker.SwapPfn;
-        var writable = p.FindVma(hugeVa)?.Writable ?? false;
+        var vma = p.FindVma(hugeVa);
+        // A fork copied the marker: pages another process may map come back read-only, so a write copies (COW).
+        var exclusive = Frames.HwpEntryRefsOf(head) == 1;
         p.PageTable.Set(hugeVa, PteValue.None, MappingSize.Size2M);
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
         {
@@ -218,6 +220,7 @@ internal sealed class HugeMemory
             }
             else
             {
+                var writable = vma is { Writable: true } && (vma.Shared || (exclusive && Frames.MapCountOf(sub) == 0));
                 _kernel.Mm.MapFrame(p, new Hva(subVa), sub, MappingSize.Size4K, writable);
             }
         }
