@@ -26,6 +26,7 @@ public static partial class VmmCoreServiceCollectionExtensions
         services.TryAddScoped<IFrameMetadata>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IUnmapService>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IThpMechanics>(sp => sp.GetRequiredService<KernelServices>());
+        services.TryAddScoped<IHugePmdMechanics>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IVmmControl>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IKernelLog>(sp => sp.GetRequiredService<KernelServices>());
         // What the memory controller works on, per run scope: the DRAM contents (sized by the machine) and the cost ledger.

@@ -70,13 +70,40 @@ public abstract class HwPoisonPolicy : IPrivateMemoryPolicy, IGuestFaultPolicy, 
                 return GuestFaultAction.HwPoisonSignal;
             }
             if (!strategy.PrepareSubpage(vm, hva, pfn)) return GuestFaultAction.HwPoisonSignal;
+            var unit = (ulong)Math.Max(1, strategy.PrivateUnitPages(vm));
+            if (unit > 1) PoisonUnit(vm, gfn, pfn, unit);
         }
-        // TestSetPageHWPoison, then try_to_unmap: every VMM PTE becomes a hwpoison entry holding a reference (v2 10/13).
+        Poison(vm, gfn, pfn);
+        return GuestFaultAction.Map;
+    }
+
+    /// <summary>TestSetPageHWPoison, then try_to_unmap: every VMM PTE becomes a hwpoison entry holding a reference (v2 10/13).</summary>
+    private void Poison(VmInfo vm, Gfn gfn, Pfn pfn)
+    {
         _frames.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private);
         _unmap.TryToUnmap(pfn, UnmapFlags.HwPoison | UnmapFlags.KeepReference);
         if (IsV2) _frames.SetOwner(pfn, vm.Id);
         _poisonedBy[pfn.Value] = (vm.Id, gfn.Value);
-        return GuestFaultAction.Map;
+    }
+
+    /// <summary>
+    /// The strategy makes the aligned unit private together (T3): each other frame of it is poisoned as its own
+    /// fault would poison it, except gfns the guest shared, which the VMM keeps.
+    /// </summary>
+    private void PoisonUnit(VmInfo vm, Gfn gfn, Pfn pfn, ulong unit)
+    {
+        var first = gfn.Value & ~(unit - 1);
+        var frames = _frameScratch;
+        frames.Clear();
+        _vmm.FramesOf(vm.Id, new Gfn(first), new Gfn(first + unit), frames);
+        foreach (var (other, frame) in frames)
+        {
+            if (frame == pfn || IsShared(vm, other)) continue;
+            var flags = _frames.GetFlags(frame);
+            if ((flags & (FrameFlags.HwPoison | FrameFlags.ZeroPage)) != 0 || (flags & FrameFlags.SwapBacked) == 0) continue;
+            Poison(vm, other, frame);
+        }
+        frames.Clear();
     }
 
     /// <summary>do_swap_page on a hwpoison entry, and follow_page_pte for GUP.</summary>

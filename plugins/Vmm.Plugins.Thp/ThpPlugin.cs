@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Vmm.Abstractions;
+using Vmm.Plugins.Thp.LazySplit;
 using Vmm.Plugins.Thp.NoThp;
+using Vmm.Plugins.Thp.PmdPoison;
 using Vmm.Plugins.Thp.Split;
 
 namespace Vmm.Plugins.Thp;
@@ -18,5 +20,12 @@ public sealed class ThpPlugin : IVmmPlugin
         services.AddVmmComponent<IHugePageStrategy, NoThpStrategy>(ComponentKind.Thp, "no-thp",
             "T2: protected VMs are never mapped huge in the VMM, so conversions never split.",
             run => new NoThpStrategy(run.GetRequiredService<IThpMechanics>(), run.GetRequiredService<IKernelLog>()));
+        services.AddVmmComponent<IHugePageStrategy, PmdPoisonStrategy>(ComponentKind.Thp, "pmd-poison",
+            "T3: the 2 MiB is one unit: its first private page clears the PMD for a PMD hwpoison marker and all 512 frames become private; VMM faults report lsb 21.",
+            run => new PmdPoisonStrategy(run.GetRequiredService<IThpMechanics>(), run.GetRequiredService<IHugePmdMechanics>(), run.GetRequiredService<IKernelLog>()));
+        services.AddVmmComponent<IHugePageStrategy, LazySplitStrategy>(ComponentKind.Thp, "lazy-split",
+            "T4: split only the PMD (a pin does not stop it) on the first private page, and re-install the PMD without a copy once the range is wholly shared again.",
+            run => new LazySplitStrategy(run.GetRequiredService<IThpMechanics>(), run.GetRequiredService<IHugePmdMechanics>(), run.GetRequiredService<IFrameMetadata>(),
+                run.GetRequiredService<IVmmControl>(), run.GetRequiredService<IKernelLog>()));
     }
 }

@@ -22,6 +22,8 @@ internal sealed record MachineSetup
     public IPrivateMemoryPolicy? Policy { get; init; }
     /// <summary>Builds the policy from the machine's kernel services (wins over <see cref="Policy"/>).</summary>
     public Func<KernelServices, IPrivateMemoryPolicy>? PolicyFor { get; init; }
+    /// <summary>Builds the huge-page strategy from the machine's kernel services (default none).</summary>
+    public Func<KernelServices, IHugePageStrategy>? ThpFor { get; init; }
     public IFaultDelivery? Faults { get; init; }
     public IPageTableFactory? PageTables { get; init; }
     /// <summary>Host memory beyond the VMs' (small, so whole-frame-table sweeps stay cheap).</summary>
@@ -74,7 +76,7 @@ internal sealed class TestMachine
             setup.PolicyFor?.Invoke(services) ?? setup.Policy ?? new NonePolicy(),
             setup.Faults ?? new LinuxFaultDelivery(),
             setup.PageTables ?? new RadixPageTableFactory(),
-            null,
+            setup.ThpFor?.Invoke(services),
             setup.Options,
             new CostOptions())
         {

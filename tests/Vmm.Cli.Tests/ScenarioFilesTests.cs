@@ -59,7 +59,7 @@ public sealed class RepositoryPluginsBadInputTests
         var (code, _, stderr) = Run("""{ "name": "thp", "components": { "thp": "pmd-magic" }, "vms": [ { "name": "td1", "memory": "8M", "thp": true } ], "steps": [] }""");
 
         Assert.Equal(2, code);
-        Assert.Contains("unknown thp 'pmd-magic'; known: no-thp, split", stderr, StringComparison.Ordinal);
+        Assert.Contains("unknown thp 'pmd-magic'; known: lazy-split, no-thp, pmd-poison, split", stderr, StringComparison.Ordinal);
         Assert.Contains("bad.json:1:", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }

@@ -71,6 +71,16 @@ public sealed class NoThpStrategyConformance : HugePageStrategyConformance
     public override string ComponentName => "no-thp";
 }
 
+public sealed class PmdPoisonStrategyConformance : HugePageStrategyConformance
+{
+    public override string ComponentName => "pmd-poison";
+}
+
+public sealed class LazySplitStrategyConformance : HugePageStrategyConformance
+{
+    public override string ComponentName => "lazy-split";
+}
+
 public sealed class LinuxFaultDeliveryConformance : FaultDeliveryConformance
 {
     public override string ComponentName => "linux";

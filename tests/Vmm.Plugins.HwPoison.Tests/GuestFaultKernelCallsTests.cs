@@ -203,6 +203,7 @@ public class GuestFaultKernelCallsTests
         kernel.InSequence(seq).Setup(k => k.IsHugeMapped(PageHva)).Returns(true);
         kernel.InSequence(seq).SetupGet(k => k.Strategy).Returns(strategy.Object);
         strategy.InSequence(seq).Setup(s => s.PrepareSubpage(Td, PageHva, Frame)).Returns(true);
+        strategy.InSequence(seq).Setup(s => s.PrivateUnitPages(Td)).Returns(1);
         kernel.InSequence(seq).Setup(k => k.SetFlags(Frame, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.Private));
         kernel.InSequence(seq).Setup(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference)).Returns(1);
         kernel.InSequence(seq).Setup(k => k.SetOwner(Frame, Td.Id));
@@ -210,6 +211,7 @@ public class GuestFaultKernelCallsTests
         Assert.Equal(GuestFaultAction.Map, policy.OnGuestFault(new GuestFault(Td, Gfn, Frame, true)));
 
         strategy.Verify(s => s.PrepareSubpage(Td, PageHva, Frame), Times.Once);
+        strategy.Verify(s => s.PrivateUnitPages(Td), Times.Once);
         strategy.VerifyNoOtherCalls();
         kernel.Verify(k => k.TryToUnmap(Frame, UnmapFlags.HwPoison | UnmapFlags.KeepReference), Times.Once);
         kernel.Verify(k => k.SetOwner(Frame, Td.Id), Times.Once);

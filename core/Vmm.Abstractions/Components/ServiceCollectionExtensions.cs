@@ -35,7 +35,7 @@ public static class VmmServiceCollectionExtensions
 
     /// <summary>
     /// Registers a component built by <paramref name="create"/> from the run's services: the kernel services
-    /// (<see cref="IFrameMetadata"/>, <see cref="IUnmapService"/>, <see cref="IThpMechanics"/>, <see cref="IVmmControl"/>,
+    /// (<see cref="IFrameMetadata"/>, <see cref="IUnmapService"/>, <see cref="IThpMechanics"/>, <see cref="IHugePmdMechanics"/>, <see cref="IVmmControl"/>,
     /// <see cref="IKernelLog"/>), the machine's <see cref="IPhysicalMemory"/> and <see cref="ICostLedger"/>, and anything else the host registered.
     /// </summary>
     public static IServiceCollection AddVmmComponent<TContract, TImpl>(this IServiceCollection services, ComponentKind kind, string name, string description, Func<IServiceProvider, TImpl> create)

@@ -24,6 +24,7 @@ public enum CostKind
     ThpSplit,
     ThpSplitFailed,
     ThpCollapse,
+    ThpPmdRemap,
     FrameAlloc,
     FrameFree,
     PageCopy,

@@ -11,4 +11,12 @@ public interface IHugePageStrategy
 
     /// <summary>The 4 KiB frame at <paramref name="hva"/> inside a 2 MiB VMM mapping is about to become private or poisoned; true when the caller may go on.</summary>
     bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn);
+
+    /// <summary>Aligned 4 KiB pages that become private together once <see cref="PrepareSubpage"/> said yes: 1, or 512 when the strategy treats the 2 MiB as one unit (T3).</summary>
+    int PrivateUnitPages(VmInfo vm) => 1;
+
+    /// <summary>The guest converted [hva, hva + bytes) to shared and the policy has acted on it: a strategy may map ranges huge again.</summary>
+    void OnShared(VmInfo vm, Hva hva, ulong bytes)
+    {
+    }
 }

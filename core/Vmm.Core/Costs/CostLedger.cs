@@ -26,12 +26,16 @@ public sealed class CostLedger : ICostLedger
 
     public double ModelledNanosecondsOf(CostKind kind) => _counts[(int)kind] * _costNs[(int)kind];
 
-    /// <summary>Non-zero counters, for reports.</summary>
+    /// <summary>Measures of the machine's state (not events: no modelled time) that <see cref="Snapshot"/> adds; set by the machine that owns the ledger.</summary>
+    public Action<IDictionary<string, long>>? Gauges { get; set; }
+
+    /// <summary>Non-zero counters and the gauges, for reports.</summary>
     public IReadOnlyDictionary<string, long> Snapshot()
     {
         var result = new SortedDictionary<string, long>(StringComparer.Ordinal);
         foreach (var kind in Enum.GetValues<CostKind>())
             if (_counts[(int)kind] != 0) result[kind.ToString()] = _counts[(int)kind];
+        Gauges?.Invoke(result);
         return result;
     }
 }

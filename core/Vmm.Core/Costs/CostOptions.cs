@@ -52,6 +52,8 @@ public sealed class CostOptions
     public double ThpSplitFailed { get; set; } = 2000;
     [Option("khugepaged collapse of 2 MiB (ns) [assumption: copy of 512 pages].")]
     public double ThpCollapse { get; set; } = 200000;
+    [Option("One PMD re-installed over a PTE-mapped THP without a copy, collapse_pte_mapped_thp (ns) [assumption: a table page freed and a shootdown].")]
+    public double ThpPmdRemap { get; set; } = 3000;
     [Option("Frame allocation (ns) [assumption].")]
     public double FrameAlloc { get; set; } = 100;
     [Option("Frame free (ns) [assumption].")]

@@ -8,7 +8,7 @@ namespace Vmm.Core.Engine;
 /// constructors before the machine exists; the run's <see cref="HostKernel"/> binds itself when it is built.
 /// A component that calls a service from its constructor gets an <see cref="InvalidOperationException"/>.
 /// </summary>
-public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IVmmControl, IKernelLog
+public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IHugePmdMechanics, IVmmControl, IKernelLog
 {
     private HostKernel? _kernel;
 
@@ -31,6 +31,11 @@ public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanic
     public bool IsHugeMapped(Hva hva) => Kernel.HugeMemory.IsHugeMapped(Kernel.Vmm.Pid, hva);
     public bool SplitHugePage(Pfn pfn) => Kernel.HugeMemory.SplitHugePage(pfn);
     public IHugePageStrategy? Strategy => Kernel.Thp;
+
+    public bool SplitHugePmd(Hva hva) => Kernel.HugeMemory.SplitHugePmd(Kernel.Vmm.Pid, hva);
+    public bool PoisonHugePmd(Hva hva) => Kernel.HugeMemory.PoisonHugePmd(Kernel.Vmm, hva);
+    public bool RemapHugePmd(Hva hva) => Kernel.HugeMemory.RemapHugePmd(Kernel.Vmm, hva);
+    public HugeRangeState RangeState(Hva hva) => Kernel.HugeMemory.RangeState(Kernel.Vmm, hva);
 
     public VmInfo GetVm(VmId vm) => Kernel.Kvm.GetVm(vm);
     public void FramesOf(VmId vm, Gfn first, Gfn end, List<(Gfn Gfn, Pfn Pfn)> into) => Kernel.Kvm.FramesOf(vm, first, end, into);

@@ -52,6 +52,38 @@ public sealed class Simulation
                 throw new ScenarioException($"vm '{vm.Name}': {e.Message}", vm.Location);
             }
         }
+        if (components.Thp is not null) Ledger.Gauges = MeasureHugeMappings;
+    }
+
+    /// <summary>
+    /// What every huge-page strategy reports (table T): its split and collapse counters even when zero, the share
+    /// of `thp: true` guest memory the VMM maps with 2 MiB leaves (per mille), how much of it the VMM maps at all, the
+    /// VMM's page-table bytes, and the TLB entries needed to cover what it maps (one per present leaf).
+    /// </summary>
+    private void MeasureHugeMappings(IDictionary<string, long> into)
+    {
+        foreach (var kind in (ReadOnlySpan<CostKind>)[CostKind.ThpSplit, CostKind.ThpSplitFailed, CostKind.ThpCollapse, CostKind.ThpPmdRemap])
+            into.TryAdd(kind.ToString(), 0);
+        ulong guestBytes = 0, hugeBytes = 0, mappedBytes = 0;
+        long entries = 0;
+        foreach (var vm in _kernel.Kvm.VmList)
+        {
+            if (!vm.Info.Thp) continue;
+            guestBytes += vm.Info.MemoryBytes;
+            var start = vm.Info.HvaBase.Value;
+            _kernel.Vmm.PageTable.Visit(start, start + vm.Info.MemoryBytes, (_, entry, size) =>
+            {
+                if (!entry.IsPresent) return true;
+                entries++;
+                mappedBytes += size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize;
+                if (size == MappingSize.Size2M) hugeBytes += PageGeometry.HugeSize;
+                return true;
+            });
+        }
+        into["ThpHugeMappedPermille"] = guestBytes == 0 ? 0 : (long)(hugeBytes * 1000 / guestBytes);
+        into["ThpTlbReachEntries"] = entries;
+        into["ThpVmmMappedKiB"] = (long)(mappedBytes >> 10);
+        into["VmmPageTableBytes"] = _kernel.Vmm.PageTable.TablePages * PageGeometry.PageSize;
     }
 
     /// <summary>

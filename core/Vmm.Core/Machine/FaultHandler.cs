@@ -120,6 +120,12 @@ internal sealed class FaultHandler
 
     private void RebuildFromHwPoisonEntry(Process p, Vma vma, ulong va, PteValue entry, MappingSize size)
     {
+        if (size == MappingSize.Size2M && _kernel.HugeMemory.IsPmdMarker(entry))
+        {
+            // A THP's PMD marker (T3) comes back per 4 KiB: its other pages may still be private.
+            _kernel.HugeMemory.RemapPmdMarker(p, va);
+            return;
+        }
         var pfn = entry.SwapPfn;
         var leafVa = size == MappingSize.Size2M ? va & ~(PageGeometry.HugeSize - 1) : va & ~(ulong)(PageGeometry.PageSize - 1);
         p.PageTable.Set(leafVa, PteValue.None, size);

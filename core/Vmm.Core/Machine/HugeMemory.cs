@@ -10,6 +10,8 @@ internal sealed class HugeMemory
 {
     private readonly HostKernel _kernel;
     private readonly List<RmapEntry> _rmapScratch = [];
+    /// <summary>Where a PMD marker (T3) was made, by compound head: markers leave the rmap, so split_huge_page looks there in every process (fork copies them at the same address).</summary>
+    private readonly Dictionary<ulong, ulong> _pmdMarkers = [];
 
     public HugeMemory(HostKernel kernel) => _kernel = kernel;
 
@@ -57,6 +59,10 @@ internal sealed class HugeMemory
         var head = _kernel.Mm.Head(pfn);
         if (!Frames.Has(head, FrameFlags.Compound)) return true;
         if (Frames.Has(head, FrameFlags.Hugetlb)) return false;
+        // A PMD marker names the compound page: it becomes PTEs before the page can become base pages.
+        if (_pmdMarkers.Remove(head.Value, out var markerVa))
+            foreach (var owner in _kernel.Processes)
+                if (owner.Alive && IsPmdMarker(owner, markerVa, head)) RemapPmdMarker(owner, markerVa);
         var expected = 0;
         var pmdMappings = 0;
         _rmapScratch.Clear();
@@ -153,5 +159,127 @@ internal sealed class HugeMemory
         _kernel.MmuNotifier.InvalidateRange(p, new Hva(start), new Hva(start + PageGeometry.HugeSize));
         _kernel.CostLedger.Add(CostKind.ThpCollapse);
         return 0;
+    }
+
+    /// <summary>
+    /// T3's PMD-level hwpoison marker: the present THP PMD is replaced by a non-present 2 MiB hwpoison entry that
+    /// keeps the PMD's reference, so the whole range is unmapped as one unit and faults on it report lsb 21
+    /// (VM_FAULT_HWPOISON_LARGE). Linux has this only for hugetlb; a THP would need a PMD swap-entry type.
+    /// </summary>
+    internal bool PoisonHugePmd(Process p, Hva hva)
+    {
+        var hugeVa = hva.Value & ~(PageGeometry.HugeSize - 1);
+        var entry = p.PageTable.Lookup(hugeVa, out var size);
+        if (size != MappingSize.Size2M || !entry.MapsFrame) return false;
+        var head = entry.Pfn;
+        if (Frames.Has(head, FrameFlags.Hugetlb)) return false;
+        if (entry.IsDirty || entry.IsWritable) Frames.SetFlags(head, FrameFlags.Dirty);
+        p.PageTable.Set(hugeVa, PteValue.HwPoisonEntry(head), MappingSize.Size2M);
+        _kernel.Mm.Rmap.Remove(head, p.Pid, hugeVa);
+        Frames.HwpEntryRefs(head)++; // the PMD's reference moves to the marker
+        _pmdMarkers[head.Value] = hugeVa;
+        _kernel.CostLedger.Add(CostKind.Unmap);
+        _kernel.Mm.ShootDown(p, new Hva(hugeVa), PageGeometry.HugeSize);
+        _kernel.MmuNotifier.InvalidateRange(p, new Hva(hugeVa), new Hva(hugeVa + PageGeometry.HugeSize));
+        return true;
+    }
+
+    private bool IsPmdMarker(Process p, ulong hugeVa, Pfn head)
+    {
+        var entry = p.PageTable.Lookup(hugeVa, out var size);
+        return size == MappingSize.Size2M && entry.IsHwPoison && entry.SwapPfn == head && !Frames.Has(head, FrameFlags.Hugetlb);
+    }
+
+    /// <summary>True when <paramref name="entry"/>, a 2 MiB hwpoison entry, is a THP's PMD marker rather than hugetlb's (K2).</summary>
+    internal bool IsPmdMarker(PteValue entry) => entry.IsHwPoison && !Frames.Has(entry.SwapPfn, FrameFlags.Hugetlb);
+
+    /// <summary>
+    /// A touch of a page that is no longer poisoned under a PMD marker (the guest shared it): the marker becomes a
+    /// PTE table (one page-table page, 512 entries; counted as a split), a hwpoison entry for each frame still
+    /// PG_hwpoison and a present PTE for the others, so only the shared part comes back.
+    /// </summary>
+    internal void RemapPmdMarker(Process p, ulong va)
+    {
+        var hugeVa = va & ~(PageGeometry.HugeSize - 1);
+        var marker = p.PageTable.Lookup(hugeVa, out var size);
+        if (size != MappingSize.Size2M || !marker.IsHwPoison) return;
+        var head = marker.SwapPfn;
+        var vma = p.FindVma(hugeVa);
+        // A fork copied the marker: pages another process may map come back read-only, so a write copies (COW).
+        var exclusive = Frames.HwpEntryRefsOf(head) == 1;
+        p.PageTable.Set(hugeVa, PteValue.None, MappingSize.Size2M);
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+        {
+            var sub = head.Add(i);
+            var subVa = hugeVa + (ulong)i * PageGeometry.PageSize;
+            if (Frames.Has(sub, FrameFlags.HwPoison))
+            {
+                p.PageTable.Set(subVa, PteValue.HwPoisonEntry(sub), MappingSize.Size4K);
+                Frames.HwpEntryRefs(sub)++;
+                _kernel.Mm.GetPage(sub);
+            }
+            else
+            {
+                var writable = vma is { Writable: true } && (vma.Shared || (exclusive && Frames.MapCountOf(sub) == 0));
+                _kernel.Mm.MapFrame(p, new Hva(subVa), sub, MappingSize.Size4K, writable);
+            }
+        }
+        Frames.HwpEntryRefs(head)--;
+        _kernel.Mm.PutPage(head); // the marker's reference
+        _kernel.CostLedger.Add(CostKind.ThpSplit);
+    }
+
+    /// <summary>
+    /// collapse_pte_mapped_thp for an anonymous THP that is still one compound page: when the range's 512 entries
+    /// map its subpages in order and none is PG_hwpoison, one PMD replaces them; no copy, one page-table page freed.
+    /// Stale hwpoison entries of frames the guest shared again are dropped with the rest.
+    /// </summary>
+    internal bool RemapHugePmd(Process p, Hva hva)
+    {
+        var hugeVa = hva.Value & ~(PageGeometry.HugeSize - 1);
+        var vma = p.FindVma(hugeVa);
+        if (vma is null || vma.Kind != VmaKind.Anon || hugeVa < vma.Start || hugeVa + PageGeometry.HugeSize > vma.End || vma.NoHugePage) return false;
+        if (RangeState(p, hva, out var head) != HugeRangeState.PteMapped) return false;
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+            if (Frames.Has(head.Add(i), FrameFlags.HwPoison)) return false;
+        _kernel.Mm.GetPage(head); // hold the page while its entries go
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+        {
+            var subVa = hugeVa + (ulong)i * PageGeometry.PageSize;
+            _kernel.Mm.ZapEntry(p, new Hva(subVa), p.PageTable.Lookup(subVa, out _), MappingSize.Size4K);
+        }
+        _kernel.Mm.MapFrame(p, new Hva(hugeVa), head, MappingSize.Size2M, vma.Writable, vma.ProtNone);
+        _kernel.Mm.PutPage(head);
+        _kernel.Mm.ShootDown(p, new Hva(hugeVa), PageGeometry.HugeSize);
+        _kernel.MmuNotifier.InvalidateRange(p, new Hva(hugeVa), new Hva(hugeVa + PageGeometry.HugeSize));
+        _kernel.CostLedger.Add(CostKind.ThpPmdRemap);
+        return true;
+    }
+
+    internal HugeRangeState RangeState(Process p, Hva hva) => RangeState(p, hva, out _);
+
+    private HugeRangeState RangeState(Process p, Hva hva, out Pfn head)
+    {
+        head = Pfn.Invalid;
+        var hugeVa = hva.Value & ~(PageGeometry.HugeSize - 1);
+        var entry = p.PageTable.Lookup(hugeVa, out var size);
+        if (size == MappingSize.Size2M)
+        {
+            if (entry.IsPresent) return HugeRangeState.PmdMapped;
+            return IsPmdMarker(entry) ? HugeRangeState.PmdMarker : HugeRangeState.Other;
+        }
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+        {
+            var e = i == 0 ? entry : p.PageTable.Lookup(hugeVa + (ulong)i * PageGeometry.PageSize, out size);
+            var pfn = e.MapsFrame ? e.Pfn : e.IsHwPoison ? e.SwapPfn : Pfn.Invalid;
+            if (size != MappingSize.Size4K || !pfn.IsValid) return HugeRangeState.Other;
+            if (i == 0)
+            {
+                if (!Frames.Has(pfn, FrameFlags.Compound) || _kernel.Mm.Head(pfn) != pfn || Frames.Has(pfn, FrameFlags.Hugetlb)) return HugeRangeState.Other;
+                head = pfn;
+            }
+            else if (pfn != head.Add(i)) return HugeRangeState.Other;
+        }
+        return HugeRangeState.PteMapped;
     }
 }

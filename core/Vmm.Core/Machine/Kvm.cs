@@ -472,6 +472,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         Memory.OnGuestPageStateChange(new GuestPageStateChange(vm.Info.Id, vm.Info.PrivateKey, new Gfn(gpa >> PageGeometry.PageShift), size >> PageGeometry.PageShift, toPrivate));
         SetAttributes(vm, gpa, size, toPrivate);
         if (!toPrivate) ReclaimPrivateFrames(vm, gpa, gpa + size);
+        if (!toPrivate && vm.Info.Thp) _kernel.Thp?.OnShared(vm.Info, vm.Info.HvaOf(new Gpa(gpa)), size);
         CostLedger.Add(CostKind.Conversion, (long)(size >> PageGeometry.PageShift));
         return outcome ?? Outcome.Ok();
     }
