@@ -43,6 +43,7 @@ public static class Program
             """)
         {
             RunCommand.Create(context),
+            CompareCommand.Create(context),
             PluginsCommand.Create(context),
         };
 

@@ -75,3 +75,43 @@ public sealed class LinuxFaultDeliveryConformance : FaultDeliveryConformance
 {
     public override string ComponentName => "linux";
 }
+
+public sealed class BootWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "boot";
+}
+
+public sealed class VirtioIoWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "virtio-io";
+}
+
+public sealed class PreallocWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "prealloc";
+}
+
+public sealed class VmmDumpWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "vmm-dump";
+}
+
+public sealed class MaliciousVmmWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "malicious-vmm";
+}
+
+public sealed class MemoryErrorsWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "memory-errors";
+}
+
+public sealed class DiscardWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "discard";
+}
+
+public sealed class ThpHeavyWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "thp-heavy";
+}
