@@ -343,6 +343,21 @@ internal static class CompareCommand
             foreach (var line in table.Legend) console.Write(new Text("  " + line + Environment.NewLine, new Style(decoration: Decoration.Dim)));
             console.WriteLine();
         }
+        if (report.Claims.Count > 0)
+        {
+            console.Write(new Text("The reviewers' claims" + Environment.NewLine, new Style(decoration: Decoration.Bold)));
+            foreach (var claim in report.Claims)
+            {
+                var colour = claim.Status switch { ClaimStatus.Holds => Color.Green, ClaimStatus.Refuted => Color.Red, _ => Color.Yellow };
+                console.Write(new Paragraph()
+                    .Append($"  {claim.StatusText,-12} ", new Style(colour, decoration: Decoration.Bold))
+                    .Append(claim.Claim)
+                    .Append($" ({claim.Source}; workload {claim.Workload})", new Style(decoration: Decoration.Dim)));
+                console.WriteLine();
+                console.Write(new Text($"               {claim.Evidence}{Environment.NewLine}", new Style(decoration: Decoration.Dim)));
+            }
+            console.WriteLine();
+        }
         if (report.Conclusions.Count > 0)
         {
             console.Write(new Text("Conclusions" + Environment.NewLine, new Style(decoration: Decoration.Bold)));

@@ -58,7 +58,11 @@ public sealed class VirtioIoWorkload(RoundsOptions options) : IWorkload
     }
 }
 
-/// <summary>prealloc: the VMM pre-faults guest memory before boot (as cloud VMMs do for NUMA placement), then the guest writes its secrets and reads them back.</summary>
+/// <summary>
+/// prealloc: the VMM pre-faults guest memory before boot (as cloud VMMs do for NUMA placement), then the guest writes
+/// its secrets and reads them back, and the VMM reads through the mappings it made before boot: a design that only
+/// blocks new faults, and does not convert existing mappings, leaks here.
+/// </summary>
 public sealed class PreallocWorkload(WorkloadOptions options) : IWorkload
 {
     public void Write(ScenarioWriter scenario, WorkloadContext context)
@@ -70,6 +74,7 @@ public sealed class PreallocWorkload(WorkloadOptions options) : IWorkload
         var written = new List<(int Page, byte[] Data)>();
         for (var i = 0; i < pages.Length; i++) written.Add((pages[i], Guest.WriteSecret(scenario, Guest.Vm, pages[i], i * 8)));
         foreach (var (page, data) in written) Guest.ReadBack(scenario, Guest.Vm, page, data);
+        foreach (var page in pages.Order()) scenario.Step("host.read", Guest.Vm, Guest.Gpa(page), ("len", Guest.WriteSize));
     }
 }
 
@@ -97,33 +102,31 @@ public sealed class VmmDumpWorkload(WorkloadOptions options) : IWorkload
 }
 
 /// <summary>
-/// malicious-vmm: the VMM and host kernel paths try to read and write private memory: direct loads and stores, GUP,
-/// /proc/pid/mem, process_vm_readv, read(2) of the backing file, device DMA, KVM's own copy_from_guest, and a driver
-/// through the direct map (also of a page the VMM wrote); the guest then reads its data back.
+/// malicious-vmm: the VMM and host-kernel paths go after private pages. First reads, one path per page in turn:
+/// loads, GUP, /proc/pid/mem, process_vm_readv, read(2) of the backing file, device DMA, KVM's own copy_from_guest and
+/// a driver through the direct map; the guest then reads its data back. Last, writes: the VMM stores into a private
+/// page, the guest uses it, and a driver (or a crash dump) reads it: can a VMM write crash the host?
 /// </summary>
 public sealed class MaliciousVmmWorkload(WorkloadOptions options) : IWorkload
 {
-    private static readonly string[] Attacks =
-        ["host.read", "host.write", "host.gup", "host.procmem-read", "host.process-vm-readv", "host.pread", "device.dma-read", "kernel.read-kvm", "kernel.read"];
+    private static readonly string[] Reads =
+        ["host.read", "host.gup", "host.procmem-read", "host.process-vm-readv", "host.pread", "device.dma-read", "kernel.read-kvm", "kernel.read"];
 
     public void Write(ScenarioWriter scenario, WorkloadContext context)
     {
         var random = context.Random;
         scenario.Vm(Guest.Vm, (ulong)options.MemoryMiB << 20);
-        var pages = Guest.PickPages(random, options.GuestPages, Math.Max(options.Pages, Attacks.Length));
+        var pages = Guest.PickPages(random, options.GuestPages, Math.Max(options.Pages, Reads.Length + 1));
+        var writes = pages.Take(Math.Max(1, pages.Length / (Reads.Length + 1))).ToArray();
         var written = new List<(int Page, byte[] Data)>();
         for (var i = 0; i < pages.Length; i++) written.Add((pages[i], Guest.WriteSecret(scenario, Guest.Vm, pages[i], i * 8)));
-        for (var i = 0; i < pages.Length; i++)
+        var read = pages.Skip(writes.Length).ToArray();
+        for (var i = 0; i < read.Length; i++)
         {
-            var gpa = Guest.Gpa(pages[i]);
-            switch (Attacks[i % Attacks.Length])
+            var gpa = Guest.Gpa(read[i]);
+            switch (Reads[i % Reads.Length])
             {
                 case "host.read": scenario.Step("host.read", Guest.Vm, gpa, ("len", Guest.WriteSize)); break;
-                case "host.write":
-                    // Then a driver or a crash dump reads the page the VMM wrote: can a VMM write crash the host?
-                    scenario.Step("host.write", Guest.Vm, gpa, ("data", Guest.Plain(random, 8)));
-                    scenario.Step("kernel.read", Guest.Vm, gpa, ("len", 8));
-                    break;
                 case "host.gup": scenario.Step("host.gup", Guest.Vm, gpa, ("flags", new[] { "write" })); break;
                 case "host.procmem-read": scenario.Step("host.procmem-read", Guest.Vm, gpa, ("len", Guest.WriteSize)); break;
                 case "host.process-vm-readv": scenario.Step("host.process-vm-readv", Guest.Vm, gpa, ("len", Guest.WriteSize)); break;
@@ -133,7 +136,15 @@ public sealed class MaliciousVmmWorkload(WorkloadOptions options) : IWorkload
                 default: scenario.Step("kernel.read", Guest.Vm, gpa, ("len", Guest.WriteSize)); break;
             }
         }
-        foreach (var (page, data) in written) Guest.ReadBack(scenario, Guest.Vm, page, data);
+        foreach (var (page, data) in written.Skip(writes.Length)) Guest.ReadBack(scenario, Guest.Vm, page, data);
+        // Writes last: under a design that lets them through, the host may not survive them.
+        for (var i = 0; i < writes.Length; i++)
+        {
+            var gpa = Guest.Gpa(writes[i]);
+            scenario.Step("host.write", Guest.Vm, gpa, ("data", Guest.Plain(random, 8)));
+            Guest.ReadBack(scenario, Guest.Vm, writes[i], written[i].Data);
+            scenario.Step("kernel.read", Guest.Vm, gpa, ("len", 8));
+        }
     }
 }
 
@@ -185,8 +196,9 @@ public sealed class DiscardWorkload(WorkloadOptions options) : IWorkload
 }
 
 /// <summary>
-/// thp-heavy: a guest the VMM maps with transparent huge pages shares scattered 4 KiB pages (virtio bounce buffers) and
-/// whole 2 MiB regions; the VMM reads what is shared.
+/// thp-heavy: an anonymous-memory guest the VMM pre-faults with transparent huge pages (one touch per 2 MiB, as
+/// -mem-prealloc does) keeps secrets in scattered pages, shares other scattered 4 KiB pages (virtio bounce buffers)
+/// and one whole 2 MiB region; the VMM reads what is shared.
 /// </summary>
 public sealed class ThpHeavyWorkload(WorkloadOptions options) : IWorkload
 {
@@ -194,8 +206,9 @@ public sealed class ThpHeavyWorkload(WorkloadOptions options) : IWorkload
     {
         var random = context.Random;
         var memory = Math.Max(8, options.MemoryMiB);
-        scenario.Vm(Guest.Vm, (ulong)memory << 20, thp: true);
+        scenario.Vm(Guest.Vm, (ulong)memory << 20, backing: "anon", thp: true);
         var hugePages = memory / 2;
+        for (var huge = 0; huge < hugePages; huge++) scenario.Step("host.write", Guest.Vm, (ulong)huge * Guest.HugePageSize, ("data", new byte[8]));
         var pagesPerHuge = (int)(Guest.HugePageSize / Guest.PageSize);
         var wholeRegion = random.Next(hugePages);
         var scattered = Guest.PickPages(random, memory * 256, Math.Min(options.Pages, memory * 256))

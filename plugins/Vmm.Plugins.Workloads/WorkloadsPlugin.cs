@@ -25,6 +25,6 @@ public sealed class WorkloadsPlugin : IVmmPlugin
         services.AddVmmComponent<IWorkload, DiscardWorkload, WorkloadOptions>(ComponentKind.Workload, "discard",
             "The guest balloons pages away; the VMM punches holes and drops its mappings; the guest uses the pages again.");
         services.AddVmmComponent<IWorkload, ThpHeavyWorkload, WorkloadOptions>(ComponentKind.Workload, "thp-heavy",
-            "A huge-page guest shares scattered 4 KiB pages and one whole 2 MiB region; the VMM reads what is shared.");
+            "An anonymous guest the VMM pre-faults with THPs keeps secrets in scattered pages, shares other scattered 4 KiB pages and one whole 2 MiB region; the VMM reads what is shared.");
     }
 }

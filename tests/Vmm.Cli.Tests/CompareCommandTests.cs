@@ -27,7 +27,8 @@ public sealed class CompareCommandTests
         Assert.Contains("malicious-vmm: ", result.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"│ tdx-ci\+none\s+│ baseline │", result.Stdout);
         Assert.Contains("Ratio: modelled time against the baseline row (tdx-ci+none)", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("malicious-vmm: tdx-ci+hwpoison-v2 prevents all 1 guest kills of tdx-ci+none", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("  holds        Without kernel protection, a VMM write to TD-private memory can crash the host", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("malicious-vmm: tdx-ci+hwpoison-v2 prevents all 1 host panics of tdx-ci+none; prevents all 1 guest kills of tdx-ci+none", result.Stdout, StringComparison.Ordinal);
         Assert.EndsWith("1 workloads × 2 stacks × 1 seed = 2 runs, seed 1, baseline tdx-ci+none, " + result.Stdout.Split(", ")[^1], result.Stdout, StringComparison.Ordinal);
         Assert.Equal("", result.Stderr);
     }

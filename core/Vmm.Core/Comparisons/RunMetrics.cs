@@ -1,5 +1,6 @@
 using Vmm.Abstractions;
 using Vmm.Core.Engine;
+using Vmm.Core.Engine.Ops;
 using Vmm.Core.Scenarios;
 
 namespace Vmm.Core.Comparisons;
@@ -27,7 +28,9 @@ public static class RunMetrics
     public const string PlaintextBytes = "leaked B";
     public const string SilentCorruptions = "corrupt";
     public const string UnreportedErrors = "lost err";
+    public const string KvmCopies = "kvm reads";
     public const string SigBus = "SIGBUS";
+    public const string EarlyWarnings = "AO";
     public const string Efault = "EFAULT";
     public const string Eio = "EIO";
     public const string Exits = "exits";
@@ -45,7 +48,9 @@ public static class RunMetrics
         new(PlaintextBytes, MetricGroup.Safety, "guest-private bytes a host-side op (VMM, host kernel, device) received in plaintext: secret words the guest wrote, found in the data a host op returned"),
         new(SilentCorruptions, MetricGroup.Safety, "guest reads that succeeded with data other than what the guest last wrote there"),
         new(UnreportedErrors, MetricGroup.Safety, "real memory errors (hw.memory-error) whose page was used again without anyone being told: no MCE SIGBUS, vMCE, EIO, EHWPOISON, guest kill, panic or shutdown at that page"),
+        new(KvmCopies, MetricGroup.Safety, "KVM's own copies from private guest pages that succeeded (kernel.read requester kvm: copy_from_guest through GUP, the FOLL_ALLOW_POISONED path)"),
         new(SigBus, MetricGroup.Availability, "SIGBUS delivered to the VMM (any si_code)"),
+        new(EarlyWarnings, MetricGroup.Availability, "SIGBUS BUS_MCEERR_AO: the VMM told of a memory error it has not consumed (early kill, or an error kept apart from policy poison)"),
         new(Efault, MetricGroup.Availability, "EFAULT returned (GUP, syscalls on guest memory, KVM_RUN)"),
         new(Eio, MetricGroup.Availability, "EIO returned (page-cache access)"),
         new(Exits, MetricGroup.Availability, "KVM exits to the VMM (MEMORY_FAULT and others)"),
@@ -77,7 +82,10 @@ public static class RunMetrics
                 case OutcomeKind.Shutdown: counts[Shutdowns]++; break;
                 // A dead guest's later steps all say so: count the guest once.
                 case OutcomeKind.GuestKilled when at.Vm is null || killed.Add(at.Vm): counts[GuestsKilled]++; break;
-                case OutcomeKind.SigBus: counts[SigBus]++; break;
+                case OutcomeKind.SigBus:
+                    counts[SigBus]++;
+                    if (actual.SigBusCode == SigBusCode.BUS_MCEERR_AO) counts[EarlyWarnings]++;
+                    break;
                 case OutcomeKind.KvmExit: counts[Exits]++; break;
                 case OutcomeKind.GuestMce: counts[GuestMce]++; break;
                 case OutcomeKind.Errno when actual.Errno == Errno.EFAULT: counts[Efault]++; break;
@@ -85,6 +93,7 @@ public static class RunMetrics
             }
             if (actual.Kind == OutcomeKind.Ok && actual.Data is { } data)
             {
+                if (op is KernelRead { Requester: "kvm" }) counts[KvmCopies]++;
                 if (IsHostSide(step.Op)) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
                 if (step.Expected is { Kind: OutcomeKind.Ok, Data: { } expected } && !expected.AsSpan().SequenceEqual(data)) counts[SilentCorruptions]++;
             }

@@ -49,6 +49,12 @@ public static class ComparisonExporters
                 text.Append('\n');
                 foreach (var line in table.Legend) text.Append("- ").Append(Escape(line)).Append('\n');
             }
+            if (report.Claims.Count > 0)
+            {
+                text.Append("\n## Claims\n\n| claim | source | workload | verdict | evidence |\n| --- | --- | --- | --- | --- |\n");
+                foreach (var claim in report.Claims)
+                    text.Append(CultureInfo.InvariantCulture, $"| {Escape(claim.Claim)} | {Escape(claim.Source)} | {claim.Workload} | **{claim.StatusText}** | {Escape(claim.Evidence)} |\n");
+            }
             if (report.Conclusions.Count > 0)
             {
                 text.Append("\n## Conclusions\n\n");
@@ -149,6 +155,19 @@ public static class ComparisonExporters
                         writer.WriteEndObject();
                     }
                     writer.WriteEndArray();
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+                writer.WriteStartArray("claims");
+                foreach (var claim in report.Claims)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("id", claim.Id);
+                    writer.WriteString("claim", claim.Claim);
+                    writer.WriteString("source", claim.Source);
+                    writer.WriteString("workload", claim.Workload);
+                    writer.WriteString("verdict", claim.StatusText);
+                    writer.WriteString("evidence", claim.Evidence);
                     writer.WriteEndObject();
                 }
                 writer.WriteEndArray();

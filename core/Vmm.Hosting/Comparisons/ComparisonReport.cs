@@ -12,7 +12,11 @@ public sealed record ComparisonReport(
     string? Kernel,
     int Runs,
     TimeSpan WallTime,
-    IReadOnlyList<string> Conclusions);
+    IReadOnlyList<string> Conclusions)
+{
+    /// <summary>The reviewers' claims with verdicts computed from <see cref="Workloads"/>.</summary>
+    public IReadOnlyList<ClaimVerdict> Claims { get; init; } = [];
+}
 
 /// <summary>A metric's column, group ("safety", "availability", "cost") and meaning.</summary>
 public sealed record MetricInfo(string Name, string Group, string Description, bool LowerIsBetter)

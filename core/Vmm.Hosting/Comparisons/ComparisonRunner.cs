@@ -122,7 +122,10 @@ public sealed class ComparisonRunner(VmmHost host)
             comparison.Kernel?.ToString(),
             total,
             clock.Elapsed,
-            Conclusions.Of(tables, comparison.Baseline));
+            Conclusions.Of(tables, comparison.Baseline))
+        {
+            Claims = Claims.Of(tables),
+        };
     }
 
     private void Check(Comparison comparison)
