@@ -4,6 +4,7 @@ using Spectre.Console;
 using Vmm.Abstractions;
 using Vmm.Hosting;
 using Vmm.Hosting.Exporters;
+using Vmm.Store;
 
 namespace Vmm.Cli;
 
@@ -33,15 +34,23 @@ internal static class CompareCommand
             Description = $"The stack the Ratio column divides by, written as in --stack (default {Stack.DefaultBaseline}, or the first stack).",
             HelpName = "stack",
         };
-        var seed = new Option<int>("--seed")
+        var seed = new Option<int?>("--seed")
         {
             Description = "The first seed of the workloads (default 1); the same seed gives the same ops and the same report.",
-            DefaultValueFactory = _ => 1,
         };
-        var repeat = new Option<int>("--repeat")
+        var repeat = new Option<int?>("--repeat")
         {
             Description = "Run each point with this many seeds (seed, seed+1, ...) and show mean ± standard deviation (default 1).",
-            DefaultValueFactory = _ => 1,
+        };
+        var store = new Option<string?>("--store")
+        {
+            Description = "Also append the comparison (its exact configuration, seed, vmm version and results) to this SQLite database; vmm history lists what it holds.",
+            HelpName = "file.db",
+        };
+        var file = new Argument<string?>("comparison")
+        {
+            Description = "A comparison file (JSON: stacks, workloads, baseline, seed, repeat, kernel, options; see docs/compare.md); options given on the command line win.",
+            Arity = ArgumentArity.ZeroOrOne,
         };
         var set = new Option<string[]>("--set")
         {
@@ -98,7 +107,7 @@ internal static class CompareCommand
             existing export file); 3 internal error.
             """)
         {
-            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, output, force, jobs, plugins,
+            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, output, force, jobs, store, plugins, file,
         };
         command.SetAction(parseResult => Execute(context, new CompareArguments(
             parseResult.GetValue(stacks) ?? [],
@@ -113,13 +122,15 @@ internal static class CompareCommand
             parseResult.GetValue(output),
             parseResult.GetValue(force),
             parseResult.GetValue(jobs),
-            parseResult.GetValue(plugins))));
+            parseResult.GetValue(plugins),
+            parseResult.GetValue(store),
+            parseResult.GetValue(file))));
         return command;
     }
 
     private sealed record CompareArguments(
-        string[] Stacks, string[] Workloads, string? Baseline, int Seed, int Repeat, string[] Sets, string? Kernel,
-        string? Dump, string[] Exports, string? Output, bool Force, int Jobs, string? Plugins);
+        string[] Stacks, string[] Workloads, string? Baseline, int? Seed, int? Repeat, string[] Sets, string? Kernel,
+        string? Dump, string[] Exports, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? File);
 
     private static int Execute(CliContext context, CompareArguments arguments)
     {
@@ -151,8 +162,14 @@ internal static class CompareCommand
             using var host = VmmHost.Load(PluginsLocator.Find(arguments.Plugins), context.ConfigureServices);
             var runner = new ComparisonRunner(host);
             var comparison = Build(host, runner, arguments, kernelOverride.Kernel);
+            using var database = arguments.Store is { } storePath ? ComparisonStore.Open(storePath) : null;
             var report = RunWithProgress(context, runner, comparison);
             Write(context.OutConsole, report);
+            if (database is not null)
+            {
+                var id = database.Append(report, ComparisonFile.ToJson(comparison), HistoryCommand.Version);
+                context.Error($"stored as run {id} in {database.Path}; see: vmm history --store {database.Path}");
+            }
             foreach (var (exporter, file) in exports)
             {
                 try
@@ -183,6 +200,11 @@ internal static class CompareCommand
             context.Error(e.Message);
             return ExitCodes.BadInput;
         }
+        catch (StoreException e)
+        {
+            context.Error($"--store: {e.Message}");
+            return ExitCodes.BadInput;
+        }
         catch (Exception e)
         {
             return context.InternalError(e);
@@ -192,6 +214,7 @@ internal static class CompareCommand
     private static Comparison Build(VmmHost host, ComparisonRunner runner, CompareArguments arguments, KernelVersion? kernel)
     {
         var defaults = runner.Default();
+        if (arguments.File is { } file) defaults = ComparisonFile.Read(file, host.Components, defaults);
         var everyStack = new Dictionary<ComponentKind, string>();
         var options = new List<KeyValuePair<string, string>>();
         foreach (var setting in arguments.Sets)
@@ -223,16 +246,17 @@ internal static class CompareCommand
             ? arguments.Workloads.SelectMany(w => w.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.Ordinal).ToList()
             : defaults.Workloads.ToList();
         var baseline = arguments.Baseline
-            ?? (stacks.Any(s => s.Label == Stack.DefaultBaseline) ? Stack.DefaultBaseline : stacks.FirstOrDefault()?.Label ?? Stack.DefaultBaseline);
-        return new Comparison
+            ?? (arguments.Stacks.Length == 0 ? defaults.Baseline
+                : stacks.Any(s => s.Label == Stack.DefaultBaseline) ? Stack.DefaultBaseline : stacks.FirstOrDefault()?.Label ?? Stack.DefaultBaseline);
+        return defaults with
         {
             Stacks = stacks,
             Workloads = workloads,
             Baseline = baseline,
-            Seed = arguments.Seed,
-            Repeat = arguments.Repeat,
-            Kernel = kernel,
-            Options = options,
+            Seed = arguments.Seed ?? defaults.Seed,
+            Repeat = arguments.Repeat ?? defaults.Repeat,
+            Kernel = kernel ?? defaults.Kernel,
+            Options = [.. defaults.Options, .. options],
             Parallelism = arguments.Jobs,
             DumpDirectory = arguments.Dump,
         };
