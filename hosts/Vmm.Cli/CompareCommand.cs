@@ -4,6 +4,7 @@ using Spectre.Console;
 using Vmm.Abstractions;
 using Vmm.Hosting;
 using Vmm.Hosting.Exporters;
+using Vmm.Charts;
 using Vmm.Store;
 
 namespace Vmm.Cli;
@@ -79,6 +80,10 @@ internal static class CompareCommand
             Description = "The directory --export writes to (default: the current directory; made if missing).",
             HelpName = "dir",
         };
+        var plot = new Option<bool>("--plot")
+        {
+            Description = "Also draw the charts into --output: compare-safety.png/.svg (safety events per stack) and compare-cost.png/.svg (modelled time against the baseline).",
+        };
         var force = new Option<bool>("--force")
         {
             Description = "Let --export and --dump overwrite files that already exist.",
@@ -107,7 +112,7 @@ internal static class CompareCommand
             existing export file); 3 internal error.
             """)
         {
-            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, output, force, jobs, store, plugins, file,
+            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, plugins, file,
         };
         command.SetAction(parseResult => Execute(context, new CompareArguments(
             parseResult.GetValue(stacks) ?? [],
@@ -119,6 +124,7 @@ internal static class CompareCommand
             parseResult.GetValue(kernel),
             parseResult.GetValue(dump),
             parseResult.GetValue(export) ?? [],
+            parseResult.GetValue(plot),
             parseResult.GetValue(output),
             parseResult.GetValue(force),
             parseResult.GetValue(jobs),
@@ -130,7 +136,7 @@ internal static class CompareCommand
 
     private sealed record CompareArguments(
         string[] Stacks, string[] Workloads, string? Baseline, int? Seed, int? Repeat, string[] Sets, string? Kernel,
-        string? Dump, string[] Exports, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? File);
+        string? Dump, string[] Exports, bool Plot, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? File);
 
     private static int Execute(CliContext context, CompareArguments arguments)
     {
@@ -184,6 +190,26 @@ internal static class CompareCommand
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     context.Error($"--export: cannot write {file}: {e.Message}");
+                    return ExitCodes.BadInput;
+                }
+            }
+            if (arguments.Plot)
+            {
+                var directory = arguments.Output ?? ".";
+                try
+                {
+                    Directory.CreateDirectory(directory);
+                    foreach (var chart in ComparisonCharts.From(report))
+                    {
+                        var png = Path.Combine(directory, $"compare-{chart.Name}.png");
+                        var svg = Path.Combine(directory, $"compare-{chart.Name}.svg");
+                        ChartRenderer.Save(chart, png, svg);
+                        context.Error($"wrote {png} and {svg}");
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    context.Error($"--plot: cannot write into {directory}: {e.Message}");
                     return ExitCodes.BadInput;
                 }
             }
@@ -289,10 +315,23 @@ internal static class CompareCommand
             error = $"--export: name at least one exporter: {ComparisonExporters.Names}";
             return null;
         }
-        if (targets.Count == 0 && arguments.Output is not null)
+        if (targets.Count == 0 && !arguments.Plot && arguments.Output is not null)
         {
-            error = $"--output: give --export too, e.g. --export md,csv --output {arguments.Output}";
+            error = $"--output: give --export or --plot too, e.g. --export md,csv --output {arguments.Output}";
             return null;
+        }
+        if (arguments.Plot && !arguments.Force)
+        {
+            foreach (var chart in new[] { "safety", "cost" })
+                foreach (var extension in new[] { "png", "svg" })
+                {
+                    var file = Path.Combine(directory, $"compare-{chart}.{extension}");
+                    if (File.Exists(file) || Directory.Exists(file))
+                    {
+                        error = $"--plot: {file} already exists; give --force to overwrite it, or another --output";
+                        return null;
+                    }
+                }
         }
         if (File.Exists(directory))
         {

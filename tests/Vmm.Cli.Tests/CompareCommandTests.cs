@@ -96,4 +96,25 @@ public sealed class CompareCommandTests
         Assert.Contains("baseline", result.PlainStdout, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", result.Stdout + result.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Compare_Plot_WritesPngAndSvgChartsAndRefusesToOverwriteWithoutForce()
+    {
+        using var cli = new CliHarness();
+        var output = Path.Combine(cli.Directory, "charts");
+
+        var result = Compare(cli, [.. Small, "--plot", "--output", output]);
+        var again = Compare(cli, [.. Small, "--plot", "--output", output]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        foreach (var chart in new[] { "safety", "cost" })
+        {
+            var png = File.ReadAllBytes(Path.Combine(output, $"compare-{chart}.png"));
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png.Take(4));
+            Assert.Contains("<svg", File.ReadAllText(Path.Combine(output, $"compare-{chart}.svg")), StringComparison.Ordinal);
+        }
+        Assert.Contains("tdx-ci+hwpoison-v2", File.ReadAllText(Path.Combine(output, "compare-cost.svg")), StringComparison.Ordinal);
+        Assert.Equal(2, again.ExitCode);
+        Assert.StartsWith($"vmm: --plot: {Path.Combine(output, "compare-safety.png")} already exists; give --force", again.Stderr, StringComparison.Ordinal);
+    }
 }

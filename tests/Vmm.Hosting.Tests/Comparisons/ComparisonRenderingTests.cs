@@ -141,3 +141,33 @@ public sealed class ComparisonRenderingTests
         Assert.Contains("has 5 host panics where tdx-ci+none has 3", Assert.Single(Fixed(v2Panics: 5).Conclusions), StringComparison.Ordinal);
     }
 }
+
+/// <summary>The chart models: what the CLI draws with ScottPlot and a web page would draw as SVG.</summary>
+public sealed class ComparisonChartsTests
+{
+    [Fact]
+    public void From_FixedReport_SafetyStackedPerStackAndCostRatiosPerWorkload()
+    {
+        StackRow Row(string stack, double panics, double killed, double? ratio) => new(stack, stack == "a", new Dictionary<string, MetricValue>
+        {
+            ["panics"] = new(panics, 0),
+            ["killed"] = new(killed, 0),
+        }, ratio, 1, 1);
+        var report = new ComparisonReport(
+            [new WorkloadTable("w1", "", [Row("a", 1, 0, 1.0), Row("b", 0, 2, 1.5)]), new WorkloadTable("w2", "", [Row("a", 2, 0, 1.0), Row("b", 0, 0, 0.5)])],
+            [], "a", 1, 1, null, 4, TimeSpan.Zero, []);
+
+        var charts = ComparisonCharts.From(report);
+
+        var safety = charts.Single(c => c.Name == "safety");
+        Assert.True(safety.Stacked);
+        Assert.Equal(["a", "b"], safety.Categories);
+        Assert.Equal([3.0, 0.0], safety.Series.Single(s => s.Name == "panics").Values);
+        Assert.Equal([0.0, 2.0], safety.Series.Single(s => s.Name == "killed").Values);
+        var cost = charts.Single(c => c.Name == "cost");
+        Assert.False(cost.Stacked);
+        Assert.Equal(["w1", "w2"], cost.Series.Select(s => s.Name));
+        Assert.Equal([1.0, 0.5], cost.Series[1].Values);
+        Assert.Equal("Modelled time against a", cost.Title);
+    }
+}
