@@ -93,6 +93,7 @@ internal static class CompareCommand
             Description = "Runs at once (default: one per core). Results do not depend on it.",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
+        var costs = CostsCommand.FileOption();
         var plugins = PluginsCommand.PluginsOption();
         var command = new Command("compare",
             $"""
@@ -112,7 +113,7 @@ internal static class CompareCommand
             existing export file); 3 internal error.
             """)
         {
-            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, plugins, file,
+            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file,
         };
         command.SetAction(parseResult => Execute(context, new CompareArguments(
             parseResult.GetValue(stacks) ?? [],
@@ -130,13 +131,14 @@ internal static class CompareCommand
             parseResult.GetValue(jobs),
             parseResult.GetValue(plugins),
             parseResult.GetValue(store),
+            parseResult.GetValue(costs),
             parseResult.GetValue(file))));
         return command;
     }
 
     private sealed record CompareArguments(
         string[] Stacks, string[] Workloads, string? Baseline, int? Seed, int? Repeat, string[] Sets, string? Kernel,
-        string? Dump, string[] Exports, bool Plot, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? File);
+        string? Dump, string[] Exports, bool Plot, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? Costs, string? File);
 
     private static int Execute(CliContext context, CompareArguments arguments)
     {
@@ -242,7 +244,7 @@ internal static class CompareCommand
         var defaults = runner.Default();
         if (arguments.File is { } file) defaults = ComparisonFile.Read(file, host.Components, defaults);
         var everyStack = new Dictionary<ComponentKind, string>();
-        var options = new List<KeyValuePair<string, string>>();
+        var options = new List<KeyValuePair<string, string>>(CostsCommand.Read(arguments.Costs));
         foreach (var setting in arguments.Sets)
         {
             var equals = setting.IndexOf('=', StringComparison.Ordinal);

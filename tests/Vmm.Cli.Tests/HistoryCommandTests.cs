@@ -97,4 +97,40 @@ public sealed class HistoryCommandTests
         Assert.StartsWith("vmm: " + Path.Combine(cli.Directory, message), result.Stderr, StringComparison.Ordinal);
         Assert.Single(result.Stderr.TrimEnd().Split('\n'));
     }
+
+    [Fact]
+    public void Costs_PrintsEveryFigureWithItsSource_AndAFileChangesItAndTheComparison()
+    {
+        using var cli = new CliHarness();
+        var file = cli.Write("costs.json", """{ "tlbShootdown": 100000 }""");
+
+        var table = cli.Vmm("costs");
+        var changed = cli.Vmm("costs", "--costs", file);
+        var cheap = Vmm(cli, "compare", "--workload", "virtio-io", "--stack", "tdx-ci+hwpoison-v2", "--export", "csv", "--output", Path.Combine(cli.Directory, "a"));
+        var dear = Vmm(cli, "compare", "--workload", "virtio-io", "--stack", "tdx-ci+hwpoison-v2", "--costs", file, "--export", "csv", "--output", Path.Combine(cli.Directory, "b"));
+
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Matches(@"│ cost\.tlbShootdown\s+│\s+1500 │ IPI-based TLB shootdown", table.Stdout);
+        Assert.Contains("[assumption]", table.Stdout, StringComparison.Ordinal);
+        Assert.Contains("100000 (default 1500)", changed.Stdout, StringComparison.Ordinal);
+        Assert.True(cheap.ExitCode == 0 && dear.ExitCode == 0, cheap.ToString() + dear);
+        double Modelled(string dir) => double.Parse(File.ReadAllLines(Path.Combine(cli.Directory, dir, "compare.csv"))[1].Split(',')[
+            Array.IndexOf(File.ReadAllLines(Path.Combine(cli.Directory, dir, "compare.csv"))[0].Split(','), "model µs")], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Modelled("b") > Modelled("a") + 1000, $"{Modelled("a")} vs {Modelled("b")}");
+    }
+
+    [Theory]
+    [InlineData("""{ "tlbShootdwn": 1 }""", "unknown cost \"tlbShootdwn\"; see vmm costs")]
+    [InlineData("""{ "TlbShootdown": 1 }""", "unknown cost \"TlbShootdown\" (did you mean \"tlbShootdown\"?); see vmm costs")]
+    [InlineData("""{ "tlbShootdown": -1 }""", "\"tlbShootdown\" is a number of nanoseconds, 0 or more")]
+    public void Costs_BadFile_NamesTheEntryAndExit2(string content, string message)
+    {
+        using var cli = new CliHarness();
+        var file = cli.Write("costs.json", content);
+
+        var result = cli.Vmm("costs", "--costs", file);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Equal($"vmm: --costs: {file}: {message}\n", result.Stderr.ReplaceLineEndings("\n"));
+    }
 }
