@@ -43,6 +43,9 @@ public static class Program
             """)
         {
             RunCommand.Create(context),
+            CompareCommand.Create(context),
+            HistoryCommand.Create(context),
+            CostsCommand.Create(context),
             PluginsCommand.Create(context),
         };
 

@@ -100,3 +100,43 @@ public sealed class VmceFaultDeliveryConformance : FaultDeliveryConformance
 {
     public override string ComponentName => "vmce";
 }
+
+public sealed class BootWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "boot";
+}
+
+public sealed class VirtioIoWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "virtio-io";
+}
+
+public sealed class PreallocWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "prealloc";
+}
+
+public sealed class VmmDumpWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "vmm-dump";
+}
+
+public sealed class MaliciousVmmWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "malicious-vmm";
+}
+
+public sealed class MemoryErrorsWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "memory-errors";
+}
+
+public sealed class DiscardWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "discard";
+}
+
+public sealed class ThpHeavyWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "thp-heavy";
+}

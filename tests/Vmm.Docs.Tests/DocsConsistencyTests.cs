@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Vmm.Abstractions;
 using Vmm.Hosting;
 using Vmm.Tests.Infrastructure;
 
@@ -15,14 +16,31 @@ public sealed partial class DocsConsistencyTests
     {
         using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
 
-        var missing = host.Components.Select(c => c.Name)
-            .Concat(host.Components.SelectMany(c => c.Options).Select(o => o.Key))
+        var scenarioComponents = host.Components.Where(c => c.Kind != ComponentKind.Workload).ToList();
+        var missing = scenarioComponents.Select(c => c.Name)
+            .Concat(scenarioComponents.SelectMany(c => c.Options).Select(o => o.Key))
             .Concat(VmmHost.CoreOptions.Select(o => o.Key).Where(k => !k.StartsWith("cost.", StringComparison.Ordinal)))
             .Distinct()
             .Where(name => !ScenarioFormat.Contains($"`{name}`", StringComparison.Ordinal))
             .ToList();
 
         Assert.True(missing.Count == 0, "docs/scenario-format.md does not name: " + string.Join(", ", missing) + " (see `vmm plugins`)");
+    }
+
+    [Fact]
+    public void Compare_NamesEveryWorkloadAndItsOptions()
+    {
+        using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
+        var compare = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "compare.md"));
+        var workloads = host.Components.Where(c => c.Kind == ComponentKind.Workload).ToList();
+
+        var missing = workloads.Select(c => c.Name)
+            .Concat(workloads.SelectMany(c => c.Options).Select(o => o.Key))
+            .Where(name => !compare.Contains($"`{name}`", StringComparison.Ordinal))
+            .ToList();
+
+        Assert.NotEmpty(workloads);
+        Assert.True(missing.Count == 0, "docs/compare.md does not name: " + string.Join(", ", missing) + " (see `vmm plugins`)");
     }
 
     [Fact]

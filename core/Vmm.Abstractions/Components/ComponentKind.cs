@@ -3,7 +3,7 @@ namespace Vmm.Abstractions;
 /// <summary>
 /// A kind of component: its scenario key (<see cref="Name"/>, e.g. "policy") and the contract its components
 /// implement. The set is open: the core knows the <see cref="WellKnown"/> kinds a scenario's `components` picks
-/// from, and a plugin may define its own, e.g. <c>new ComponentKind("workload", typeof(IWorkload))</c>.
+/// from, <see cref="Workload"/> (what `vmm compare` runs), and a plugin may define its own.
 /// Two kinds are the same kind when their names are.
 /// </summary>
 public readonly record struct ComponentKind : IComparable<ComponentKind>
@@ -29,6 +29,9 @@ public readonly record struct ComponentKind : IComparable<ComponentKind>
     public static ComponentKind Thp { get; } = new("thp", typeof(IHugePageStrategy));
     public static ComponentKind Faults { get; } = new("faults", typeof(IFaultDelivery));
     public static ComponentKind PageTable { get; } = new("pagetable", typeof(IPageTableFactory));
+
+    /// <summary>Seeded workloads for comparisons; not a scenario component (a workload writes scenarios).</summary>
+    public static ComponentKind Workload { get; } = new("workload", typeof(IWorkload));
 
     /// <summary>The kinds a scenario's `components` (and `--set kind=name`) picks one of each, in this order.</summary>
     public static IReadOnlyList<ComponentKind> WellKnown { get; } = [Memory, Policy, Thp, Faults, PageTable];

@@ -67,7 +67,7 @@ internal sealed class CliHarness : IDisposable
     public string Directory => _scratch.Path;
 
     /// <summary>The machines scenarios run on (by default <see cref="FakeMachineFactory"/> with no delays).</summary>
-    public IScenarioMachineFactory Machines { get; set; } = new FakeMachineFactory();
+    public IScenarioMachineFactory? Machines { get; set; } = new FakeMachineFactory();
 
     /// <summary>More services for the host, after the plugins and <see cref="Machines"/> (components that misbehave).</summary>
     public Action<IServiceCollection>? Services { get; set; }
@@ -108,7 +108,7 @@ internal sealed class CliHarness : IDisposable
             : args;
         void ConfigureServices(IServiceCollection services)
         {
-            services.AddSingleton(Machines);
+            if (Machines is not null) services.AddSingleton(Machines);
             Services?.Invoke(services);
         }
         if (!terminal)

@@ -1,0 +1,135 @@
+using Vmm.Abstractions;
+using Vmm.Core.Engine;
+using Vmm.Core.Engine.Ops;
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Core.Comparisons;
+
+/// <summary>What a metric is about, in the order a comparison table shows the groups.</summary>
+public enum MetricGroup
+{
+    Safety,
+    Availability,
+    Cost,
+}
+
+/// <summary>One metric a comparison reports: its column name, group, and what it counts (for the legend).</summary>
+public sealed record MetricDefinition(string Name, MetricGroup Group, string Description, bool LowerIsBetter = true);
+
+/// <summary>
+/// The metrics of one run, every one counted from what the engine observed (outcomes, data returned, the cost
+/// ledger), none estimated. <see cref="Definitions"/> names them in table order.
+/// </summary>
+public static class RunMetrics
+{
+    public const string HostPanics = "panics";
+    public const string Shutdowns = "shutdowns";
+    public const string GuestsKilled = "killed";
+    public const string PlaintextBytes = "leaked B";
+    public const string SilentCorruptions = "corrupt";
+    public const string UnreportedErrors = "lost err";
+    public const string KvmCopies = "kvm reads";
+    public const string SigBus = "SIGBUS";
+    public const string EarlyWarnings = "AO";
+    public const string Efault = "EFAULT";
+    public const string Eio = "EIO";
+    public const string Exits = "exits";
+    public const string GuestMce = "vMCE";
+    public const string ModelledMicroseconds = "model µs";
+    public const string Conversions = "convs";
+    public const string TlbShootdowns = "shootdowns";
+    public const string ThpSplits = "splits";
+
+    public static IReadOnlyList<MetricDefinition> Definitions { get; } =
+    [
+        new(HostPanics, MetricGroup.Safety, "host panics (a kernel or host access consumed poison)"),
+        new(Shutdowns, MetricGroup.Safety, "unbreakable shutdowns (the TDX module consumed poison)"),
+        new(GuestsKilled, MetricGroup.Safety, "guests killed (each VM counted once)"),
+        new(PlaintextBytes, MetricGroup.Safety, "guest-private bytes a host-side op (VMM, host kernel, device) received in plaintext: secret words the guest wrote, found in the data a host op returned"),
+        new(SilentCorruptions, MetricGroup.Safety, "guest reads that succeeded with data other than what the guest last wrote there"),
+        new(UnreportedErrors, MetricGroup.Safety, "real memory errors (hw.memory-error) whose page was used again without anyone being told: no MCE SIGBUS, vMCE, EIO, EHWPOISON, guest kill, panic or shutdown at that page"),
+        new(KvmCopies, MetricGroup.Safety, "KVM's own copies from private guest pages that succeeded (kernel.read requester kvm: copy_from_guest through GUP, the FOLL_ALLOW_POISONED path)"),
+        new(SigBus, MetricGroup.Availability, "SIGBUS delivered to the VMM (any si_code)"),
+        new(EarlyWarnings, MetricGroup.Availability, "SIGBUS BUS_MCEERR_AO: the VMM told of a memory error it has not consumed (early kill, or an error kept apart from policy poison)"),
+        new(Efault, MetricGroup.Availability, "EFAULT returned (GUP, syscalls on guest memory, KVM_RUN)"),
+        new(Eio, MetricGroup.Availability, "EIO returned (page-cache access)"),
+        new(Exits, MetricGroup.Availability, "KVM exits to the VMM (MEMORY_FAULT and others)"),
+        new(GuestMce, MetricGroup.Availability, "machine checks delivered to the guest"),
+        new(ModelledMicroseconds, MetricGroup.Cost, "modelled time of everything counted, from the cost table, in microseconds"),
+        new(Conversions, MetricGroup.Cost, "private/shared conversions done"),
+        new(TlbShootdowns, MetricGroup.Cost, "TLB shootdowns"),
+        new(ThpSplits, MetricGroup.Cost, "huge pages split"),
+    ];
+
+    /// <summary>The metrics of <paramref name="result"/>, a run of <paramref name="scenario"/>, by <see cref="MetricDefinition.Name"/>.</summary>
+    public static IReadOnlyDictionary<string, double> Of(Scenario scenario, ScenarioResult result)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(result);
+        var counts = Definitions.ToDictionary(d => d.Name, _ => 0.0, StringComparer.Ordinal);
+        // Real memory errors not yet reported, by (vm, page), and whether anyone touched the page since.
+        var pending = new Dictionary<(string Vm, ulong Page), bool>();
+        var killed = new HashSet<string>(StringComparer.Ordinal);
+        var ops = scenario.Steps.ToDictionary(s => s.Index, s => s.Op);
+        foreach (var step in result.Steps)
+        {
+            var actual = step.Actual;
+            var at = ops.TryGetValue(step.Index, out var op) ? op.At : default;
+            var page = at.Vm is { } vm && at.Gpa is { } gpa ? (vm, gpa / PageGeometry.PageSize) : ((string, ulong)?)null;
+            switch (actual.Kind)
+            {
+                case OutcomeKind.HostPanic: counts[HostPanics]++; break;
+                case OutcomeKind.Shutdown: counts[Shutdowns]++; break;
+                // A dead guest's later steps all say so: count the guest once.
+                case OutcomeKind.GuestKilled when at.Vm is null || killed.Add(at.Vm): counts[GuestsKilled]++; break;
+                case OutcomeKind.SigBus:
+                    counts[SigBus]++;
+                    if (actual.SigBusCode == SigBusCode.BUS_MCEERR_AO) counts[EarlyWarnings]++;
+                    break;
+                case OutcomeKind.KvmExit: counts[Exits]++; break;
+                case OutcomeKind.GuestMce: counts[GuestMce]++; break;
+                case OutcomeKind.Errno when actual.Errno == Errno.EFAULT: counts[Efault]++; break;
+                case OutcomeKind.Errno when actual.Errno == Errno.EIO: counts[Eio]++; break;
+            }
+            if (actual.Kind == OutcomeKind.Ok && actual.Data is { } data)
+            {
+                if (op is KernelRead { Requester: "kvm" }) counts[KvmCopies]++;
+                if (IsHostSide(step.Op)) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
+                if (step.Expected is { Kind: OutcomeKind.Ok, Data: { } expected } && !expected.AsSpan().SequenceEqual(data)) counts[SilentCorruptions]++;
+            }
+
+            if (actual.EndsMachine) pending.Clear();
+            else if (step.Op == "hw.memory-error")
+            {
+                // Early kill (AO) or an action-required error reports at once; otherwise the error waits for its page's next access.
+                if (page is { } failed && !Reports(actual)) pending[failed] = false;
+            }
+            else if (page is { } touched && pending.ContainsKey(touched))
+            {
+                if (Reports(actual) || actual.Kind == OutcomeKind.GuestKilled) pending.Remove(touched);
+                else pending[touched] = true;
+            }
+        }
+        // An error whose page was used again and nobody was told: the data was consumed or replaced silently.
+        counts[UnreportedErrors] = pending.Values.Count(accessed => accessed);
+        counts[ModelledMicroseconds] = result.ModelledNanoseconds / 1000.0;
+        counts[Conversions] = result.Costs.GetValueOrDefault(nameof(CostKind.Conversion));
+        counts[TlbShootdowns] = result.Costs.GetValueOrDefault(nameof(CostKind.TlbShootdown));
+        counts[ThpSplits] = result.Costs.GetValueOrDefault(nameof(CostKind.ThpSplit));
+        return counts;
+    }
+
+    /// <summary>Ops a host-side actor issues: what they receive must never be guest-private plaintext.</summary>
+    public static bool IsHostSide(string op) =>
+        op.StartsWith("host.", StringComparison.Ordinal) || op.StartsWith("kernel.", StringComparison.Ordinal) || op.StartsWith("device.", StringComparison.Ordinal);
+
+    /// <summary>Whether an outcome tells someone of a memory error.</summary>
+    private static bool Reports(Outcome outcome) => outcome.Kind switch
+    {
+        OutcomeKind.SigBus => outcome.SigBusCode is SigBusCode.BUS_MCEERR_AR or SigBusCode.BUS_MCEERR_AO,
+        OutcomeKind.GuestMce or OutcomeKind.HostPanic or OutcomeKind.Shutdown => true,
+        OutcomeKind.Errno => outcome.Errno is Errno.EIO or Errno.EHWPOISON,
+        OutcomeKind.KvmExit => outcome.Errno is Errno.EHWPOISON,
+        _ => false,
+    };
+}

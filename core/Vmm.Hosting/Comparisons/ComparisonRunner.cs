@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Vmm.Abstractions;
+using Vmm.Core.Comparisons;
+using Vmm.Core.Engine;
+using Vmm.Core.Options;
+using Vmm.Core.Scenarios;
+
+namespace Vmm.Hosting;
+
+/// <summary>One finished run of a comparison, for progress displays.</summary>
+public readonly record struct ComparisonProgress(int Done, int Total, string Workload, string Stack, int Seed);
+
+/// <summary>
+/// Runs a <see cref="Comparison"/>: each workload writes one scenario per seed (the same ops for every stack), each stack
+/// runs it, and <see cref="RunMetrics"/> counts what happened. Runs are independent and go in parallel; the report
+/// depends only on the comparison (the same seed gives the same report, in parallel or not), except wall times.
+/// </summary>
+public sealed class ComparisonRunner(VmmHost host)
+{
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Raised after each run, from the thread that ran it.</summary>
+    public event Action<ComparisonProgress>? RunFinished;
+
+    /// <summary>The workloads the host registers, by name.</summary>
+    public IReadOnlyList<ComponentInfo> Workloads => host.Components.Where(c => c.Kind == ComponentKind.Workload).ToList();
+
+    /// <summary>The default comparison: every default stack that exists, every registered workload, baseline tdx-ci+none (or the first stack).</summary>
+    public Comparison Default()
+    {
+        var stacks = Stack.Defaults(host.Components);
+        return new Comparison
+        {
+            Stacks = stacks,
+            Workloads = Workloads.Select(w => w.Name).ToList(),
+            Baseline = stacks.Any(s => s.Label == Stack.DefaultBaseline) ? Stack.DefaultBaseline : (stacks.Count > 0 ? stacks[0].Label : Stack.DefaultBaseline),
+        };
+    }
+
+    public ComparisonReport Run(Comparison comparison, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(comparison);
+        Check(comparison);
+        var clock = Stopwatch.StartNew();
+        var shared = comparison.Options.Select(o => ToOption(o, "--option")).ToList();
+
+        // One scenario per workload and seed, written once: every stack sees the same ops.
+        var generated = new (JsonObject Document, Scenario Scenario)[comparison.Workloads.Count, comparison.Repeat];
+        for (var w = 0; w < comparison.Workloads.Count; w++)
+            for (var r = 0; r < comparison.Repeat; r++)
+                generated[w, r] = Generate(comparison.Workloads[w], comparison.Seed + r, shared);
+
+        var total = comparison.RunCount;
+        var results = new (IReadOnlyDictionary<string, double> Metrics, double WallMs, int Steps)[total];
+        var done = 0;
+        var dumpError = (Exception?)null;
+        Parallel.For(0, total, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, comparison.Parallelism), CancellationToken = cancellationToken }, index =>
+        {
+            var (w, s, r) = Decompose(index, comparison);
+            var stack = comparison.Stacks[s];
+            var (document, generic) = generated[w, r];
+            var scenario = WithOptions(generic, [.. shared, .. stack.Options.Select(o => ToOption(o, $"stack \"{stack.Label}\""))]);
+            var watch = Stopwatch.StartNew();
+            ScenarioResult result;
+            try
+            {
+                result = host.Run(scenario, stack.ToEngine(comparison.Kernel), null, cancellationToken);
+            }
+            catch (ScenarioException e)
+            {
+                throw new ComparisonException($"stack \"{stack.Label}\" on workload {comparison.Workloads[w]}: {e.Message}", e);
+            }
+            results[index] = (RunMetrics.Of(scenario, result), watch.Elapsed.TotalMilliseconds, result.Steps.Count);
+            if (comparison.DumpDirectory is { } directory)
+            {
+                try
+                {
+                    Dump(directory, comparison.Workloads[w], stack, comparison.Seed + r, document, scenario, result);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    dumpError = e;
+                }
+            }
+            RunFinished?.Invoke(new ComparisonProgress(Interlocked.Increment(ref done), total, comparison.Workloads[w], stack.Label, comparison.Seed + r));
+        });
+        if (dumpError is not null)
+            throw new ComparisonException($"--dump: cannot write into {comparison.DumpDirectory}: {dumpError.Message}", dumpError);
+
+        var tables = new List<WorkloadTable>();
+        for (var w = 0; w < comparison.Workloads.Count; w++)
+        {
+            var rows = new List<StackRow>();
+            var baselineIndex = comparison.Stacks.ToList().FindIndex(st => st.Label == comparison.Baseline);
+            var baselineTime = Mean(results, comparison, w, baselineIndex, RunMetrics.ModelledMicroseconds);
+            for (var s = 0; s < comparison.Stacks.Count; s++)
+            {
+                var metrics = new Dictionary<string, MetricValue>(StringComparer.Ordinal);
+                foreach (var definition in RunMetrics.Definitions)
+                {
+                    var values = Enumerable.Range(0, comparison.Repeat).Select(r => results[Index(comparison, w, s, r)].Metrics[definition.Name]).ToList();
+                    metrics[definition.Name] = new MetricValue(values.Average(), StdDev(values));
+                }
+                var time = metrics[RunMetrics.ModelledMicroseconds].Mean;
+                var wall = Enumerable.Range(0, comparison.Repeat).Average(r => results[Index(comparison, w, s, r)].WallMs);
+                var steps = results[Index(comparison, w, s, 0)].Steps;
+                rows.Add(new StackRow(comparison.Stacks[s].Label, s == baselineIndex, metrics, baselineTime > 0 ? time / baselineTime : null, wall, steps));
+            }
+            var info = host.Components.First(c => c.Kind == ComponentKind.Workload && c.Name == comparison.Workloads[w]);
+            tables.Add(new WorkloadTable(info.Name, info.Description, rows));
+        }
+        return new ComparisonReport(
+            tables,
+            RunMetrics.Definitions.Select(MetricInfo.Of).ToList(),
+            comparison.Baseline,
+            comparison.Seed,
+            comparison.Repeat,
+            comparison.Kernel?.ToString(),
+            total,
+            clock.Elapsed,
+            Conclusions.Of(tables, comparison.Baseline))
+        {
+            Claims = Claims.Of(tables),
+        };
+    }
+
+    private void Check(Comparison comparison)
+    {
+        if (comparison.Stacks.Count == 0) throw new ComparisonException("no stack to compare: give --stack, or add the plugins of the default stacks to plugins.json");
+        if (comparison.Workloads.Count == 0) throw new ComparisonException("no workload to run: give --workload, or add a workloads plugin to plugins.json");
+        if (comparison.Repeat is < 1 or > 1000) throw new ComparisonException($"--repeat: expected 1 to 1000 runs per point, not {comparison.Repeat}");
+        var duplicate = comparison.Stacks.GroupBy(s => s.Label, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ComparisonException($"--stack \"{duplicate.Key}\" is given twice");
+        var known = Workloads.Select(w => w.Name).ToList();
+        foreach (var workload in comparison.Workloads)
+            if (!known.Contains(workload))
+                throw new ComparisonException($"--workload: unknown workload \"{workload}\"{NameHints.DidYouMean(workload, known)}; known: {(known.Count > 0 ? string.Join(", ", known) : "none (no plugin registers one; check plugins.json)")}");
+        if (!comparison.Stacks.Any(s => s.Label == comparison.Baseline))
+            throw new ComparisonException($"--baseline \"{comparison.Baseline}\" is not one of the stacks compared ({string.Join(", ", comparison.Stacks.Select(s => s.Label))}); give it as a --stack too");
+    }
+
+    private (JsonObject, Scenario) Generate(string workload, int seed, IReadOnlyList<KeyValuePair<string, (JsonElement, SourceLocation)>> options)
+    {
+        using var scope = host.Services.CreateScope();
+        var source = scope.ServiceProvider.GetRequiredService<ScenarioOptionsSource>();
+        try
+        {
+            source.Configure(options, scope.ServiceProvider.GetServices<ComponentDescriptor>());
+        }
+        catch (ScenarioException e)
+        {
+            throw new ComparisonException(e.Message, e);
+        }
+        IWorkload generator;
+        try
+        {
+            generator = scope.ServiceProvider.GetRequiredKeyedService<IWorkload>(workload);
+        }
+        catch (Exception e) when (Unwrap<ComponentOptionsException>(e) is { } bad)
+        {
+            throw new ComparisonException($"workload {workload}: {bad.Message}", e);
+        }
+        var writer = new ScenarioWriter($"{workload} (seed {seed})");
+        generator.Write(writer, new WorkloadContext(seed));
+        var document = writer.ToJson();
+        var file = $"workload {workload} seed {seed}";
+        try
+        {
+            return (document, ScenarioParser.Parse(document.ToJsonString(), file));
+        }
+        catch (ScenarioException e)
+        {
+            throw new InvalidOperationException($"workload {workload} wrote a scenario the parser rejects (a bug in the workload): {e.Message}", e);
+        }
+    }
+
+    private static T? Unwrap<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is T found) return found;
+        return null;
+    }
+
+    /// <summary>"section.option" = text: JSON when it parses as JSON (true, 12, "x"), otherwise the text as a string.</summary>
+    private static KeyValuePair<string, (JsonElement, SourceLocation)> ToOption(KeyValuePair<string, string> option, string where)
+    {
+        JsonElement value;
+        try
+        {
+            using var parsed = JsonDocument.Parse(option.Value);
+            value = parsed.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            value = JsonSerializer.SerializeToElement(option.Value);
+        }
+        return new(option.Key, (value, new SourceLocation(where, 0, 0)));
+    }
+
+    private static Scenario WithOptions(Scenario scenario, IEnumerable<KeyValuePair<string, (JsonElement Value, SourceLocation Location)>> options)
+    {
+        var merged = new Dictionary<string, (JsonElement, SourceLocation)>(scenario.Options, StringComparer.Ordinal);
+        foreach (var (key, value) in options) merged[key] = value;
+        return new Scenario
+        {
+            File = scenario.File,
+            Name = scenario.Name,
+            Description = scenario.Description,
+            Kernel = scenario.Kernel,
+            Components = scenario.Components,
+            ComponentLocations = scenario.ComponentLocations,
+            Options = merged,
+            HostMemory = scenario.HostMemory,
+            Vms = scenario.Vms,
+            Steps = scenario.Steps,
+        };
+    }
+
+    /// <summary>Writes the run as DIR/WORKLOAD/STACK-seedN.json: the workload's scenario with the stack's components and options and what each step observed as its expect.</summary>
+    private static void Dump(string directory, string workload, Stack stack, int seed, JsonObject document, Scenario scenario, ScenarioResult result)
+    {
+        var dump = (JsonObject)document.DeepClone();
+        dump["name"] = $"{workload} under {stack.Label} (seed {seed})";
+        dump["kernel"] = result.Kernel.ToString();
+        var components = new JsonObject();
+        foreach (var (kind, name) in result.Components.OrderBy(c => c.Key)) components[kind.Key()] = name;
+        dump["components"] = components;
+        if (scenario.Options.Count > 0)
+        {
+            var options = new JsonObject();
+            foreach (var (key, (value, _)) in scenario.Options.OrderBy(o => o.Key, StringComparer.Ordinal)) options[key] = JsonNode.Parse(value.GetRawText());
+            dump["options"] = options;
+        }
+        var steps = (JsonArray)dump["steps"]!;
+        for (var i = 0; i < steps.Count && i < result.Steps.Count; i++)
+            steps[i]!["expect"] = JsonNode.Parse(OutcomeJson.ToJson(result.Steps[i].Actual));
+        // Reordered so that the file reads name, kernel, components, options, vms, steps.
+        var ordered = new JsonObject();
+        foreach (var key in new[] { "name", "description", "kernel", "components", "options", "vms", "steps" })
+            if (dump[key] is { } node) { dump.Remove(key); ordered[key] = node; }
+        var folder = Path.Combine(directory, workload);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, $"{stack.FileName}-seed{seed}.json"), ordered.ToJsonString(ScenarioWriter.Indented) + "\n", Utf8);
+    }
+
+    private static (int Workload, int Stack, int Repeat) Decompose(int index, Comparison comparison)
+    {
+        var r = index % comparison.Repeat;
+        var rest = index / comparison.Repeat;
+        return (rest / comparison.Stacks.Count, rest % comparison.Stacks.Count, r);
+    }
+
+    private static int Index(Comparison comparison, int w, int s, int r) => ((w * comparison.Stacks.Count) + s) * comparison.Repeat + r;
+
+    private static double Mean((IReadOnlyDictionary<string, double> Metrics, double, int)[] results, Comparison comparison, int w, int s, string metric) =>
+        s < 0 ? 0 : Enumerable.Range(0, comparison.Repeat).Average(r => results[Index(comparison, w, s, r)].Metrics[metric]);
+
+    private static double StdDev(List<double> values)
+    {
+        if (values.Count < 2) return 0;
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Vmm.Hosting.Exporters;
+
+namespace Vmm.Hosting;
+
+/// <summary>One workload's table as plain data, in BenchmarkDotNet's style: a row per stack, the baseline marked, a Ratio column, a legend.</summary>
+public sealed record ComparisonTable(string Workload, string Description, ConsoleTable Table, IReadOnlyList<string> Legend);
+
+/// <summary>
+/// The tables of a comparison as plain data, which <c>vmm compare</c> draws with Spectre.Console and the Markdown export
+/// writes. A metric that is 0 under every stack of a workload is left out of its table (the legend says which); cells
+/// are means, with "±sd" when the comparison repeats.
+/// </summary>
+public static class ComparisonTables
+{
+    public const string RatioColumn = "Ratio";
+    public const string BaselineMark = "baseline";
+
+    public static IReadOnlyList<ComparisonTable> From(ComparisonReport report, bool wallTime = true)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var tables = new List<ComparisonTable>();
+        foreach (var workload in report.Workloads)
+        {
+            var shown = report.Metrics.Where(m => workload.Rows.Any(r => r.Metrics[m.Name].Mean != 0)).ToList();
+            var columns = new List<ConsoleColumn> { new("Stack"), new("", ColumnAlignment.Left) };
+            columns.AddRange(shown.Select(m => new ConsoleColumn(m.Name, ColumnAlignment.Right)));
+            columns.Add(new ConsoleColumn(RatioColumn, ColumnAlignment.Right));
+            if (wallTime) columns.Add(new ConsoleColumn("wall ms", ColumnAlignment.Right));
+            var rows = new List<ConsoleRow>();
+            foreach (var row in workload.Rows)
+            {
+                var cells = new List<ConsoleSpan>
+                {
+                    new(row.Stack, row.IsBaseline ? ConsoleStyle.Emphasis : ConsoleStyle.Plain),
+                    new(row.IsBaseline ? BaselineMark : "", ConsoleStyle.Muted),
+                };
+                foreach (var metric in shown)
+                {
+                    var value = row.Metrics[metric.Name];
+                    var bad = metric.Group == "safety" && value.Mean > 0;
+                    cells.Add(new ConsoleSpan(Cell(value, report.Repeat > 1), bad ? ConsoleStyle.Failure : ConsoleStyle.Plain));
+                }
+                cells.Add(new ConsoleSpan(row.Ratio is { } ratio ? ratio.ToString("0.00", CultureInfo.InvariantCulture) : "?"));
+                if (wallTime) cells.Add(new ConsoleSpan(row.WallMilliseconds.ToString("0.0", CultureInfo.InvariantCulture), ConsoleStyle.Muted));
+                rows.Add(new ConsoleRow(cells, !cells.Any(c => c.Style == ConsoleStyle.Failure)));
+            }
+            var legend = shown.Select(m => $"{m.Name}: {m.Description} ({m.Group})").ToList();
+            legend.Add($"{RatioColumn}: modelled time against the baseline row ({report.Baseline})");
+            if (wallTime) legend.Add("wall ms: the simulator's own time for the run" + (report.Repeat > 1 ? ", mean over the repeats" : ""));
+            var hidden = report.Metrics.Except(shown).Select(m => m.Name).ToList();
+            if (hidden.Count > 0) legend.Add($"0 under every stack, not shown: {string.Join(", ", hidden)}");
+            if (report.Repeat > 1) legend.Add($"cells: mean ± standard deviation over {report.Repeat} seeds");
+            tables.Add(new ComparisonTable(workload.Workload, workload.Description, new ConsoleTable(columns, rows), legend));
+        }
+        return tables;
+    }
+
+    /// <summary>"12", "0.5", or "12 ±0.5".</summary>
+    public static string Cell(MetricValue value, bool spread)
+    {
+        var mean = Format(value.Mean);
+        return spread && value.StdDev > 0 ? $"{mean} ±{Format(value.StdDev)}" : mean;
+    }
+
+    public static string Format(double value) =>
+        value == Math.Floor(value) && Math.Abs(value) < 1e15 ? value.ToString("0", CultureInfo.InvariantCulture)
+        : Math.Abs(value) >= 100 ? value.ToString("0", CultureInfo.InvariantCulture)
+        : value.ToString("0.##", CultureInfo.InvariantCulture);
+
+    /// <summary>The header line: how many runs, the seed, the baseline.</summary>
+    public static string Summary(ComparisonReport report, bool wallTime = true) =>
+        $"{report.Workloads.Count} workloads × {(report.Workloads.Count == 0 ? 0 : report.Workloads[0].Rows.Count)} stacks × {report.Repeat} seed{(report.Repeat == 1 ? "" : "s")} = {report.Runs} runs, seed {report.Seed}, baseline {report.Baseline}"
+        + (report.Kernel is { } kernel ? $", kernel {kernel}" : "")
+        + (wallTime ? $", {report.WallTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s" : "");
+}
