@@ -66,6 +66,10 @@ public sealed class CostOptions
     public double VmExit { get; set; } = 5000;
     [Option("One DMA transfer setup (ns) [assumption].")]
     public double DmaTransfer { get; set; } = 1000;
+    [Option("A poisoned frame leaked on free (K24): counted, not timed (memory lost, not time spent).")]
+    public double FrameLeaked { get; set; }
+    [Option("A frame kept allocated only by hwpoison entries' references after the page cache dropped it (K27): counted, not timed.")]
+    public double FrameKeptByHwpEntry { get; set; }
 
     /// <summary>The table as an array indexed by <see cref="CostKind"/>.</summary>
     public double[] ToTable()

@@ -166,7 +166,8 @@ internal sealed class Syscalls
         var last = Math.Min(file.Pages, (offset + size + PageGeometry.PageSize - 1) >> PageGeometry.PageShift);
         if (punchHole)
         {
-            // unmap_mapping_range, then truncate the cache: mapped copies go first, then the cache's reference.
+            // unmap_mapping_range(even_cows = 0), then truncate the cache: mapped copies go first, then the
+            // cache's reference; hwpoison entries stay (K27), so the next touch still gets SIGBUS.
             foreach (var p in _kernel.Processes)
             {
                 foreach (var vma in p.Vmas.ToList())
@@ -174,7 +175,7 @@ internal sealed class Syscalls
                     if (vma.File != file) continue;
                     var from = Math.Max(first, vma.PgOff);
                     var to = Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift));
-                    if (to > from) _kernel.Mm.ZapRange(p, new Hva(vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift)), new Hva(vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift)));
+                    if (to > from) _kernel.Mm.ZapRange(p, new Hva(vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift)), new Hva(vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift)), evenCows: false);
                 }
             }
             foreach (var index in file.CachedIndexes(first, last)) _kernel.PageCache.Remove(file, index);

@@ -1,0 +1,86 @@
+using Vmm.Abstractions;
+using Vmm.Core.Engine;
+using Vmm.Core.Engine.Ops;
+using Vmm.Core.Machine;
+using Vmm.Core.Scenarios;
+using Vmm.Core.Tests.Infrastructure;
+
+namespace Vmm.Core.Tests.Machine;
+
+/// <summary>The kernel paths of issue 10: docs/semantics.md K9, K11a, K20, K27, K28, K30 and table V.</summary>
+public class KernelFidelityTests
+{
+    private const ulong Gpa = 0x3000;
+
+    private static Outcome PunchHole(TestMachine m, ulong offset, ulong size)
+        => m.Run(new Fallocate(size, ["PUNCH_HOLE", "KEEP_SIZE"]) with { At = new StepAddress(TestMachine.DefaultVm, null, null, null, offset) });
+
+    // K27
+
+    [Fact]
+    public void PunchHole_OverHwPoisonEntry_KeepsTheEntry_AndTheNextTouchGetsSigbus()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var pfn = m.FrameOf(Gpa);
+        Expect.Ok(m.MemoryError(Gpa));
+
+        Expect.Ok(PunchHole(m, 0, 16 * TestMachine.Page));
+
+        Assert.Equal(PteValue.HwPoisonEntry(pfn), m.VmmPte(Gpa));
+        Expect.SigBus(SigBusCode.BUS_MCEERR_AR, 12, m.HostRead(Gpa, 2), m.HvaOf(Gpa));
+        Assert.False(m.VmNamed().File!.Lookup(Gpa >> PageGeometry.PageShift).IsValid);
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
+    }
+
+    [Fact]
+    public void PunchHole_OverPresentPages_StillZapsThem()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+
+        Expect.Ok(PunchHole(m, 0, 16 * TestMachine.Page));
+
+        Assert.True(m.VmmPte(Gpa).IsNone);
+        Assert.Equal(new byte[2], Expect.Data(m.HostRead(Gpa, 2)));
+    }
+
+    [Fact]
+    public void PunchHole_OverAReferenceHoldingEntry_KeepsTheFramePoisonedAndAllocated_AndCountsIt()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var pfn = m.FrameOf(Gpa);
+        // What RFC v2 does at the first EPT map: PG_hwpoison, then a hwpoison entry that keeps a reference.
+        m.Kernel.Mm.Frames.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
+        m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison | UnmapFlags.KeepReference);
+        var freedBefore = m.Ledger.Count(CostKind.FrameFree);
+
+        Expect.Ok(PunchHole(m, 0, 16 * TestMachine.Page));
+
+        Assert.Equal(1, m.Kernel.Mm.RefCount(pfn));
+        Assert.Equal(1, m.Kernel.Mm.Frames.HwpEntryRefsOf(pfn));
+        Assert.False(m.Kernel.Mm.Allocator.IsFree(pfn));
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
+        Assert.Equal(freedBefore, m.Ledger.Count(CostKind.FrameFree));
+        Assert.Equal(1, m.Ledger.Count(CostKind.FrameKeptByHwpEntry));
+        Assert.Equal(1L, Convert.ToInt64(m.Inspect(Gpa)["hwpEntryRefs"]));
+    }
+
+    [Fact]
+    public void Munmap_AfterPunchHole_DropsTheEntry_AndLeaksThePoisonedFrame()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var pfn = m.FrameOf(Gpa);
+        m.Kernel.Mm.Frames.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
+        m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison | UnmapFlags.KeepReference);
+        Expect.Ok(PunchHole(m, 0, 16 * TestMachine.Page));
+
+        Expect.Ok(m.Munmap(0, 16 * TestMachine.Page));
+
+        Assert.Equal(0, m.Kernel.Mm.RefCount(pfn));
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.Offlined)); // K24 under a policy that does not unpoison on free
+        Assert.Equal(1, m.Ledger.Count(CostKind.FrameLeaked));
+    }
+}
