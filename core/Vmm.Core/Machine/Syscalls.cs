@@ -238,7 +238,10 @@ internal sealed class Syscalls
         return Outcome.Ok();
     }
 
-    /// <summary>fork(2): the child gets copies of every VMA and entry (K9); private anon pages become copy-on-write.</summary>
+    /// <summary>
+    /// fork(2): the child gets copies of every VMA, and of the entries of the VMAs copy_page_range copies (K9):
+    /// private ones (with an anon_vma) and hugetlb. Private anon pages become copy-on-write.
+    /// </summary>
     internal Process Fork(Process parent)
     {
         var child = _kernel.NewProcess(parent.Name + "-child");
@@ -255,6 +258,8 @@ internal sealed class Syscalls
         foreach (var (va, entry, size) in leaves)
         {
             var vma = parent.FindVma(va);
+            // vma_needs_copy: a MAP_SHARED shmem or file VMA has no anon_vma, so the child refaults it through the page cache.
+            if (vma is { Shared: true } && vma.Kind != VmaKind.Hugetlb) continue;
             if (entry.IsSwap)
             {
                 child.PageTable.Set(va, entry, size);

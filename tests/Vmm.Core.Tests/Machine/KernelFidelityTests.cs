@@ -83,4 +83,53 @@ public class KernelFidelityTests
         Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.Offlined)); // K24 under a policy that does not unpoison on free
         Assert.Equal(1, m.Ledger.Count(CostKind.FrameLeaked));
     }
+
+    // K9
+
+    [Fact]
+    public void Fork_OfSharedShmemMapping_CopiesNeitherPresentPtesNorHwPoisonEntries()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Ok(m.HostWrite(0x1000, 0x11, len: 8));
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var present = m.FrameOf(0x1000);
+        Expect.Ok(m.MemoryError(Gpa));
+
+        Expect.Ok(m.Fork());
+
+        var child = m.LastChild;
+        Assert.True(child.PageTable.Lookup(m.HvaOf(0x1000), out _).IsNone);
+        Assert.True(child.PageTable.Lookup(m.HvaOf(Gpa), out _).IsNone);
+        Assert.Equal(1, m.Kernel.Mm.MapCount(present));
+        Assert.Equal(2, m.Kernel.Mm.RefCount(present));
+        Assert.NotNull(child.FindVma(m.HvaOf(0x1000))); // the VMA is inherited; only its entries are not
+    }
+
+    [Fact]
+    public void Fork_OfPrivateAnonMapping_CopiesTheHwPoisonEntryAndItsReference()
+    {
+        var m = TestMachine.Create(BackingKind.Anon);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var pfn = m.FrameOf(Gpa);
+        m.Kernel.Mm.Frames.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
+        m.Kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison | UnmapFlags.KeepReference);
+
+        Expect.Ok(m.Fork());
+
+        Assert.Equal(PteValue.HwPoisonEntry(pfn), m.LastChild.PageTable.Lookup(m.HvaOf(Gpa), out _));
+        Assert.Equal(2, m.Kernel.Mm.Frames.HwpEntryRefsOf(pfn));
+        Assert.Equal(2, m.Kernel.Mm.RefCount(pfn));
+    }
+
+    [Fact]
+    public void Fork_OfHugetlbMapping_CopiesIt()
+    {
+        var m = TestMachine.Create(BackingKind.Hugetlb);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+
+        Expect.Ok(m.Fork());
+
+        Assert.True(m.LastChild.PageTable.Lookup(m.HvaOf(Gpa), out var size).IsPresent);
+        Assert.Equal(MappingSize.Size2M, size);
+    }
 }
