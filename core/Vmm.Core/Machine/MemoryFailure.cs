@@ -14,6 +14,9 @@ internal sealed class MemoryFailure
 
     private FrameTable Frames => _kernel.Mm.Frames;
 
+    /// <summary>hw_memory_failure: a real (not MF_SW_SIMULATED) memory failure has happened somewhere since boot.</summary>
+    internal bool HwMemoryFailure { get; private set; }
+
     /// <summary>
     /// memory_failure(pfn, flags) as in mm/memory-failure.c (v5.16, with the version switches of table V).
     /// Returns 0 or the errno. Signals go to <see cref="HostKernel.Events"/>.
@@ -27,6 +30,7 @@ internal sealed class MemoryFailure
             _kernel.Raise(KernelEvent.Of(KernelEventKind.HostPanic, $"memory_failure on {pfn} with vm.memory_failure_recovery = 0"));
             return 0;
         }
+        if (!simulated) HwMemoryFailure = true;
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
         if (pfn == FrameAllocator.ZeroPage) return Errno.EBUSY; // reserved page: me_kernel, ignored
         _kernel.FrameLifecyclePolicy.OnMemoryFailure(new FailedFrame(pfn, actionRequired));
@@ -216,12 +220,15 @@ internal sealed class MemoryFailure
         return 0;
     }
 
-    /// <summary>unpoison_memory: clears software-injected poison on a frame nobody maps.</summary>
+    /// <summary>
+    /// unpoison_memory: clears software-injected poison on a frame nobody maps. From 5.19 (K28) one real memory
+    /// failure anywhere disables it for every frame, poisoned or not (the global hw_memory_failure).
+    /// </summary>
     internal Errno Unpoison(Pfn pfn)
     {
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
+        if (HwMemoryFailure && _kernel.Version.AtLeast(5, 19)) return Errno.EOPNOTSUPP;
         if (!Frames.Has(pfn, FrameFlags.HwPoison)) return 0;
-        if (Frames.Has(pfn, FrameFlags.RealError) && _kernel.Version.AtLeast(5, 19)) return Errno.EOPNOTSUPP;
         if (_kernel.Mm.MapCount(pfn) > 0) return _kernel.Version.AtLeast(5, 19) ? Errno.EBUSY : 0;
         Frames.ClearFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.RealError);
         return 0;

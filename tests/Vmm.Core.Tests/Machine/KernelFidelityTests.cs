@@ -132,4 +132,49 @@ public class KernelFidelityTests
         Assert.True(m.LastChild.PageTable.Lookup(m.HvaOf(Gpa), out var size).IsPresent);
         Assert.Equal(MappingSize.Size2M, size);
     }
+
+    // K28
+
+    private static TestMachine AfterRealErrorElsewhere(KernelVersion kernel, out Pfn injected)
+    {
+        var m = TestMachine.Create(BackingKind.Anon, kernel: kernel);
+        Expect.Ok(m.HostWrite(0, 0x11, len: 8));
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        injected = m.FrameOf(0);
+        Expect.Ok(m.Madvise(0, TestMachine.Page, "HWPOISON"));
+        Expect.Ok(m.MemoryError(Gpa));
+        return m;
+    }
+
+    [Fact]
+    public void Unpoison_At519_AfterARealErrorOnAnotherFrame_IsRefusedEverywhere()
+    {
+        var m = AfterRealErrorElsewhere(new KernelVersion(5, 19), out var injected);
+
+        Assert.Equal(Errno.EOPNOTSUPP, m.Kernel.MemoryFailure.Unpoison(injected));
+        Assert.Equal(Errno.EOPNOTSUPP, m.Kernel.MemoryFailure.Unpoison(new Pfn(0x40)));
+        Assert.True(m.Kernel.Mm.Frames.Has(injected, FrameFlags.HwPoison));
+    }
+
+    [Fact]
+    public void Unpoison_At518_AfterARealErrorOnAnotherFrame_StillClearsTheInjectedFrame()
+    {
+        var m = AfterRealErrorElsewhere(new KernelVersion(5, 18), out var injected);
+
+        Assert.Equal((Errno)0, m.Kernel.MemoryFailure.Unpoison(injected));
+        Assert.False(m.Kernel.Mm.Frames.Has(injected, FrameFlags.HwPoison));
+    }
+
+    [Fact]
+    public void Unpoison_At519_AfterOnlyInjectedErrors_ClearsTheFrame()
+    {
+        var m = TestMachine.Create(BackingKind.Anon, kernel: new KernelVersion(5, 19));
+        Expect.Ok(m.HostWrite(0, 0x11, len: 8));
+        var injected = m.FrameOf(0);
+        Expect.Ok(m.Madvise(0, TestMachine.Page, "HWPOISON"));
+
+        Assert.False(m.Kernel.MemoryFailure.HwMemoryFailure);
+        Assert.Equal((Errno)0, m.Kernel.MemoryFailure.Unpoison(injected));
+        Assert.False(m.Kernel.Mm.Frames.Has(injected, FrameFlags.HwPoison));
+    }
 }
