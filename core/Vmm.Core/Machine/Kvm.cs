@@ -309,6 +309,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
         foreach (var span in new PageSpans(gpa, buffer))
         {
+        restart:
             var pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
             if (!pfn.IsValid) return false;
             var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest);
@@ -316,6 +317,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             if (!result.IsOk)
             {
                 failure = GuestConsumed(vm, span.Address, pfn, result);
+                if (_kernel.Uaccess.Restarts(failure)) goto restart; // K11a: the vCPU re-enters and refaults the dropped page
                 return false;
             }
             if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);

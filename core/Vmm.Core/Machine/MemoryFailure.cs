@@ -25,6 +25,7 @@ internal sealed class MemoryFailure
         bool simulated = false, SignalContext context = SignalContext.VmmAccess, VmId vm = default)
     {
         _kernel.CostLedger.Add(CostKind.MemoryFailure);
+        DroppedCleanPage = false;
         if (!_kernel.Options.Recovery)
         {
             _kernel.Raise(KernelEvent.Of(KernelEventKind.HostPanic, $"memory_failure on {pfn} with vm.memory_failure_recovery = 0"));
@@ -67,8 +68,22 @@ internal sealed class MemoryFailure
         }
 
         _kernel.Mm.GetPage(pfn); // get_hwpoison_page: this reference is never dropped
+        if (IsCleanWritebackPage(pfn, out var cleanFile))
+        {
+            // K11a, hwpoison_user_mappings: "corrupted page was clean: dropped without side effects". The PTEs go
+            // (no TTU_HWPOISON), nobody is killed (forcekill false), and the next access re-reads the file.
+            _kernel.Mm.TryToUnmap(pfn, UnmapFlags.None);
+            _kernel.PageCache.Remove(cleanFile, Frames.FileIndex(pfn));
+            DroppedCleanPage = true;
+            return 0;
+        }
         var victims = CollectProcs(pfn, actionRequired, current);
         _kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison);
+        if (_kernel.Mm.MapCount(pfn) > 0)
+        {
+            UnmapFailed(victims, actionRequired, current, currentVa, context, vm);
+            return Errno.EBUSY; // action_result(MF_MSG_UNMAP_FAILED, MF_IGNORED)
+        }
         foreach (var (p, va) in victims)
         {
             var ar = actionRequired && p == current;
@@ -83,6 +98,34 @@ internal sealed class MemoryFailure
         }
         HandlePageState(pfn);
         return 0;
+    }
+
+    /// <summary>The last <see cref="Handle"/> dropped a clean page-cache page (K11a): the access that consumed the error restarts.</summary>
+    internal bool DroppedCleanPage { get; private set; }
+
+    /// <summary>A clean page of a file that can be written back (mapping_can_writeback: a regular file, not shmem or hugetlbfs).</summary>
+    private bool IsCleanWritebackPage(Pfn pfn, out BackingFile file)
+    {
+        file = _kernel.FileById(Frames.FileId(pfn))!;
+        return file is { Kind: BackingKind.File } && Frames.Has(pfn, FrameFlags.PageCache) && !Frames.Has(pfn, FrameFlags.Dirty);
+    }
+
+    /// <summary>
+    /// kill_procs with fail set (K30): try_to_unmap left a mapping, so every collected process is killed: SIGKILL up
+    /// to 6.10, SIGBUS from 6.11 (AR to the consumer, AO to early-kill processes), at lsb 12.
+    /// </summary>
+    private void UnmapFailed(List<(Process Process, ulong Va)> victims, bool actionRequired, Process? current, Hva currentVa, SignalContext context, VmId vm)
+    {
+        foreach (var (p, va) in victims)
+        {
+            var ar = actionRequired && p == current;
+            var address = ar && currentVa.Value != 0 ? currentVa.PageAligned : new Hva(va);
+            if (!_kernel.Version.AtLeast(6, 11))
+                _kernel.Raise(new KernelEvent(KernelEventKind.SigKill, p.Pid, default, address, 0, SignalContext.Async, vm, "failure to unmap corrupted page: forcibly killed"));
+            else
+                _kernel.Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, address, PageGeometry.PageShift,
+                    ar ? context : SignalContext.Async, vm, "failure to unmap corrupted page"));
+        }
     }
 
     /// <summary>The page-state handlers (me_pagecache_*, me_swapcache_*) for what happens to the frame itself.</summary>

@@ -177,4 +177,113 @@ public class KernelFidelityTests
         Assert.Equal((Errno)0, m.Kernel.MemoryFailure.Unpoison(injected));
         Assert.False(m.Kernel.Mm.Frames.Has(injected, FrameFlags.HwPoison));
     }
+
+    // K11a
+
+    private static readonly KernelOptions EarlyKill = new() { EarlyKill = true };
+
+    [Fact]
+    public void MemoryError_OnCleanFilePage_DropsIt_WithoutEntryOrSignal_EvenWithEarlyKill()
+    {
+        var m = TestMachine.Create(BackingKind.File, options: EarlyKill);
+        Expect.Data(m.HostRead(Gpa, 2));
+        var pfn = m.FrameOf(Gpa);
+
+        Expect.Ok(m.MemoryError(Gpa));
+
+        Assert.Empty(m.Simulation.LastEvents);
+        Assert.True(m.VmmPte(Gpa).IsNone);
+        Assert.False(m.VmNamed().File!.Lookup(Gpa >> PageGeometry.PageShift).IsValid);
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
+        Assert.Equal(new byte[2], Expect.Data(m.HostRead(Gpa, 2)));
+        Assert.NotEqual(pfn, m.FrameOf(Gpa));
+    }
+
+    [Fact]
+    public void MemoryError_OnDirtyFilePage_StillPoisonsTheMapping()
+    {
+        var m = TestMachine.Create(BackingKind.File, options: EarlyKill);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var pfn = m.FrameOf(Gpa);
+
+        Expect.SigBus(SigBusCode.BUS_MCEERR_AO, 12, m.MemoryError(Gpa), m.HvaOf(Gpa));
+
+        Assert.Equal(PteValue.HwPoisonEntry(pfn), m.VmmPte(Gpa));
+    }
+
+    [Fact]
+    public void HostRead_ConsumingPoisonInACleanFilePage_RestartsOnAFreshFrame()
+    {
+        var m = TestMachine.Create(BackingKind.File);
+        Expect.Data(m.HostRead(Gpa, 2));
+        var pfn = m.FrameOf(Gpa);
+        m.Kernel.Memory.PoisonLine(pfn, 0);
+
+        Assert.Equal(new byte[2], Expect.Data(m.HostRead(Gpa, 2)));
+
+        Assert.Empty(m.Simulation.LastEvents);
+        Assert.NotEqual(pfn, m.FrameOf(Gpa));
+        Assert.True(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
+    }
+
+    [Fact]
+    public void MemoryError_OnShmemCleanPage_IsNotDropped()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Data(m.HostRead(Gpa, 2));
+        var pfn = m.FrameOf(Gpa);
+
+        Expect.Ok(m.MemoryError(Gpa));
+
+        Assert.Equal(PteValue.HwPoisonEntry(pfn), m.VmmPte(Gpa)); // shmem cannot be written back: not mapping_can_writeback
+    }
+
+    // K30
+
+    private static (TestMachine Machine, Pfn Pfn) WithUnreachableMapping(KernelVersion kernel)
+    {
+        var m = TestMachine.Create(BackingKind.Shmem, kernel: kernel, options: EarlyKill);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var second = (ulong)Expect.Count(m.Run(new MmapBacking(4 * TestMachine.MiB) with { At = new StepAddress(TestMachine.DefaultVm, null, null, null, 0) }));
+        Expect.Data(m.HostReadAt(second + Gpa, 2)); // the second mapping is the one the rmap reaches
+        return (m, m.FrameOf(Gpa));
+    }
+
+    private static Outcome UnreachableError(TestMachine m)
+        => m.Run(new MemoryError(UnreachableMapping: true) with { At = new StepAddress(TestMachine.DefaultVm, Gpa, null, null, null) });
+
+    [Fact]
+    public void MemoryError_WhoseUnmapFails_At610_SigkillsTheMapper_AndReturnsEbusy()
+    {
+        var (m, pfn) = WithUnreachableMapping(new KernelVersion(6, 10));
+
+        Assert.Equal(OutcomeKind.Killed, UnreachableError(m).Kind);
+
+        Assert.Contains(m.Simulation.LastEvents, e => e.Kind == KernelEventKind.SigKill && e.Pid == m.Kernel.VmmPid);
+        Assert.True(m.VmmPte(Gpa).IsPresent);
+        Assert.Equal(1, m.Kernel.Mm.MapCount(pfn));
+    }
+
+    [Fact]
+    public void MemoryError_WhoseUnmapFails_At611_SendsSigbusInstead()
+    {
+        var (m, _) = WithUnreachableMapping(new KernelVersion(6, 11));
+
+        var outcome = UnreachableError(m);
+
+        Assert.Equal(OutcomeKind.SigBus, outcome.Kind);
+        Assert.DoesNotContain(m.Simulation.LastEvents, e => e.Kind == KernelEventKind.SigKill);
+    }
+
+    [Fact]
+    public void MemoryError_WhoseUnmapFails_WithoutCollectedProcesses_ReturnsEbusy()
+    {
+        var m = TestMachine.Create(BackingKind.Shmem);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+
+        Expect.Error(Errno.EBUSY, UnreachableError(m));
+
+        Assert.Empty(m.Simulation.LastEvents);
+        Assert.True(m.VmmPte(Gpa).IsPresent);
+    }
 }
