@@ -225,6 +225,7 @@ internal sealed class MemoryFailure
             _kernel.Mm.Allocator.TakeOff(pfn);
             return 0;
         }
+        if (Frames.Has(_kernel.Mm.Head(pfn), FrameFlags.Hugetlb)) return SoftOfflineHugetlb(pfn);
         if (Frames.Has(pfn, FrameFlags.Compound) && !_kernel.HugeMemory.SplitHugePage(_kernel.Mm.Head(pfn))) return Errno.EBUSY;
         if (Frames.PinCountOf(pfn) > 0) return Errno.EBUSY;
         var target = _kernel.Mm.AllocateFrame();
@@ -260,6 +261,62 @@ internal sealed class MemoryFailure
         }
         // The old frame is retired: poisoned and off the allocator, whatever references remain.
         Frames.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.Offlined);
+        return 0;
+    }
+
+    /// <summary>
+    /// soft_offline_in_use_page on a hugetlb page (K20; selftests mm/hugetlb-soft-offline.c): migrate_pages moves the
+    /// whole 2 MiB page to a new huge page (contents, every PMD mapping, the page-cache slot); the old page is then
+    /// dissolved into base pages, which go back to the allocator except the poisoned raw subpage. A pin, or no free
+    /// huge page to migrate to, makes the migration fail: EBUSY.
+    /// </summary>
+    private Errno SoftOfflineHugetlb(Pfn pfn)
+    {
+        var mm = _kernel.Mm;
+        var head = mm.Head(pfn);
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+            if (Frames.PinCountOf(head.Add(i)) > 0) return Errno.EBUSY;
+        var target = mm.Allocator.AllocateHuge();
+        if (!target.IsValid) return Errno.EBUSY;
+        _kernel.CostLedger.Add(CostKind.FrameAlloc);
+        var file = _kernel.FileById(Frames.FileId(head));
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+        {
+            var from = head.Add(i);
+            var to = target.Add(i);
+            Frames.SetFlags(to, FrameFlags.Hugetlb | (Frames.Flags(from) & (FrameFlags.PageCache | FrameFlags.Dirty)));
+            Frames.SetFile(to, Frames.FileId(from), Frames.FileIndex(from));
+            var source = mm.PhysicalMemory.Peek(from);
+            if (!source.IsEmpty) source.CopyTo(mm.PhysicalMemory.Materialize(to));
+        }
+        _kernel.CostLedger.Add(CostKind.PageCopy, PageGeometry.PagesPerHuge);
+        if (file is not null)
+        {
+            file.Insert(Frames.FileIndex(head) & ~(ulong)(PageGeometry.PagesPerHuge - 1), target);
+            Frames.RefCount(target)++; // the page cache's reference moves with the slot
+        }
+        foreach (var (pid, hva) in mm.Mappings(head))
+        {
+            var p = _kernel.FindProcess(pid)!;
+            var entry = p.PageTable.Lookup(hva.Value, out var size);
+            if (size != MappingSize.Size2M || !entry.MapsFrame) continue;
+            mm.Rmap.Remove(head, pid, hva.Value);
+            mm.PutPage(head);
+            mm.MapFrame(p, hva, target, size, entry.IsWritable, entry.IsProtNone);
+            mm.ShootDown(p, hva, PageGeometry.HugeSize);
+            _kernel.MmuNotifier.InvalidateRange(p, hva, new Hva(hva.Value + PageGeometry.HugeSize));
+        }
+        // dissolve_free_hugetlb_folio + page_handle_poison: only the raw subpage stays poisoned (and leaked, K24).
+        Frames.SetFlags(pfn, FrameFlags.HwPoison);
+        if (file is not null)
+        {
+            for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+            {
+                Frames.SetFile(head.Add(i), 0, 0);
+                Frames.ClearFlags(head.Add(i), FrameFlags.PageCache);
+            }
+            mm.PutPage(head);
+        }
         return 0;
     }
 

@@ -286,4 +286,42 @@ public class KernelFidelityTests
         Assert.Empty(m.Simulation.LastEvents);
         Assert.True(m.VmmPte(Gpa).IsPresent);
     }
+
+    // K20
+
+    [Fact]
+    public void SoftOffline_OfHugetlbPage_MigratesTheWholePage_AndDissolvesTheOldOne()
+    {
+        var m = TestMachine.Create(BackingKind.Hugetlb);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        Expect.Ok(m.HostWrite(0x1ff000, 0x6B, len: 8));
+        var oldRaw = m.FrameOf(Gpa);
+        var oldHead = m.Kernel.Mm.Head(oldRaw);
+
+        Expect.Ok(m.Madvise(Gpa, TestMachine.Page, "SOFT_OFFLINE"));
+
+        var entry = m.VmmPte(Gpa, out var size);
+        Assert.Equal(MappingSize.Size2M, size);
+        Assert.NotEqual(oldHead, entry.Pfn);
+        Assert.Equal(TestMachine.Bytes(0x5A, 8), Expect.Data(m.HostRead(Gpa, 8)));
+        Assert.Equal(TestMachine.Bytes(0x6B, 8), Expect.Data(m.HostRead(0x1ff000, 8)));
+        Assert.True(m.Kernel.Mm.Frames.Has(oldRaw, FrameFlags.HwPoison | FrameFlags.Offlined));
+        Assert.True(m.Kernel.Mm.Allocator.IsFree(oldHead)); // dissolved: the healthy subpages went back one by one
+        Assert.False(m.Kernel.Mm.Frames.Has(oldHead, FrameFlags.Compound));
+        Assert.Equal(entry.Pfn, m.VmNamed().File!.Lookup(0));
+    }
+
+    [Fact]
+    public void SoftOffline_OfPinnedHugetlbPage_IsEbusy()
+    {
+        var m = TestMachine.Create(BackingKind.Hugetlb);
+        Expect.Ok(m.HostWrite(Gpa, 0x5A, len: 8));
+        var pfn = m.FrameOf(Gpa);
+        Expect.Count(m.Gup(Gpa, flags: GupFlags.Pin | GupFlags.Write));
+
+        Expect.Error(Errno.EBUSY, m.Madvise(Gpa, TestMachine.Page, "SOFT_OFFLINE"));
+
+        Assert.Equal(pfn, m.FrameOf(Gpa));
+        Assert.False(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
+    }
 }
