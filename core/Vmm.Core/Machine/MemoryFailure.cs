@@ -14,6 +14,11 @@ internal sealed class MemoryFailure
 
     private FrameTable Frames => _kernel.Mm.Frames;
 
+    private readonly HashSet<ulong> _rawHwpList = [];
+
+    /// <summary>The raw 4 KiB subpage of a poisoned hugetlb page that memory_failure hit (the folio's raw_hwp_list).</summary>
+    internal bool IsRawHwPoison(Pfn pfn) => _rawHwpList.Contains(pfn.Value);
+
     /// <summary>hw_memory_failure: a real (not MF_SW_SIMULATED) memory failure has happened somewhere since boot.</summary>
     internal bool HwMemoryFailure { get; private set; }
 
@@ -37,7 +42,11 @@ internal sealed class MemoryFailure
         _kernel.FrameLifecyclePolicy.OnMemoryFailure(new FailedFrame(pfn, actionRequired));
 
         var head = _kernel.Mm.Head(pfn);
-        if (Frames.Has(head, FrameFlags.Hugetlb)) return MemoryFailureHugetlb(head, actionRequired, current, currentVa, simulated, context, vm);
+        if (Frames.Has(head, FrameFlags.Hugetlb))
+        {
+            _rawHwpList.Add(pfn.Value); // hugetlb_update_hwpoison: the raw subpage, for reads around it (table V, ≥6.6)
+            return MemoryFailureHugetlb(head, actionRequired, current, currentVa, simulated, context, vm);
+        }
 
         if (Frames.Has(pfn, FrameFlags.HwPoison))
         {

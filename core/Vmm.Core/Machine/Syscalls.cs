@@ -29,7 +29,9 @@ internal sealed class Syscalls
             // The last page's piece ends at EOF.
             var chunk = (ulong)span.Chunk.Length > file.SizeBytes - pos ? span.Chunk[..(int)(file.SizeBytes - pos)] : span.Chunk;
             var pfn = _kernel.PageCache.GetPage(file, span.PageIndex, create: write);
-            if (pfn.IsValid && Frames.Has(_kernel.Mm.Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
+            // ≥6.6 hugetlbfs_read_iter (adjust_range_hwpoison): the healthy subpages of a poisoned huge page read up to the raw one.
+            var healthySubpage = !write && file.IsHugetlb && _kernel.Version.AtLeast(6, 6) && !_kernel.MemoryFailure.IsRawHwPoison(pfn);
+            if (pfn.IsValid && Frames.Has(_kernel.Mm.Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File && !healthySubpage)
             {
                 // shmem_file_read_iter / shmem_write_begin / hugetlbfs_read_iter: a poisoned page gives -EIO.
                 return done == 0 ? Outcome.Error(Errno.EIO) : write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);

@@ -324,4 +324,23 @@ public class KernelFidelityTests
         Assert.Equal(pfn, m.FrameOf(Gpa));
         Assert.False(m.Kernel.Mm.Frames.Has(pfn, FrameFlags.HwPoison));
     }
+
+    // Table V: hugetlbfs read(2) around a poisoned subpage
+
+    [Theory]
+    [InlineData(6, 6, 2 * TestMachine.Page)]
+    [InlineData(6, 5, 0)]
+    public void HugetlbfsRead_AcrossAPoisonedSubpage_At66_IsShortUpToTheRawSubpage_Before_IsEio(int major, int minor, ulong expected)
+    {
+        var m = TestMachine.Create(BackingKind.Hugetlb, kernel: new KernelVersion(major, minor));
+        Expect.Ok(m.HostWrite(0x1000, 0x88, len: 8));
+        Expect.Ok(m.MemoryError(0x2000));
+
+        var outcome = m.Pread(0, (int)(3 * TestMachine.Page));
+
+        if (expected == 0) Expect.Error(Errno.EIO, outcome);
+        else Assert.Equal((long)expected, Expect.Count(outcome));
+        Assert.True(m.Kernel.MemoryFailure.IsRawHwPoison(m.FrameOf(0x2000)));
+        Assert.False(m.Kernel.MemoryFailure.IsRawHwPoison(m.FrameOf(0x1000)));
+    }
 }
