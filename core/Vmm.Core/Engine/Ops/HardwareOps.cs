@@ -22,13 +22,17 @@ public sealed record MemoryError(bool Consumed = false, bool UnreachableMapping 
         var kernel = context.Kernel;
         var (pfn, offset, hva) = context.ResolveFrame(create: true);
         if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
-        kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
-        if (!UnreachableMapping) return Handle(kernel, context, pfn, offset, hva);
+        if (!UnreachableMapping)
+        {
+            kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
+            return Handle(kernel, context, pfn, offset, hva);
+        }
         // A mapping the rmap walk does not list (as while fork or mremap has not linked its anon_vma yet).
         var page = hva & ~(ulong)(PageGeometry.PageSize - 1);
         var entry = kernel.Vmm.PageTable.Lookup(page, out var size);
         if (hva == 0 || !entry.MapsFrame || size != MappingSize.Size4K || entry.Pfn != pfn)
             throw context.Bad("\"unreachableMapping\" needs vm and gpa of a page the VMM maps with a 4 KiB PTE");
+        kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
         kernel.Mm.Rmap.Remove(pfn, kernel.Vmm.Pid, page);
         var result = Handle(kernel, context, pfn, offset, hva);
         if (kernel.Vmm.PageTable.Lookup(page, out _) == entry) kernel.Mm.Rmap.Add(pfn, kernel.Vmm.Pid, page, MappingSize.Size4K);
