@@ -54,7 +54,8 @@ public abstract class HwPoisonPolicy : IPrivateMemoryPolicy, IGuestFaultPolicy, 
             if (!IsV2) _frames.SetFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison);
             return GuestFaultAction.Map;
         }
-        if ((flags & FrameFlags.SwapBacked) == 0)
+        // v2 refuses memory that is not swap-backed; v1 has only a VM_BUG_ON_PAGE, a no-op on production kernels.
+        if (IsV2 && (flags & FrameFlags.SwapBacked) == 0)
         {
             _log.Warn($"{Name}: {vm.Name} gfn 0x{gfn.Value:x} is backed by {vm.Backing} memory, which is not swap-backed: the guest fault fails");
             return GuestFaultAction.HwPoisonSignal;

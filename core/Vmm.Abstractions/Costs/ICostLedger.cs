@@ -38,6 +38,10 @@ public enum CostKind
     Psmash,
     /// <summary>The host kernel splits its 2 MiB direct map around a page it assigns to a guest (SEV-SNP).</summary>
     DirectMapSplit,
+    /// <summary>A poisoned frame whose last reference went and that never returned to the allocator (K24).</summary>
+    FrameLeaked,
+    /// <summary>A frame the page cache let go that stays allocated only because hwpoison entries hold references to it (K27 under RFC v2).</summary>
+    FrameKeptByHwpEntry,
 }
 
 /// <summary>The run's cost ledger: counters and modelled time. Add is allocation-free.</summary>

@@ -74,6 +74,10 @@ public sealed class CostOptions
     public double Psmash { get; set; } = 2000;
     [Option("Split of a 2 MiB direct-map leaf around an RMP-assigned page (ns) [assumption: like a PMD split].")]
     public double DirectMapSplit { get; set; } = 5000;
+    [Option("A poisoned frame leaked on free (K24): counted, not timed (memory lost, not time spent).")]
+    public double FrameLeaked { get; set; }
+    [Option("A frame kept allocated only by hwpoison entries' references after the page cache dropped it (K27): counted, not timed.")]
+    public double FrameKeptByHwpEntry { get; set; }
 
     /// <summary>The table as an array indexed by <see cref="CostKind"/>.</summary>
     public double[] ToTable()

@@ -18,6 +18,8 @@ internal sealed class Vm
 
     public VmInfo Info { get; }
     public IPageTable Ept { get; }
+    /// <summary>The vCPUs' cached EPT translations; flushed after every zap (kvm_flush_remote_tlbs).</summary>
+    public EptTlb Tlb { get; } = new();
     public Vma Vma { get; }
     public BackingFile? File { get; }
     public BackingFile? GuestMemfd { get; }
@@ -133,11 +135,30 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         PageSteps++;
         if (gfn.Value >= vm.Pages) return;
         var gpa = gfn.Value << PageGeometry.PageShift;
-        var entry = vm.Ept.Lookup(gpa, out var size);
-        if (entry.IsNone) return;
+        if (ZapEptLeaf(vm, gpa, out var size)) FlushRemoteTlbs(vm, gpa, size);
+    }
+
+    /// <summary>
+    /// Clears the EPT leaf that maps <paramref name="gpa"/> (a 2 MiB leaf as a whole) without flushing: the vCPUs may
+    /// still use the translation until <see cref="FlushRemoteTlbs"/>, as between KVM's SPTE zap and its flush.
+    /// </summary>
+    internal bool ZapEptLeaf(Vm vm, ulong gpa, out MappingSize size)
+    {
+        var entry = vm.Ept.Lookup(gpa, out size);
+        if (entry.IsNone) return false;
         vm.Ept.Set(size == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, PteValue.None, size);
+        return true;
+    }
+
+    /// <summary>kvm_flush_remote_tlbs_range: every vCPU drops its cached translations of the zapped leaf or range; one shootdown.</summary>
+    internal void FlushRemoteTlbs(Vm vm, ulong gpa, ulong bytes)
+    {
+        vm.Tlb.Invalidate(gpa, bytes);
         CostLedger.Add(CostKind.TlbShootdown);
     }
+
+    private void FlushRemoteTlbs(Vm vm, ulong gpa, MappingSize size)
+        => FlushRemoteTlbs(vm, size == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
 
     /// <summary>
     /// Per-page steps taken by lookups and range walks (FrameOf, ZapEpt, the leaves and cache chunks a range
@@ -248,14 +269,18 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             {
                 // The common single-page case (try_to_unmap, COW, a small munmap): look the entries up, no allocation.
                 var any = false;
-                for (var gpa = from & ~(ulong)(PageGeometry.PageSize - 1); gpa < to; gpa += PageGeometry.PageSize)
+                var first = from & ~(ulong)(PageGeometry.PageSize - 1);
+                var last = to;
+                for (var gpa = first; gpa < to; gpa += PageGeometry.PageSize)
                 {
-                    var entry = vm.Ept.Lookup(gpa, out var leafSize);
-                    if (entry.IsNone) continue;
-                    vm.Ept.Set(leafSize == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, PteValue.None, leafSize);
+                    if (!ZapEptLeaf(vm, gpa, out var leafSize)) continue;
                     any = true;
+                    if (leafSize != MappingSize.Size2M) continue;
+                    first = Math.Min(first, gpa & ~(PageGeometry.HugeSize - 1));
+                    last = Math.Max(last, (gpa & ~(PageGeometry.HugeSize - 1)) + PageGeometry.HugeSize);
                 }
-                if (any) CostLedger.Add(CostKind.TlbShootdown);
+                // kvm_mmu_notifier_invalidate_range_start: zap, then one flush of what was zapped.
+                if (any) FlushRemoteTlbs(vm, first, last - first);
                 continue;
             }
             ZapEptRange(vm, from, to);
@@ -272,7 +297,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             return true;
         });
         foreach (var (gpa, size) in zapped) vm.Ept.Set(gpa, PteValue.None, size);
-        if (zapped.Count > 0) CostLedger.Add(CostKind.TlbShootdown);
+        if (zapped.Count > 0) FlushRemoteTlbs(vm, from, to - from);
     }
 
     /// <summary>A vCPU load/store through the EPT (guest.read / guest.write).</summary>
@@ -309,6 +334,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
         foreach (var span in new PageSpans(gpa, buffer))
         {
+        restart:
             var pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
             if (!pfn.IsValid) return false;
             var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest, Gpa: new Gpa(span.Address));
@@ -316,6 +342,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             if (!result.IsOk)
             {
                 failure = GuestConsumed(vm, span.Address, pfn, result);
+                if (_kernel.Uaccess.Restarts(failure)) goto restart; // K11a: the vCPU re-enters and refaults the dropped page
                 return false;
             }
             if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
@@ -349,9 +376,18 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out KernelResult failure)
     {
         failure = default;
+        if (vm.Tlb.TryLookup(gpa, out var cached, out var cachedSize) && (!write || cached.IsWritable))
+        {
+            CostLedger.Add(CostKind.TlbHit);
+            return MemoryManager.LeafPfn(cached, cachedSize, gpa);
+        }
         CostLedger.Add(CostKind.EptWalk);
         var entry = vm.Ept.Lookup(gpa, out var size);
-        if (entry.IsPresent && (!write || entry.IsWritable)) return MemoryManager.LeafPfn(entry, size, gpa);
+        if (entry.IsPresent && (!write || entry.IsWritable))
+        {
+            vm.Tlb.Insert(gpa, entry, size);
+            return MemoryManager.LeafPfn(entry, size, gpa);
+        }
         CostLedger.Add(CostKind.EptFault);
         var gfn = new Gfn(gpa >> PageGeometry.PageShift);
         var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
@@ -412,7 +448,9 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         // read-only, so a later guest write faults again and breaks COW instead of writing a shared frame.
         var hostEntry = Vmm.PageTable.Lookup(hva, out _);
         var writable = vm.Vma.Writable && (write || !hostEntry.IsPresent || hostEntry.IsWritable);
-        vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), PteValue.Leaf(pfn, writable), MappingSize.Size4K);
+        var leaf = PteValue.Leaf(pfn, writable);
+        vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), leaf, MappingSize.Size4K);
+        vm.Tlb.Insert(gpa, leaf, MappingSize.Size4K);
         return pfn;
     }
 
@@ -532,7 +570,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         foreach (var (gpa, size) in leaves)
         {
             vm.Ept.Set(gpa, PteValue.None, size);
-            CostLedger.Add(CostKind.TlbShootdown);
+            FlushRemoteTlbs(vm, gpa, size);
         }
         leaves.Clear();
     }
@@ -562,6 +600,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             // TD teardown: TDH.PHYMEM.PAGE.RECLAIM of every page the TD had mapped (cost grows with mapped pages only).
             ReclaimPrivateFrames(vm, gpa, gpa + (size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize));
         }
+        vm.Tlb.FlushAll(); // the VM's vCPUs are gone: nothing is shot down
         vm.Destroyed = true;
         if (Vmm.Alive)
         {

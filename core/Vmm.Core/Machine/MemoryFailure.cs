@@ -14,6 +14,14 @@ internal sealed class MemoryFailure
 
     private FrameTable Frames => _kernel.Mm.Frames;
 
+    private readonly HashSet<ulong> _rawHwpList = [];
+
+    /// <summary>The raw 4 KiB subpage of a poisoned hugetlb page that memory_failure hit (the folio's raw_hwp_list).</summary>
+    internal bool IsRawHwPoison(Pfn pfn) => _rawHwpList.Contains(pfn.Value);
+
+    /// <summary>hw_memory_failure: a real (not MF_SW_SIMULATED) memory failure has happened somewhere since boot.</summary>
+    internal bool HwMemoryFailure { get; private set; }
+
     /// <summary>
     /// memory_failure(pfn, flags) as in mm/memory-failure.c (v5.16, with the version switches of table V).
     /// Returns 0 or the errno. Signals go to <see cref="HostKernel.Events"/>.
@@ -22,17 +30,23 @@ internal sealed class MemoryFailure
         bool simulated = false, SignalContext context = SignalContext.VmmAccess, VmId vm = default)
     {
         _kernel.CostLedger.Add(CostKind.MemoryFailure);
+        DroppedCleanPage = false;
         if (!_kernel.Options.Recovery)
         {
             _kernel.Raise(KernelEvent.Of(KernelEventKind.HostPanic, $"memory_failure on {pfn} with vm.memory_failure_recovery = 0"));
             return 0;
         }
+        if (!simulated) HwMemoryFailure = true;
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
         if (pfn == FrameAllocator.ZeroPage) return Errno.EBUSY; // reserved page: me_kernel, ignored
         _kernel.FrameLifecyclePolicy.OnMemoryFailure(new FailedFrame(pfn, actionRequired));
 
         var head = _kernel.Mm.Head(pfn);
-        if (Frames.Has(head, FrameFlags.Hugetlb)) return MemoryFailureHugetlb(head, actionRequired, current, currentVa, simulated, context, vm);
+        if (Frames.Has(head, FrameFlags.Hugetlb))
+        {
+            _rawHwpList.Add(pfn.Value); // hugetlb_update_hwpoison: the raw subpage, for reads around it (table V, ≥6.6)
+            return MemoryFailureHugetlb(head, actionRequired, current, currentVa, simulated, context, vm);
+        }
 
         if (Frames.Has(pfn, FrameFlags.HwPoison))
         {
@@ -63,8 +77,22 @@ internal sealed class MemoryFailure
         }
 
         _kernel.Mm.GetPage(pfn); // get_hwpoison_page: this reference is never dropped
+        if (IsCleanWritebackPage(pfn, out var cleanFile))
+        {
+            // K11a, hwpoison_user_mappings: "corrupted page was clean: dropped without side effects". The PTEs go
+            // (no TTU_HWPOISON), nobody is killed (forcekill false), and the next access re-reads the file.
+            _kernel.Mm.TryToUnmap(pfn, UnmapFlags.None);
+            _kernel.PageCache.Remove(cleanFile, Frames.FileIndex(pfn));
+            DroppedCleanPage = true;
+            return 0;
+        }
         var victims = CollectProcs(pfn, actionRequired, current);
         _kernel.Mm.TryToUnmap(pfn, UnmapFlags.HwPoison);
+        if (_kernel.Mm.MapCount(pfn) > 0)
+        {
+            UnmapFailed(victims, actionRequired, current, currentVa, context, vm);
+            return Errno.EBUSY; // action_result(MF_MSG_UNMAP_FAILED, MF_IGNORED)
+        }
         foreach (var (p, va) in victims)
         {
             var ar = actionRequired && p == current;
@@ -79,6 +107,34 @@ internal sealed class MemoryFailure
         }
         HandlePageState(pfn);
         return 0;
+    }
+
+    /// <summary>The last <see cref="Handle"/> dropped a clean page-cache page (K11a): the access that consumed the error restarts.</summary>
+    internal bool DroppedCleanPage { get; private set; }
+
+    /// <summary>A clean page of a file that can be written back (mapping_can_writeback: a regular file, not shmem or hugetlbfs).</summary>
+    private bool IsCleanWritebackPage(Pfn pfn, out BackingFile file)
+    {
+        file = _kernel.FileById(Frames.FileId(pfn))!;
+        return file is { Kind: BackingKind.File } && Frames.Has(pfn, FrameFlags.PageCache) && !Frames.Has(pfn, FrameFlags.Dirty);
+    }
+
+    /// <summary>
+    /// kill_procs with fail set (K30): try_to_unmap left a mapping, so every collected process is killed: SIGKILL up
+    /// to 6.10, SIGBUS from 6.11 (AR to the consumer, AO to early-kill processes), at lsb 12.
+    /// </summary>
+    private void UnmapFailed(List<(Process Process, ulong Va)> victims, bool actionRequired, Process? current, Hva currentVa, SignalContext context, VmId vm)
+    {
+        foreach (var (p, va) in victims)
+        {
+            var ar = actionRequired && p == current;
+            var address = ar && currentVa.Value != 0 ? currentVa.PageAligned : new Hva(va);
+            if (!_kernel.Version.AtLeast(6, 11))
+                _kernel.Raise(new KernelEvent(KernelEventKind.SigKill, p.Pid, default, address, 0, SignalContext.Async, vm, "failure to unmap corrupted page: forcibly killed"));
+            else
+                _kernel.Raise(KernelEvent.SigBus(p.Pid, ar ? SigBusCode.BUS_MCEERR_AR : SigBusCode.BUS_MCEERR_AO, address, PageGeometry.PageShift,
+                    ar ? context : SignalContext.Async, vm, "failure to unmap corrupted page"));
+        }
     }
 
     /// <summary>The page-state handlers (me_pagecache_*, me_swapcache_*) for what happens to the frame itself.</summary>
@@ -178,6 +234,7 @@ internal sealed class MemoryFailure
             _kernel.Mm.Allocator.TakeOff(pfn);
             return 0;
         }
+        if (Frames.Has(_kernel.Mm.Head(pfn), FrameFlags.Hugetlb)) return SoftOfflineHugetlb(pfn);
         if (Frames.Has(pfn, FrameFlags.Compound) && !_kernel.HugeMemory.SplitHugePage(_kernel.Mm.Head(pfn))) return Errno.EBUSY;
         if (Frames.PinCountOf(pfn) > 0) return Errno.EBUSY;
         var target = _kernel.Mm.AllocateFrame();
@@ -216,12 +273,71 @@ internal sealed class MemoryFailure
         return 0;
     }
 
-    /// <summary>unpoison_memory: clears software-injected poison on a frame nobody maps.</summary>
+    /// <summary>
+    /// soft_offline_in_use_page on a hugetlb page (K20; selftests mm/hugetlb-soft-offline.c): migrate_pages moves the
+    /// whole 2 MiB page to a new huge page (contents, every PMD mapping, the page-cache slot); the old page is then
+    /// dissolved into base pages, which go back to the allocator except the poisoned raw subpage. A pin, or no free
+    /// huge page to migrate to, makes the migration fail: EBUSY.
+    /// </summary>
+    private Errno SoftOfflineHugetlb(Pfn pfn)
+    {
+        var mm = _kernel.Mm;
+        var head = mm.Head(pfn);
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+            if (Frames.PinCountOf(head.Add(i)) > 0) return Errno.EBUSY;
+        var target = mm.Allocator.AllocateHuge();
+        if (!target.IsValid) return Errno.EBUSY;
+        _kernel.CostLedger.Add(CostKind.FrameAlloc);
+        var file = _kernel.FileById(Frames.FileId(head));
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+        {
+            var from = head.Add(i);
+            var to = target.Add(i);
+            Frames.SetFlags(to, FrameFlags.Hugetlb | (Frames.Flags(from) & (FrameFlags.PageCache | FrameFlags.Dirty)));
+            Frames.SetFile(to, Frames.FileId(from), Frames.FileIndex(from));
+            var source = mm.PhysicalMemory.Peek(from);
+            if (!source.IsEmpty) source.CopyTo(mm.PhysicalMemory.Materialize(to));
+        }
+        _kernel.CostLedger.Add(CostKind.PageCopy, PageGeometry.PagesPerHuge);
+        if (file is not null)
+        {
+            file.Insert(Frames.FileIndex(head) & ~(ulong)(PageGeometry.PagesPerHuge - 1), target);
+            Frames.RefCount(target)++; // the page cache's reference moves with the slot
+        }
+        foreach (var (pid, hva) in mm.Mappings(head))
+        {
+            var p = _kernel.FindProcess(pid)!;
+            var entry = p.PageTable.Lookup(hva.Value, out var size);
+            if (size != MappingSize.Size2M || !entry.MapsFrame) continue;
+            mm.Rmap.Remove(head, pid, hva.Value);
+            mm.PutPage(head);
+            mm.MapFrame(p, hva, target, size, entry.IsWritable, entry.IsProtNone);
+            mm.ShootDown(p, hva, PageGeometry.HugeSize);
+            _kernel.MmuNotifier.InvalidateRange(p, hva, new Hva(hva.Value + PageGeometry.HugeSize));
+        }
+        // dissolve_free_hugetlb_folio + page_handle_poison: only the raw subpage stays poisoned (and leaked, K24).
+        Frames.SetFlags(pfn, FrameFlags.HwPoison);
+        if (file is not null)
+        {
+            for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+            {
+                Frames.SetFile(head.Add(i), 0, 0);
+                Frames.ClearFlags(head.Add(i), FrameFlags.PageCache);
+            }
+            mm.PutPage(head);
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// unpoison_memory: clears software-injected poison on a frame nobody maps. From 5.19 (K28) one real memory
+    /// failure anywhere disables it for every frame, poisoned or not (the global hw_memory_failure).
+    /// </summary>
     internal Errno Unpoison(Pfn pfn)
     {
         if (!Frames.IsValid(pfn)) return Errno.ENXIO;
+        if (HwMemoryFailure && _kernel.Version.AtLeast(5, 19)) return Errno.EOPNOTSUPP;
         if (!Frames.Has(pfn, FrameFlags.HwPoison)) return 0;
-        if (Frames.Has(pfn, FrameFlags.RealError) && _kernel.Version.AtLeast(5, 19)) return Errno.EOPNOTSUPP;
         if (_kernel.Mm.MapCount(pfn) > 0) return _kernel.Version.AtLeast(5, 19) ? Errno.EBUSY : 0;
         Frames.ClearFlags(pfn, FrameFlags.HwPoison | FrameFlags.PolicyPoison | FrameFlags.RealError);
         return 0;

@@ -109,6 +109,7 @@ internal sealed class MemoryManager
                     // K24: a poisoned frame never returns to the allocator.
                     Frames.SetFlags(pfn, FrameFlags.Offlined);
                     Frames.ClearFlags(pfn, FrameFlags.Compound);
+                    _ledger.Add(CostKind.FrameLeaked);
                     leakedAny = true;
                     continue;
                 }
@@ -160,8 +161,12 @@ internal sealed class MemoryManager
         }
     }
 
-    /// <summary>zap_page_range: zaps [start, end) of a process (munmap, MADV_DONTNEED, exit): every leaf dropped, one shootdown, EPTs notified.</summary>
-    internal void ZapRange(Process p, Hva start, Hva end)
+    /// <summary>
+    /// zap_page_range: zaps [start, end) of a process (munmap, MADV_DONTNEED, exit): every leaf dropped, one
+    /// shootdown, EPTs notified. With <paramref name="evenCows"/> false (unmap_mapping_range from a hole punch)
+    /// hwpoison entries stay, as zap_pte_range leaves them when !should_zap_cows (K27).
+    /// </summary>
+    internal void ZapRange(Process p, Hva start, Hva end, bool evenCows = true)
     {
         var leaves = new List<(ulong Va, PteValue Entry, MappingSize Size)>();
         p.PageTable.Visit(start.Value, end.Value, (va, entry, size) =>
@@ -178,10 +183,11 @@ internal sealed class MemoryManager
                 if (entry.IsPresent && !Frames.Has(entry.Pfn, FrameFlags.Hugetlb))
                 {
                     _kernel.HugeMemory.SplitHugePmdAt(p, va);
-                    ZapRange(p, new Hva(Math.Max(start.Value, va)), new Hva(Math.Min(end.Value, va + PageGeometry.HugeSize)));
+                    ZapRange(p, new Hva(Math.Max(start.Value, va)), new Hva(Math.Min(end.Value, va + PageGeometry.HugeSize)), evenCows);
                     continue;
                 }
             }
+            if (!evenCows && entry.IsHwPoison) continue;
             anyPresent |= entry.IsPresent;
             ZapEntry(p, new Hva(va), entry, size);
         }

@@ -59,5 +59,8 @@ internal sealed class PageCache(MemoryManager mm, CostLedger ledger)
             Frames.ClearFlags(pfn.Add(i), FrameFlags.PageCache);
         }
         mm.PutPage(pfn);
+        // K27: a frame whose every remaining reference is a hwpoison entry's stays allocated and poisoned.
+        var held = Frames.HwpEntryRefsOf(pfn);
+        if (held > 0 && Frames.RefCountOf(pfn) == held) ledger.Add(CostKind.FrameKeptByHwpEntry);
     }
 }

@@ -29,7 +29,9 @@ internal sealed class Syscalls
             // The last page's piece ends at EOF.
             var chunk = (ulong)span.Chunk.Length > file.SizeBytes - pos ? span.Chunk[..(int)(file.SizeBytes - pos)] : span.Chunk;
             var pfn = _kernel.PageCache.GetPage(file, span.PageIndex, create: write);
-            if (pfn.IsValid && Frames.Has(_kernel.Mm.Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File)
+            // ≥6.6 hugetlbfs_read_iter (adjust_range_hwpoison): the healthy subpages of a poisoned huge page read up to the raw one.
+            var healthySubpage = !write && file.IsHugetlb && _kernel.Version.AtLeast(6, 6) && !_kernel.MemoryFailure.IsRawHwPoison(pfn);
+            if (pfn.IsValid && Frames.Has(_kernel.Mm.Head(pfn), FrameFlags.HwPoison) && file.Kind != BackingKind.File && !healthySubpage)
             {
                 // shmem_file_read_iter / shmem_write_begin / hugetlbfs_read_iter: a poisoned page gives -EIO.
                 return done == 0 ? Outcome.Error(Errno.EIO) : write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
@@ -166,7 +168,8 @@ internal sealed class Syscalls
         var last = Math.Min(file.Pages, (offset + size + PageGeometry.PageSize - 1) >> PageGeometry.PageShift);
         if (punchHole)
         {
-            // unmap_mapping_range, then truncate the cache: mapped copies go first, then the cache's reference.
+            // unmap_mapping_range(even_cows = 0), then truncate the cache: mapped copies go first, then the
+            // cache's reference; hwpoison entries stay (K27), so the next touch still gets SIGBUS.
             foreach (var p in _kernel.Processes)
             {
                 foreach (var vma in p.Vmas.ToList())
@@ -174,7 +177,7 @@ internal sealed class Syscalls
                     if (vma.File != file) continue;
                     var from = Math.Max(first, vma.PgOff);
                     var to = Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift));
-                    if (to > from) _kernel.Mm.ZapRange(p, new Hva(vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift)), new Hva(vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift)));
+                    if (to > from) _kernel.Mm.ZapRange(p, new Hva(vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift)), new Hva(vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift)), evenCows: false);
                 }
             }
             foreach (var index in file.CachedIndexes(first, last)) _kernel.PageCache.Remove(file, index);
@@ -237,7 +240,10 @@ internal sealed class Syscalls
         return Outcome.Ok();
     }
 
-    /// <summary>fork(2): the child gets copies of every VMA and entry (K9); private anon pages become copy-on-write.</summary>
+    /// <summary>
+    /// fork(2): the child gets copies of every VMA, and of the entries of the VMAs copy_page_range copies (K9):
+    /// private ones (with an anon_vma) and hugetlb. Private anon pages become copy-on-write.
+    /// </summary>
     internal Process Fork(Process parent)
     {
         var child = _kernel.NewProcess(parent.Name + "-child");
@@ -254,6 +260,8 @@ internal sealed class Syscalls
         foreach (var (va, entry, size) in leaves)
         {
             var vma = parent.FindVma(va);
+            // vma_needs_copy: a MAP_SHARED shmem or file VMA has no anon_vma, so the child refaults it through the page cache.
+            if (vma is { Shared: true } && vma.Kind != VmaKind.Hugetlb) continue;
             if (entry.IsSwap)
             {
                 child.PageTable.Set(va, entry, size);

@@ -26,6 +26,7 @@ internal sealed class Uaccess(HostKernel kernel)
         failure = default;
         foreach (var span in new PageSpans(va.Value, buffer))
         {
+        restart:
             var fault = kernel.FaultHandler.TranslateUser(p, span.Address, write, out var pfn);
             if (fault != VmFault.Ok)
             {
@@ -39,6 +40,7 @@ internal sealed class Uaccess(HostKernel kernel)
             if (!result.IsOk)
             {
                 failure = ConsumedByUser(p, new Hva(span.Address), pfn, result);
+                if (Restarts(failure)) goto restart;
                 return false;
             }
             if (write) kernel.Mm.Frames.SetFlags(pfn, FrameFlags.Dirty);
@@ -71,12 +73,17 @@ internal sealed class Uaccess(HostKernel kernel)
         if (SignalSince(before, p) is { } sent) return KernelResult.FaultedWith(sent);
         // memory_failure panicked the host (recovery off): nothing is signalled, and the resolver makes the panic the outcome.
         if (kernel.Dead) return Outcome.Ok();
+        // K11a: a clean file page was dropped and nobody signalled; kill_me_maybe returns and the access restarts.
+        if (rc == 0 && kernel.MemoryFailure.DroppedCleanPage) return Outcome.Ok();
         // kill_me_maybe: EHWPOISON (already poisoned) still reports the address; any other failure is kill_me_now,
         // a plain force_sig(SIGBUS): si_code SI_KERNEL, no address, no lsb (K29).
         if (rc is Errno.EHWPOISON or 0)
             return kernel.Fault(KernelEvent.SigBus(p.Pid, SigBusCode.BUS_MCEERR_AR, va, PageGeometry.PageShift, context, vm, $"memory_failure returned {rc}"));
         return kernel.Fault(KernelEvent.SigBus(p.Pid, SigBusCode.SI_KERNEL, default, 0, context, vm, $"memory_failure returned {rc}: kill_me_now"));
     }
+
+    /// <summary>The consumed error was recovered without a signal (K11a): the faulting access runs again and refaults the page.</summary>
+    internal bool Restarts(in KernelResult consumed) => consumed.IsOk && !kernel.Dead && kernel.MemoryFailure.DroppedCleanPage;
 
     /// <summary>The first SIGBUS or SIGKILL raised for <paramref name="p"/> since event <paramref name="since"/>: what memory_failure already sent the consumer.</summary>
     private KernelEvent? SignalSince(int since, Process p)

@@ -50,7 +50,7 @@ public static partial class ScenarioParser
 
     private static readonly string[] TopLevelProperties = ["$schema", "name", "description", "kernel", "components", "options", "host", "vms", "steps"];
     private static readonly string[] VmProperties = ["name", "memory", "protected", "backing", "thp", "gmemFlags"];
-    private static readonly string[] StateFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "owner", "lines", "ept", "pfn", "pte", "refcount", "mapcount"];
+    private static readonly string[] StateFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "owner", "lines", "ept", "pfn", "pte", "refcount", "mapcount", "hwpEntryRefs"];
     private static readonly string[] StateBoolFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "ept"];
 
     private static readonly (string Name, BackingKind Value)[] Backings =
@@ -568,7 +568,7 @@ public static partial class ScenarioParser
                     if (value.Kind is not (JsonValueKind.String or JsonValueKind.Null))
                         throw Fail(value, $"\"{name}\" is a string or null, not {Describe(value)}");
                 }
-                else if (name is "refcount" or "mapcount")
+                else if (name is "refcount" or "mapcount" or "hwpEntryRefs")
                 {
                     Integer(value, 0, int.MaxValue);
                 }

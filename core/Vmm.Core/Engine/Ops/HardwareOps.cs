@@ -7,10 +7,13 @@ namespace Vmm.Core.Engine.Ops;
 /// <summary>
 /// <c>hw.memory-error</c>: an uncorrectable error poisons a line of the frame behind vm+gpa or pfn; <c>consumed</c>
 /// means the VMM's load hit it (#MC, memory_failure with MF_ACTION_REQUIRED), otherwise it is found by a scrub.
+/// <c>unreachableMapping</c> (an extension, K30) takes the VMM's mapping at vm+gpa off the page's rmap for this
+/// memory_failure, so try_to_unmap cannot reach it and the unmap fails.
 /// </summary>
-public sealed record MemoryError(bool Consumed = false) : StepOp
+public sealed record MemoryError(bool Consumed = false, bool UnreachableMapping = false) : StepOp
 {
-    public static OpDefinition Definition { get; } = new("hw.memory-error", OpAddressing.VmGpaOrPfn, [], ["consumed"], r => new MemoryError(r.Bool("consumed") ?? false));
+    public static OpDefinition Definition { get; } = new("hw.memory-error", OpAddressing.VmGpaOrPfn, [], ["consumed", "unreachableMapping"],
+        r => new MemoryError(r.Bool("consumed") ?? false, r.Bool("unreachableMapping") ?? false));
 
     public override string Name => Definition.Name;
 
@@ -19,7 +22,25 @@ public sealed record MemoryError(bool Consumed = false) : StepOp
         var kernel = context.Kernel;
         var (pfn, offset, hva) = context.ResolveFrame(create: true);
         if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
+        if (!UnreachableMapping)
+        {
+            kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
+            return Handle(kernel, context, pfn, offset, hva);
+        }
+        // A mapping the rmap walk does not list (as while fork or mremap has not linked its anon_vma yet).
+        var page = hva & ~(ulong)(PageGeometry.PageSize - 1);
+        var entry = kernel.Vmm.PageTable.Lookup(page, out var size);
+        if (hva == 0 || !entry.MapsFrame || size != MappingSize.Size4K || entry.Pfn != pfn)
+            throw context.Bad("\"unreachableMapping\" needs vm and gpa of a page the VMM maps with a 4 KiB PTE");
         kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
+        kernel.Mm.Rmap.Remove(pfn, kernel.Vmm.Pid, page);
+        var result = Handle(kernel, context, pfn, offset, hva);
+        if (kernel.Vmm.PageTable.Lookup(page, out _) == entry) kernel.Mm.Rmap.Add(pfn, kernel.Vmm.Pid, page, MappingSize.Size4K);
+        return result;
+    }
+
+    private KernelResult Handle(HostKernel kernel, OpContext context, Pfn pfn, int offset, ulong hva)
+    {
         if (Consumed && hva != 0)
         {
             // The VMM consumed it: #MC → kill_me_maybe → memory_failure(MF_ACTION_REQUIRED), SIGBUS either way.

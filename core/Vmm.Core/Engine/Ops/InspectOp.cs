@@ -56,6 +56,7 @@ public sealed record Inspect : StepOp
         state["lines"] = new Dictionary<string, object?> { ["poisoned"] = valid ? kernel.Memory.PoisonedLineCount(pfn) : 0 };
         state["refcount"] = valid ? kernel.Mm.RefCount(pfn) : 0;
         state["mapcount"] = valid ? kernel.Mm.MapCount(pfn) : 0;
+        state["hwpEntryRefs"] = valid ? kernel.Mm.Frames.HwpEntryRefsOf(head) : 0; // references held by hwpoison entries (K27)
         return Outcome.Inspected(state);
     }
 }
