@@ -13,6 +13,8 @@ namespace Vmm.Plugins.GuestMemfd;
 public sealed class GuestMemfdPolicy(GuestMemfdOptions options, IVmmMemory memory, IKernelLog log)
     : IPrivateMemoryPolicy, IVmmMappingPolicy, IGuestMemorySourcePolicy, IConversionPolicy
 {
+    private readonly HashSet<int> _warnedInPlace = [];
+
     public GuestMemfdOptions Options { get; } = options;
 
     /// <summary>The VMM creates a protected VM's memslot with a guest_memfd (KVM_SET_USER_MEMORY_REGION2, KVM_MEM_GUEST_MEMFD).</summary>
@@ -48,6 +50,8 @@ public sealed class GuestMemfdPolicy(GuestMemfdOptions options, IVmmMemory memor
             if (toPrivate) memory.UnmapMappingRange(vm.Id, VmFile.GuestMemfd, gpa, size);
             return null;
         }
+        if (Options.InPlaceConversion && _warnedInPlace.Add(vm.Id.Value))
+            log.Warn($"guest-memfd: guestMemfd.inPlaceConversion needs a guest_memfd with gmemFlags MMAP (its shared memory is then in the file); {vm.Name} has none, so its conversions discard as usual");
         var rc = memory.PunchHole(vm.Id, toPrivate ? VmFile.Backing : VmFile.GuestMemfd, gpa, size);
         if (rc == 0) return null;
         log.Warn($"guest-memfd: the VMM could not discard {vm.Name}'s {(toPrivate ? "shared" : "private")} copy of 0x{gpa.Value:x}+0x{size:x}: {rc}");
