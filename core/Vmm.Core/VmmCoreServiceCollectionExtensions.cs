@@ -29,6 +29,7 @@ public static partial class VmmCoreServiceCollectionExtensions
         services.TryAddScoped<IHugePmdMechanics>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IVmmControl>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IKernelLog>(sp => sp.GetRequiredService<KernelServices>());
+        services.TryAddScoped<IVmmMemory>(sp => sp.GetRequiredService<KernelServices>());
         // What the memory controller works on, per run scope: the DRAM contents (sized by the machine) and the cost ledger.
         services.TryAddScoped<PhysicalMemory>();
         services.TryAddScoped<IPhysicalMemory>(sp => sp.GetRequiredService<PhysicalMemory>());

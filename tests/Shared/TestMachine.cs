@@ -134,6 +134,7 @@ internal sealed class TestMachine
         "hw.memory-error" => new MemoryError(consumed ?? false),
         "hw.flip-bit" => new FlipBit(0),
         "hw.unpoison" => new Unpoison(),
+        "host.mprotect" => new Mprotect(size ?? 0, "guest"),
         "thp.collapse" => new ThpCollapse(),
         "thp.split" => new ThpSplit(),
         "vm.destroy" => new VmDestroy(),

@@ -61,6 +61,29 @@ public sealed class HwPoisonV2PolicyConformance : PrivateMemoryPolicyConformance
     public override string ComponentName => "hwpoison-v2";
 }
 
+public sealed class GuestOnlyPolicyConformance : PrivateMemoryPolicyConformance
+{
+    public override string ComponentName => "guest-only";
+
+    /// <summary>PROT_GUEST is EINVAL unless the memslot is MAP_SHARED shmem: the series supports no other backing for a protected VM.</summary>
+    protected override string BackingFor(string backing) => "shmem";
+
+    // No KnownPlaintextReads: unlike prot-none, PageGuest is on the frame, so read(2) (EIO) and a second mapping (SIGBUS) are refused too.
+}
+
+public sealed class GuestMemfdPolicyConformance : PrivateMemoryPolicyConformance
+{
+    public override string ComponentName => "guest-memfd";
+
+    /// <summary>Private memory lives in a guest_memfd: a protected VM needs backing guest-memfd (its shared side is a shmem memfd).</summary>
+    protected override string BackingFor(string backing) => "guest-memfd";
+
+    protected override string KernelVersion => "6.8";
+
+    /// <summary>host.fallocate punches the guest_memfd, which the VMM never maps; its shared memfd at the hva stays mapped.</summary>
+    protected override bool PunchedFileIsUnmapped => true;
+}
+
 public sealed class SplitStrategyConformance : HugePageStrategyConformance
 {
     public override string ComponentName => "split";

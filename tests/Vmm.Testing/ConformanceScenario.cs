@@ -16,12 +16,20 @@ public sealed class ConformanceScenario(string name)
     private readonly JsonObject _options = [];
     private readonly JsonArray _vms = [];
     private readonly JsonArray _steps = [];
+    private string? _kernel;
 
     public int StepCount => _steps.Count;
 
     public ConformanceScenario Component(string kind, string component)
     {
         _components[kind] = component;
+        return this;
+    }
+
+    /// <summary>The scenario's <c>kernel</c> (docs/semantics.md table V); without it the engine's default.</summary>
+    public ConformanceScenario Kernel(string version)
+    {
+        _kernel = version;
         return this;
     }
 
@@ -74,6 +82,7 @@ public sealed class ConformanceScenario(string name)
         var root = new JsonObject
         {
             ["name"] = name,
+            ["kernel"] = _kernel ?? "5.16",
             ["components"] = _components.DeepClone(),
             ["options"] = _options.DeepClone(),
             ["vms"] = _vms.DeepClone(),

@@ -31,4 +31,6 @@ public enum FrameFlags : ushort
     Dirty = 1 << 11,
     /// <summary>PG_has_hwpoisoned on a THP head: some subpage is poisoned.</summary>
     HasHwPoisoned = 1 << 12,
+    /// <summary>PageGuest (PG_arch_2, the May 2021 guest-only series): only the guest may reach the page.</summary>
+    Guest = 1 << 13,
 }

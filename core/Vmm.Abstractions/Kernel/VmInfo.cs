@@ -21,6 +21,9 @@ public sealed record VmInfo(
     Hva HvaBase,
     KeyId PrivateKey)
 {
+    /// <summary>The VM's guest_memfd was created with GUEST_MEMFD_FLAG_MMAP (6.18): the VMM maps it at the memslot hva, so shared memory lives in it too.</summary>
+    public bool GuestMemfdMappable { get; init; }
+
     public Hva HvaOf(Gpa gpa) => new(HvaBase.Value + gpa.Value);
     public bool Contains(Gpa gpa) => gpa.Value < MemoryBytes;
 }

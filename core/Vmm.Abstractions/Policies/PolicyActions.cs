@@ -38,4 +38,6 @@ public enum VmmProtection
     ReadWrite,
     /// <summary>PROT_NONE (the 2020 VM_KVM_PROTECTED series); KVM follows it with FOLL_KVM.</summary>
     ProtNone,
+    /// <summary>mprotect(PROT_GUEST) (the May 2021 guest-only series): VM_GUEST, EINVAL unless MAP_SHARED shmem; PageGuest pages are mapped PAGE_NONE, KVM follows them with FOLL_GUEST.</summary>
+    Guest,
 }

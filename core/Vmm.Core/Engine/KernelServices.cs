@@ -8,7 +8,7 @@ namespace Vmm.Core.Engine;
 /// constructors before the machine exists; the run's <see cref="HostKernel"/> binds itself when it is built.
 /// A component that calls a service from its constructor gets an <see cref="InvalidOperationException"/>.
 /// </summary>
-public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IHugePmdMechanics, IVmmControl, IKernelLog
+public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IHugePmdMechanics, IVmmControl, IKernelLog, IVmmMemory
 {
     private HostKernel? _kernel;
 
@@ -43,4 +43,9 @@ public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanic
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason) => Kernel.SignalVmm(code, address, lsb, reason);
 
     public void Warn(string message) => Kernel.Warn(message);
+
+    public Errno PunchHole(VmId vm, VmFile file, Gpa gpa, ulong size) => Kernel.Syscalls.VmPunchHole(Kernel.Kvm.VmList[vm.Value], file, gpa.Value, size);
+    public void UnmapMappingRange(VmId vm, VmFile file, Gpa gpa, ulong size) => Kernel.Syscalls.VmUnmapMappingRange(Kernel.Kvm.VmList[vm.Value], file, gpa.Value, size);
+    public Errno MapAnonymous(VmId vm, Gpa gpa, ulong size) => Kernel.Syscalls.VmMapAnonymous(Kernel.Kvm.VmList[vm.Value], gpa.Value, size);
+    public Errno MapBacking(VmId vm, Gpa gpa, ulong size, bool guest) => Kernel.Syscalls.VmMapBacking(Kernel.Kvm.VmList[vm.Value], gpa.Value, size, guest);
 }

@@ -45,7 +45,7 @@ public sealed class Simulation
                 throw new ScenarioException($"vm '{vm.Name}' ({vm.Memory} bytes) does not fit the VMM's address space: VMs are mapped from 0x{Process.MmapBase:x}, each at the next 1 GiB boundary, and user space ends at 0x{Process.UserSpaceEnd:x}, so the VMs' memory, each rounded up to 1G, must total at most 1T; make the VMs smaller or fewer", vm.Location);
             try
             {
-                _kernel.Kvm.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp);
+                _kernel.Kvm.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp, vm.GmemFlags);
             }
             catch (ComponentOptionsException e)
             {

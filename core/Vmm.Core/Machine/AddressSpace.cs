@@ -24,6 +24,8 @@ internal sealed class Vma
     public bool Shared { get; init; }
     /// <summary>PROT_NONE (the 2020 VM_KVM_PROTECTED series).</summary>
     public bool ProtNone { get; set; }
+    /// <summary>VM_GUEST (mprotect PROT_GUEST, the May 2021 guest-only series): the VMA stays read/write; its pages become PageGuest and are mapped PAGE_NONE.</summary>
+    public bool Guest { get; set; }
     /// <summary>VM_HUGEPAGE (MADV_HUGEPAGE, or THP "always" for a VM with thp: true).</summary>
     public bool HugePage { get; set; }
     /// <summary>VM_NOHUGEPAGE.</summary>
@@ -44,6 +46,7 @@ internal sealed class Vma
         Writable = Writable,
         Shared = Shared,
         ProtNone = ProtNone,
+        Guest = Guest,
         HugePage = HugePage,
         NoHugePage = NoHugePage,
         Vm = Vm,

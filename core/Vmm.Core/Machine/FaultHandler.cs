@@ -115,7 +115,7 @@ internal sealed class FaultHandler
             if (write && !entry.IsWritable) return DoWpPage(p, vma, va, entry, size);
             return VmFault.Ok;
         }
-        return DoFault(p, vma, va, write);
+        return DoFault(p, vma, va, write, flags);
     }
 
     private void RebuildFromHwPoisonEntry(Process p, Vma vma, ulong va, PteValue entry, MappingSize size)
@@ -181,7 +181,7 @@ internal sealed class FaultHandler
     }
 
     /// <summary>do_anonymous_page / __do_fault / hugetlb_no_page for a none entry.</summary>
-    private VmFault DoFault(Process p, Vma vma, ulong va, bool write)
+    private VmFault DoFault(Process p, Vma vma, ulong va, bool write, GupFlags flags)
     {
         switch (vma.Kind)
         {
@@ -228,12 +228,16 @@ internal sealed class FaultHandler
                 var file = vma.File!;
                 var index = vma.FileIndex(va);
                 if (index >= file.Pages) return VmFault.SigBus;
+                // kvm_gmem_fault_user_mapping: a private page of a guest_memfd is never mapped in the VMM.
+                if (file.Kind == BackingKind.GuestMemfd && _kernel.Kvm.GmemPagePrivate(file, index)) return VmFault.SigBus;
                 var pfn2 = _kernel.PageCache.GetPage(file, index, create: true);
                 if (!pfn2.IsValid) return VmFault.Oom;
                 // __do_fault: a poisoned page-cache page gives VM_FAULT_HWPOISON (K23); the RFC's shmem patch -EIO (VM_FAULT_SIGBUS).
                 if (Frames.Has(pfn2, FrameFlags.HwPoison))
                     return _kernel.HwPoisonEntryPolicy.OnPoisonedCachePage(new PoisonedCachePage(pfn2)) == SigBusCode.BUS_ADRERR ? VmFault.SigBus : VmFault.HwPoison;
-                _kernel.Mm.MapFrame(p, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone);
+                // shmem_getpage_gfp under the policy: a refused lookup is vmf_error(-EIO), VM_FAULT_SIGBUS.
+                if (_kernel.PageCachePolicy.OnPageCacheLookup(new PageCacheLookup(pfn2, Syscall: false, vma.Guest, flags)) != 0) return VmFault.SigBus;
+                _kernel.Mm.MapFrame(p, new Hva(va & ~(ulong)(PageGeometry.PageSize - 1)), pfn2, MappingSize.Size4K, vma.Writable && vma.Shared, vma.ProtNone || vma.Guest);
                 return VmFault.Ok;
             }
         }

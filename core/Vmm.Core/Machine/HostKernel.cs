@@ -28,6 +28,8 @@ internal sealed class HostKernel
         VmmMappingPolicy = Policy as IVmmMappingPolicy ?? KernelDefaults.Instance;
         ConversionPolicy = Policy as IConversionPolicy ?? KernelDefaults.Instance;
         FrameLifecyclePolicy = Policy as IFrameLifecyclePolicy ?? KernelDefaults.Instance;
+        GuestMemorySourcePolicy = Policy as IGuestMemorySourcePolicy ?? KernelDefaults.Instance;
+        PageCachePolicy = Policy as IPageCachePolicy ?? KernelDefaults.Instance;
         Thp = components.Thp;
         Memory = components.Memory;
         _pageTables = components.PageTables;
@@ -51,6 +53,8 @@ internal sealed class HostKernel
     internal IVmmMappingPolicy VmmMappingPolicy { get; }
     internal IConversionPolicy ConversionPolicy { get; }
     internal IFrameLifecyclePolicy FrameLifecyclePolicy { get; }
+    internal IGuestMemorySourcePolicy GuestMemorySourcePolicy { get; }
+    internal IPageCachePolicy PageCachePolicy { get; }
     internal IHugePageStrategy? Thp { get; }
     internal Process Vmm { get; }
     internal MmuNotifier MmuNotifier { get; } = new();

@@ -3,7 +3,7 @@ using Vmm.Abstractions;
 namespace Vmm.Core.Machine;
 
 /// <summary>The unmodified kernel's answer for every policy role a run's policy does not implement.</summary>
-internal sealed class KernelDefaults : IGuestFaultPolicy, IHwPoisonEntryPolicy, IVmmMappingPolicy, IConversionPolicy, IFrameLifecyclePolicy
+internal sealed class KernelDefaults : IGuestFaultPolicy, IHwPoisonEntryPolicy, IVmmMappingPolicy, IConversionPolicy, IFrameLifecyclePolicy, IGuestMemorySourcePolicy, IPageCachePolicy
 {
     public static readonly KernelDefaults Instance = new();
 

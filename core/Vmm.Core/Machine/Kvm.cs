@@ -1,6 +1,7 @@
 using Vmm.Abstractions;
 using Vmm.Core.Costs;
 using Vmm.Core.Paging;
+using Vmm.Core.Scenarios;
 
 namespace Vmm.Core.Machine;
 
@@ -23,6 +24,10 @@ internal sealed class Vm
     public Vma Vma { get; }
     public BackingFile? File { get; }
     public BackingFile? GuestMemfd { get; }
+    /// <summary>The guest_memfd's creation flags (6.18: MMAP, INIT_SHARED); with MMAP the VMM maps the guest_memfd itself at the memslot hva.</summary>
+    public GuestMemfdFlags GmemFlags { get; init; }
+    /// <summary>KVM_MEMSLOT_GMEM_ONLY: every guest fault of the slot, shared too, goes through the guest_memfd.</summary>
+    public bool GuestMemfdOnly => GuestMemfd is not null && (GmemFlags & GuestMemfdFlags.Mmap) != 0;
     /// <summary>Gfns converted to shared (or set shared by attributes); protected VMs start private.</summary>
     public GfnRangeSet SharedGfns { get; } = new();
     public ulong Pages => Info.MemoryBytes >> PageGeometry.PageShift;
@@ -63,7 +68,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     internal IReadOnlyList<Vm> VmList => _vms;
     public VmInfo GetVm(VmId vm) => _vms[vm.Value].Info;
 
-    internal Vm CreateVm(string name, ulong memory, bool isProtected, BackingKind backing, bool thp)
+    internal Vm CreateVm(string name, ulong memory, bool isProtected, BackingKind backing, bool thp, GuestMemfdFlags gmemFlags = GuestMemfdFlags.None)
     {
         if (memory == 0 || memory % PageGeometry.PageSize != 0)
             throw new ArgumentOutOfRangeException(nameof(memory), memory, $"vm '{name}': memory must be a non-zero multiple of 4 KiB, not 0x{memory:x} bytes.");
@@ -72,7 +77,12 @@ internal sealed class Kvm : IMmuNotifierSubscriber
                 $"vm '{name}' needs 0x{memory:x} bytes of the VMM's address space from 0x{Vmm.MmapCursor:x}, but user space ends at 0x{Process.UserSpaceEnd:x}: the VMs' mappings, each rounded up to 1 GiB, total at most 1 TiB.");
         var id = new VmId(_vms.Count);
         var key = isProtected ? Memory.AssignPrivateKey(id) : KeyId.Shared;
-        var info = new VmInfo(id, name, isProtected, backing, thp, memory, new Hva(hva), key);
+        if (backing == BackingKind.GuestMemfd && gmemFlags != GuestMemfdFlags.None && !_kernel.Version.AtLeast(6, 18))
+        {
+            _kernel.Warn($"vm '{name}': gmemFlags need kernel 6.18 (KVM_CAP_GUEST_MEMFD_FLAGS); at {_kernel.Version} they are ignored");
+            gmemFlags = GuestMemfdFlags.None;
+        }
+        var info = new VmInfo(id, name, isProtected, backing, thp, memory, new Hva(hva), key) { GuestMemfdMappable = (gmemFlags & GuestMemfdFlags.Mmap) != 0 };
         BackingFile? file = null;
         BackingFile? gmem = null;
         var kind = VmaKind.Anon;
@@ -91,9 +101,10 @@ internal sealed class Kvm : IMmuNotifierSubscriber
                 kind = VmaKind.File;
                 break;
             case BackingKind.GuestMemfd:
-                // Shared memory at the memslot hva; private memory in a guest_memfd bound to this VM.
-                file = _kernel.NewFile($"memfd:{name}-shared", BackingKind.Shmem, memory, id);
+                // Shared memory at the memslot hva; private memory in a guest_memfd bound to this VM. With
+                // GUEST_MEMFD_FLAG_MMAP (6.18) the VMM maps the guest_memfd itself there, as QEMU does.
                 gmem = _kernel.NewFile($"guest_memfd:{name}", BackingKind.GuestMemfd, memory, id);
+                file = (gmemFlags & GuestMemfdFlags.Mmap) != 0 ? gmem : _kernel.NewFile($"memfd:{name}-shared", BackingKind.Shmem, memory, id);
                 kind = VmaKind.Shmem;
                 break;
         }
@@ -107,20 +118,55 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             HugePage = thp,
             Vm = id,
         };
-        var vm = new Vm(info, _pageTables.Create(), vma, file, gmem);
+        var vm = new Vm(info, _pageTables.Create(), vma, file, gmem) { GmemFlags = gmemFlags };
         _vms.Add(vm);
-        vma.ProtNone = _kernel.VmmMappingPolicy.MapMemslot(new VmmMapping(info)) == VmmProtection.ProtNone;
+        // GUEST_MEMFD_FLAG_INIT_SHARED: the guest_memfd's pages start shared (and mappable).
+        if ((gmemFlags & GuestMemfdFlags.InitShared) != 0) vm.SharedGfns.Add(0, vm.Pages);
+        var protection = _kernel.VmmMappingPolicy.MapMemslot(new VmmMapping(info));
+        vma.ProtNone = protection == VmmProtection.ProtNone;
+        if (protection == VmmProtection.Guest)
+        {
+            // The VMM's mprotect(PROT_GUEST) on the memslot (the series' QEMU patch): EINVAL unless MAP_SHARED shmem.
+            if (!Syscalls.GuestProtectable(vma))
+                throw new ComponentOptionsException($"mprotect(PROT_GUEST) on its memslot fails with EINVAL: the guest-only series accepts only a MAP_SHARED shmem mapping, and this VM's backing is {BackingName(backing)}; use \"backing\": \"shmem\"");
+            vma.Guest = true;
+        }
         Vmm.AddVma(vma);
         return vm;
     }
 
     internal Vm? FindVm(string name) => _vms.Find(v => v.Info.Name == name);
 
+    private static string BackingName(BackingKind backing) => backing switch
+    {
+        BackingKind.GuestMemfd => "guest-memfd",
+        _ => backing.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>Where the run's policy takes this gfn's page from when the guest reaches it as <paramref name="isPrivate"/>.</summary>
+    private GuestMemorySource SourceOf(Vm vm, Gfn gfn, bool isPrivate)
+        => _kernel.GuestMemorySourcePolicy.SourceOf(new GuestAccess(vm.Info, gfn, isPrivate, vm.IsPrivate(gfn), vm.GuestMemfd is not null, vm.GuestMemfdOnly));
+
+    /// <summary>kvm_gmem_invalidate_begin: zap every EPT leaf of the VM bound to the guest_memfd for indexes [first, end) (punch hole, memory failure).</summary>
+    internal void GmemInvalidate(BackingFile gmem, ulong first, ulong end)
+    {
+        if (gmem.Vm.IsNone || gmem.Vm.Value >= _vms.Count) return;
+        var vm = _vms[gmem.Vm.Value];
+        if (vm.GuestMemfd != gmem || vm.Destroyed) return;
+        ZapEptGfns(vm, first, Math.Min(end, vm.Pages));
+    }
+
+    /// <summary>kvm_gmem_fault_user_mapping: a page of the guest_memfd is private (SIGBUS to a VMM mapping) unless its gfn is shared.</summary>
+    internal bool GmemPagePrivate(BackingFile gmem, ulong index)
+        => gmem.Vm.IsNone || gmem.Vm.Value >= _vms.Count || _vms[gmem.Vm.Value].IsPrivate(new Gfn(index));
+
     public Pfn FrameOf(VmId vmId, Gfn gfn)
     {
         var vm = _vms[vmId.Value];
         PageSteps++;
         if (gfn.Value >= vm.Pages) return Pfn.Invalid; // past the memslot: another mapping's memory, not this VM's
+        if (vm.GuestMemfd is { } gmem && SourceOf(vm, gfn, vm.IsPrivate(gfn)) == GuestMemorySource.GuestMemfd)
+            return _kernel.PageCache.GetPage(gmem, gfn.Value, create: false);
         var va = vm.Info.HvaBase.Value + (gfn.Value << PageGeometry.PageShift);
         var entry = Vmm.PageTable.Lookup(va, out var size);
         if (entry.MapsFrame) return MemoryManager.LeafPfn(entry, size, va);
@@ -203,6 +249,15 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             }
             cached.Clear();
             PageSteps += file.ScannedBlocks - scanned;
+        }
+        if (vm.GuestMemfd is { } gmem && gmem != vm.File)
+        {
+            var cached = _indexScratch;
+            cached.Clear();
+            gmem.CollectCachedIndexes(from, to, cached);
+            PageSteps += cached.Count;
+            candidates.AddRange(cached);
+            cached.Clear();
         }
         candidates.Sort();
         var previous = ulong.MaxValue;
@@ -376,24 +431,34 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out KernelResult failure)
     {
         failure = default;
-        if (vm.Tlb.TryLookup(gpa, out var cached, out var cachedSize) && (!write || cached.IsWritable))
+        if (vm.Tlb.TryLookup(gpa, out var cached, out var cachedSize) && (!write || cached.IsWritable)
+            && (vm.GuestMemfd is null || SourceOf(vm, new Gfn(gpa >> PageGeometry.PageShift), isPrivate) != GuestMemorySource.MemoryFault))
         {
             CostLedger.Add(CostKind.TlbHit);
             return MemoryManager.LeafPfn(cached, cachedSize, gpa);
         }
         CostLedger.Add(CostKind.EptWalk);
         var entry = vm.Ept.Lookup(gpa, out var size);
-        if (entry.IsPresent && (!write || entry.IsWritable))
+        var gfn = new Gfn(gpa >> PageGeometry.PageShift);
+        // A guest_memfd VM's private and shared views differ: an access of the other kind faults even over a present entry.
+        if (entry.IsPresent && (!write || entry.IsWritable) && (vm.GuestMemfd is null || SourceOf(vm, gfn, isPrivate) != GuestMemorySource.MemoryFault))
         {
             vm.Tlb.Insert(gpa, entry, size);
             return MemoryManager.LeafPfn(entry, size, gpa);
         }
         CostLedger.Add(CostKind.EptFault);
-        var gfn = new Gfn(gpa >> PageGeometry.PageShift);
         var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
         // A private fault of a VM with its own KeyID takes the page into that VM (TDH.MEM.PAGE.AUG), so
         // hva_to_pfn faults it in for write: a page of its own, never the shared zero page.
         var takesPage = isPrivate && !vm.Info.PrivateKey.IsShared;
+        switch (SourceOf(vm, gfn, isPrivate))
+        {
+            case GuestMemorySource.MemoryFault:
+                failure = MemoryFaultExit(gpa, isPrivate, Errno.EFAULT);
+                return Pfn.Invalid;
+            case GuestMemorySource.GuestMemfd:
+                return GmemFault(vm, gpa, isPrivate, out failure);
+        }
         var flags = GuestFaultPolicy.KvmGupFlags(new KvmAccess(vm.Info)) | (write || takesPage ? GupFlags.Write : GupFlags.None);
         _gupScratch.Clear();
         var n = _kernel.FaultHandler.GetUserPages(Vmm, hva, 1, flags, _gupScratch, out var error);
@@ -415,6 +480,52 @@ internal sealed class Kvm : IMmuNotifierSubscriber
                 failure = GuestFaultFailed(vm, hva, gpa, isPrivate, "the policy refused the page");
                 return Pfn.Invalid;
         }
+        // hva_to_pfn: a read fault on a read-only VMM PTE (the zero page, a copy-on-write page) maps the page
+        // read-only, so a later guest write faults again and breaks COW instead of writing a shared frame.
+        var hostEntry = Vmm.PageTable.Lookup(hva, out _);
+        var writable = vm.Vma.Writable && (write || !hostEntry.IsPresent || hostEntry.IsWritable);
+        return InstallEpt(vm, gpa, pfn, isPrivate, writable, out failure);
+    }
+
+    /// <summary>
+    /// kvm_gmem_get_pfn: the guest_memfd's page for the gfn, zeroed on first use; a hwpoisoned page is KVM_RUN
+    /// EHWPOISON with exit MEMORY_FAULT (P-guest-memfd), no signal.
+    /// </summary>
+    private Pfn GmemFault(Vm vm, ulong gpa, bool isPrivate, out KernelResult failure)
+    {
+        failure = default;
+        var gmem = vm.GuestMemfd;
+        if (gmem is null)
+        {
+            failure = MemoryFaultExit(gpa, isPrivate, Errno.EFAULT); // a private fault on a slot without guest_memfd
+            return Pfn.Invalid;
+        }
+        var pfn = _kernel.PageCache.GetPage(gmem, gpa >> PageGeometry.PageShift, create: true);
+        if (!pfn.IsValid)
+        {
+            failure = Outcome.Error(Errno.ENOMEM);
+            return Pfn.Invalid;
+        }
+        if (Frames.Has(pfn, FrameFlags.HwPoison))
+        {
+            failure = MemoryFaultExit(gpa, isPrivate, Errno.EHWPOISON);
+            return Pfn.Invalid;
+        }
+        return InstallEpt(vm, gpa, pfn, isPrivate, vm.Vma.Writable, out failure);
+    }
+
+    private static readonly string[] PrivateExitFlags = ["PRIVATE"];
+
+    /// <summary>kvm_prepare_memory_fault_exit: KVM_RUN returns -1 with exit MEMORY_FAULT for the faulting 4K page.</summary>
+    private static Outcome MemoryFaultExit(ulong gpa, bool isPrivate, Errno errno)
+        => Outcome.KvmExit("MEMORY_FAULT", isPrivate ? PrivateExitFlags : [], new Gpa(gpa & ~(ulong)(PageGeometry.PageSize - 1)), PageGeometry.PageSize, errno);
+
+    /// <summary>The end of a guest fault: the TD takes the page (AUG + accept) when private, then the EPT entry.</summary>
+    private Pfn InstallEpt(Vm vm, ulong gpa, Pfn pfn, bool isPrivate, bool writable, out KernelResult failure)
+    {
+        failure = default;
+        var gfn = new Gfn(gpa >> PageGeometry.PageShift);
+        var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
         var frameKey = Frames.Key(pfn);
         if (isPrivate && !vm.Info.PrivateKey.IsShared && !frameKey.IsShared && frameKey != vm.Info.PrivateKey)
         {
@@ -444,10 +555,6 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             }
             CostLedger.Add(CostKind.Conversion, count);
         }
-        // hva_to_pfn: a read fault on a read-only VMM PTE (the zero page, a copy-on-write page) maps the page
-        // read-only, so a later guest write faults again and breaks COW instead of writing a shared frame.
-        var hostEntry = Vmm.PageTable.Lookup(hva, out _);
-        var writable = vm.Vma.Writable && (write || !hostEntry.IsPresent || hostEntry.IsWritable);
         var leaf = PteValue.Leaf(pfn, writable);
         vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), leaf, MappingSize.Size4K);
         vm.Tlb.Insert(gpa, leaf, MappingSize.Size4K);

@@ -145,8 +145,11 @@ internal sealed class MemoryFailure
         var index = Frames.FileIndex(pfn);
         switch (file.Kind)
         {
-            case BackingKind.Shmem:
             case BackingKind.GuestMemfd:
+                // kvm_gmem_error_folio: zap every EPT mapping and keep the page (MF_DELAYED); the next private access exits EHWPOISON.
+                _kernel.Kvm.GmemInvalidate(file, index, index + 1);
+                break;
+            case BackingKind.Shmem:
                 // v5.16 (a76054266661): shmem keeps the poisoned page in the cache; before, it truncated it.
                 if (!_kernel.Version.AtLeast(5, 16)) _kernel.PageCache.Remove(file, index);
                 break;

@@ -36,6 +36,8 @@ internal sealed class Syscalls
                 // shmem_file_read_iter / shmem_write_begin / hugetlbfs_read_iter: a poisoned page gives -EIO.
                 return done == 0 ? Outcome.Error(Errno.EIO) : write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
             }
+            if (pfn.IsValid && _kernel.PageCachePolicy.OnPageCacheLookup(new PageCacheLookup(pfn, Syscall: true, GuestVma: false, GupFlags.None)) is not 0 and var refused)
+                return done == 0 ? Outcome.Error(refused) : write ? Outcome.OkCount(done) : Outcome.OkDataCount(buffer[..done].ToArray(), done);
             if (!pfn.IsValid)
             {
                 if (write) return done == 0 ? Outcome.Error(Errno.ENOSPC) : Outcome.OkCount(done);
@@ -159,7 +161,10 @@ internal sealed class Syscalls
     /// <summary>fallocate(2) on a backing file: PUNCH_HOLE (with KEEP_SIZE) frees the range; otherwise preallocates.</summary>
     internal Outcome Fallocate(BackingFile file, ulong offset, ulong size, bool punchHole, bool keepSize)
     {
+        // kvm_gmem_fallocate: KEEP_SIZE is required (EOPNOTSUPP), then page alignment (EINVAL), and nothing past i_size.
+        if (file.Kind == BackingKind.GuestMemfd && !keepSize) return Outcome.Error(Errno.EOPNOTSUPP);
         if ((offset | size) % PageGeometry.PageSize != 0 && file.Kind == BackingKind.GuestMemfd) return Outcome.Error(Errno.EINVAL);
+        if (file.Kind == BackingKind.GuestMemfd && (offset > file.SizeBytes || size > file.SizeBytes - offset)) return Outcome.Error(Errno.EINVAL);
         if (punchHole && !keepSize) return Outcome.Error(Errno.EOPNOTSUPP);
         // vfs_fallocate: offset and len are loff_t; len 0 or a negative value is EINVAL, an end past s_maxbytes EFBIG.
         if (size == 0 || offset > long.MaxValue || size > long.MaxValue) return Outcome.Error(Errno.EINVAL);
@@ -170,22 +175,38 @@ internal sealed class Syscalls
         {
             // unmap_mapping_range(even_cows = 0), then truncate the cache: mapped copies go first, then the
             // cache's reference; hwpoison entries stay (K27), so the next touch still gets SIGBUS.
-            foreach (var p in _kernel.Processes)
-            {
-                foreach (var vma in p.Vmas.ToList())
-                {
-                    if (vma.File != file) continue;
-                    var from = Math.Max(first, vma.PgOff);
-                    var to = Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift));
-                    if (to > from) _kernel.Mm.ZapRange(p, new Hva(vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift)), new Hva(vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift)), evenCows: false);
-                }
-            }
+            UnmapMappingRange(file, first, last);
+            // kvm_gmem_punch_hole: every EPT of the bound VM loses the range before the folios are truncated.
+            if (file.Kind == BackingKind.GuestMemfd) _kernel.Kvm.GmemInvalidate(file, first, last);
             foreach (var index in file.CachedIndexes(first, last)) _kernel.PageCache.Remove(file, index);
             return Outcome.Ok();
         }
         for (var index = first; index < last; index++)
             if (!_kernel.PageCache.GetPage(file, index, create: true).IsValid) return Outcome.Error(Errno.ENOSPC);
         return Outcome.Ok();
+    }
+
+    /// <summary>unmap_mapping_range: zap every process's mappings of the file's pages [first, last).</summary>
+    private void UnmapMappingRange(BackingFile file, ulong first, ulong last)
+    {
+        foreach (var p in _kernel.Processes)
+        {
+            foreach (var vma in p.Vmas.ToList())
+            {
+                if (vma.File != file) continue;
+                var from = Math.Max(first, vma.PgOff);
+                var to = Math.Min(last, vma.PgOff + ((vma.End - vma.Start) >> PageGeometry.PageShift));
+                if (to > from) _kernel.Mm.ZapRange(p, new Hva(vma.Start + ((from - vma.PgOff) << PageGeometry.PageShift)), new Hva(vma.Start + ((to - vma.PgOff) << PageGeometry.PageShift)), evenCows: false);
+            }
+        }
+    }
+
+    /// <summary>unmap_mapping_range on one of a VM's files over a gpa range.</summary>
+    internal void VmUnmapMappingRange(Vm vm, VmFile which, ulong gpa, ulong size)
+    {
+        var file = which == VmFile.GuestMemfd ? vm.GuestMemfd : vm.File;
+        if (file is null || size == 0) return;
+        UnmapMappingRange(file, gpa >> PageGeometry.PageShift, (gpa + size + PageGeometry.PageSize - 1) >> PageGeometry.PageShift);
     }
 
     /// <summary>
@@ -195,7 +216,10 @@ internal sealed class Syscalls
     /// </summary>
     internal Outcome MmapBacking(Vm vm, ulong offset, ulong size, ulong? fixedAt = null)
     {
-        var file = vm.File ?? throw new InvalidOperationException("anonymous memory has no backing file");
+        var file = vm.GuestMemfd ?? vm.File ?? throw new InvalidOperationException("anonymous memory has no backing file");
+        // kvm_gmem_mmap: no ->mmap before 6.18; from 6.18 only for a guest_memfd created with GUEST_MEMFD_FLAG_MMAP.
+        if (file.Kind == BackingKind.GuestMemfd && (!_kernel.Version.AtLeast(6, 18) || (vm.GmemFlags & Scenarios.GuestMemfdFlags.Mmap) == 0))
+            return Outcome.Error(Errno.ENODEV);
         if (size == 0 || (offset & (PageGeometry.PageSize - 1)) != 0) return Outcome.Error(Errno.EINVAL);
         // do_mmap: len = PAGE_ALIGN(len), and a length that wraps or leaves TASK_SIZE is -ENOMEM.
         if (size > Process.UserSpaceEnd) return Outcome.Error(Errno.ENOMEM);
@@ -219,6 +243,84 @@ internal sealed class Syscalls
             Shared = true,
         });
         return Outcome.OkCount((long)start);
+    }
+
+    /// <summary>mprotect(PROT_GUEST) accepts only a MAP_SHARED shmem mapping (not hugetlbfs, a regular file or a guest_memfd).</summary>
+    internal static bool GuestProtectable(Vma vma) => vma.Shared && vma.Kind == VmaKind.Shmem && vma.File is { Kind: BackingKind.Shmem };
+
+    /// <summary>
+    /// mprotect(PROT_GUEST) over [va, va+size) (the May 2021 guest-only series): EINVAL unless every VMA in the
+    /// range is MAP_SHARED shmem; the range becomes VM_GUEST and is zapped instead of changing protections, so
+    /// each page faults again and is mapped PAGE_NONE.
+    /// </summary>
+    internal Outcome MprotectGuest(Process p, ulong va, ulong size)
+    {
+        if ((va & (PageGeometry.PageSize - 1)) != 0 || size == 0 || size > Process.UserSpaceEnd || va > Process.UserSpaceEnd - size) return Outcome.Error(Errno.EINVAL);
+        var end = va + ((size + PageGeometry.PageSize - 1) & ~(ulong)(PageGeometry.PageSize - 1));
+        var covered = p.Vmas.Where(v => v.End > va && v.Start < end).OrderBy(v => v.Start).ToList();
+        // mprotect: a hole in the range is ENOMEM.
+        var at = va;
+        foreach (var vma in covered)
+        {
+            if (vma.Start > at) return Outcome.Error(Errno.ENOMEM);
+            at = vma.End;
+        }
+        if (at < end) return Outcome.Error(Errno.ENOMEM);
+        if (covered.Exists(v => !GuestProtectable(v))) return Outcome.Error(Errno.EINVAL);
+        foreach (var vma in covered)
+        {
+            if (vma.Guest && vma.Start >= va && vma.End <= end) continue;
+            p.Vmas.Remove(vma);
+            if (vma.Start < va) p.AddVma(vma.CloneRange(vma.Start, va));
+            var middle = vma.CloneRange(Math.Max(vma.Start, va), Math.Min(vma.End, end));
+            middle.Guest = true;
+            p.AddVma(middle);
+            if (vma.End > end) p.AddVma(vma.CloneRange(end, vma.End));
+        }
+        _kernel.Mm.ZapRange(p, new Hva(va), new Hva(end));
+        return Outcome.Ok();
+    }
+
+    /// <summary>The VMM's fallocate(PUNCH_HOLE | KEEP_SIZE) on one of a VM's files (QEMU's ram_block_discard_range).</summary>
+    internal Errno VmPunchHole(Vm vm, VmFile which, ulong gpa, ulong size)
+    {
+        var file = which == VmFile.GuestMemfd ? vm.GuestMemfd : vm.File;
+        if (file is null) return Errno.EINVAL;
+        var result = Fallocate(file, gpa, size, punchHole: true, keepSize: true);
+        return result.Kind == OutcomeKind.Ok ? 0 : result.Errno ?? Errno.EINVAL;
+    }
+
+    /// <summary>The VMM's mmap(MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS) over part of a memslot (the guest-only series' share).</summary>
+    internal Errno VmMapAnonymous(Vm vm, ulong gpa, ulong size)
+    {
+        if (!Vmm.Alive) return Errno.ESRCH;
+        var start = vm.Info.HvaBase.Value + gpa;
+        if (Munmap(Vmm, start, size).Kind != OutcomeKind.Ok) return Errno.EINVAL;
+        Vmm.AddVma(new Vma { Start = start, End = start + size, Kind = VmaKind.Anon, Vm = vm.Info.Id });
+        return 0;
+    }
+
+    /// <summary>The VMM maps the memslot's backing file again over part of it (MAP_FIXED | MAP_SHARED), with mprotect(PROT_GUEST) when <paramref name="guest"/>.</summary>
+    internal Errno VmMapBacking(Vm vm, ulong gpa, ulong size, bool guest)
+    {
+        if (!Vmm.Alive) return Errno.ESRCH;
+        if (vm.File is not { } file) return Errno.EINVAL;
+        var start = vm.Info.HvaBase.Value + gpa;
+        if (Munmap(Vmm, start, size).Kind != OutcomeKind.Ok) return Errno.EINVAL;
+        var vma = new Vma
+        {
+            Start = start,
+            End = start + size,
+            Kind = file.IsHugetlb ? VmaKind.Hugetlb : file.Kind == BackingKind.File ? VmaKind.File : VmaKind.Shmem,
+            File = file,
+            PgOff = gpa >> PageGeometry.PageShift,
+            Shared = true,
+            Vm = vm.Info.Id,
+        };
+        if (guest && !GuestProtectable(vma)) return Errno.EINVAL;
+        vma.Guest = guest;
+        Vmm.AddVma(vma);
+        return 0;
     }
 
     /// <summary>munmap(2): zap the range and cut the VMAs.</summary>

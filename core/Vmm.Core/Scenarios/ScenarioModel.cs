@@ -35,7 +35,7 @@ public sealed class Scenario
 
 public sealed record VmSpec(string Name, ulong Memory, bool Protected, BackingKind Backing, bool Thp, SourceLocation Location)
 {
-    /// <summary>`gmemFlags` (guest-memfd backing only, kernel 6.18 and later); the engine does not model them yet.</summary>
+    /// <summary>`gmemFlags` (guest-memfd backing only, kernel 6.18 and later): MMAP makes the guest_memfd the VMM's memory, INIT_SHARED starts it shared.</summary>
     public GuestMemfdFlags GmemFlags { get; init; }
 }
 

@@ -40,6 +40,7 @@ public static partial class ScenarioParser
         "mode" => Fallocate.Modes,
         "requester" => KernelRequester.Names,
         "flags" => HostGup.FlagNames,
+        "prot" => Mprotect.Prots,
         "outcome" => OutcomeNames.Select(o => o.Name).ToList(),
         "code" => SigBusCodes.Select(c => c.Name).ToList(),
         _ => throw new ArgumentException($"'{property}' has no fixed set of names", nameof(property)),

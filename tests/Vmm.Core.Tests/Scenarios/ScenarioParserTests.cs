@@ -257,7 +257,7 @@ public class ScenarioParserTests
         var error = ScenarioJson.Error("{ \"name\": \"n\", \"steps\": [\n  { \"op\": \"host.reed\" }\n] }");
 
         Assert.StartsWith("unknown op \"host.reed\" (did you mean \"host.read\"?); use one of: guest.read, guest.write,", error.Message, StringComparison.Ordinal);
-        Assert.EndsWith("vm.destroy, inspect, hw.unpoison", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("vm.destroy, inspect, hw.unpoison, host.mprotect", error.Message, StringComparison.Ordinal);
         Assert.Equal(new SourceLocation(FileName, 2, 11), error.Location);
     }
 

@@ -60,11 +60,12 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     public static readonly string[] StepProperties =
     [
         "vm", "gpa", "hva", "pfn", "offset", "len", "size", "pages", "data", "shared", "to", "private", "flags", "advice",
-        "mode", "consumed", "bit", "bufferGpa", "requester", "expect", "count", "Gpa",
+        "mode", "consumed", "bit", "bufferGpa", "requester", "prot", "expect", "count", "Gpa",
     ];
 
     private readonly List<VmDraft> _vms = [];
     private bool _guestMemfd;
+    private string? _policy; // the policy the components name; guest-memfd and guest-only accept one backing only
     private ulong _cursor; // the current step's address in its VM (or host memory, for a pfn)
     private ulong _len; // the current step's len, for a bufferGpa that must hold it
 
@@ -91,6 +92,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     /// <summary>A whole scenario: name, maybe kernel, components, options and host, then VMs and steps.</summary>
     public void Document(FuzzRandom r, JsonText j)
     {
+        _policy = null;
         j.BeginObject();
         j.Name("name");
         Value(r, j, () => JsonText.Quote("fuzz " + r.Int(100000).ToString(CultureInfo.InvariantCulture)), FuzzSlot.String);
@@ -127,6 +129,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     {
         j.Name("components");
         j.BeginObject();
+        _policy = policy;
         foreach (var (kind, names) in vocabulary.Components)
         {
             var forced = kind == "memory" ? memory : kind == "policy" ? policy : null;
@@ -137,7 +140,9 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
             }
             if (names.Length == 0 || !r.Chance(kind is "memory" or "policy" ? 80 : 25)) continue;
             j.Name(r.Chance(Hazard) ? r.Pick(new[] { "Memory", "memry", "policies", "thp " }) : kind);
-            Value(r, j, () => JsonText.Quote(r.Chance(Hazard * 2) ? r.Pick(UnknownComponents) : r.Pick(names)), FuzzSlot.String);
+            var name = r.Chance(Hazard * 2) ? r.Pick(UnknownComponents) : r.Pick(names);
+            if (kind == "policy") _policy = name;
+            Value(r, j, () => JsonText.Quote(name), FuzzSlot.String);
         }
         j.EndObject();
     }
@@ -225,8 +230,10 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         {
             var name = "vm" + i.ToString(CultureInfo.InvariantCulture);
             // Without "backing" the VM is shmem-backed (scenario-format.md).
-            var writeBacking = backing is not null || r.Chance(80);
-            var chosenBacking = backing ?? (r.Chance(Hazard) ? r.Pick(BadBackings) : writeBacking ? Backings[r.Weighted([20, 35, 15, 15, 15])] : "shmem");
+            // guest-memfd keeps a protected VM's private memory in a guest_memfd, guest-only needs shmem: their VMs get that backing.
+            var onlyBacking = _policy switch { "guest-memfd" => "guest-memfd", "guest-only" => "shmem", _ => null };
+            var writeBacking = backing is not null || onlyBacking is not null || r.Chance(80);
+            var chosenBacking = backing ?? (r.Chance(Hazard) ? r.Pick(BadBackings) : onlyBacking ?? (writeBacking ? Backings[r.Weighted([20, 35, 15, 15, 15])] : "shmem"));
             _guestMemfd |= chosenBacking == "guest-memfd";
             var size = VmSize(r, chosenBacking == "hugetlb");
             j.BeginObject();
@@ -420,6 +427,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
             case "advice": return JsonText.Quote(r.Chance(Hazard) ? "hwpoison" : r.Pick(Advices));
             // seam and kvm act on a VM's memory: by pfn only the kernel may ask.
             case "requester": return JsonText.Quote(r.Chance(Hazard) ? "device" : _byPfn && !r.Chance(Slip) ? "kernel" : r.Pick(Requesters));
+            case "prot": return JsonText.Quote(r.Chance(Hazard) ? "GUEST" : "guest");
             case "expect": return Expectation(r);
             default: return Size(r, (ulong)r.Int(0, 4096));
         }
@@ -516,7 +524,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     {
         "gpa" or "hva" or "pfn" or "offset" or "len" or "size" or "bufferGpa" => FuzzSlot.Size,
         "shared" or "private" or "consumed" => FuzzSlot.Bool,
-        "vm" or "to" or "advice" or "requester" => FuzzSlot.String,
+        "vm" or "to" or "advice" or "requester" or "prot" => FuzzSlot.String,
         _ => FuzzSlot.Any,
     };
 

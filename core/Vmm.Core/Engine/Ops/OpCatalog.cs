@@ -51,6 +51,7 @@ public sealed class OpCatalog
         Inspect.Definition,
         // Extensions beyond scenario-format.md version 1:
         Unpoison.Definition,
+        Mprotect.Definition,
     ]);
 
     public IReadOnlyList<OpDefinition> Ops { get; }
