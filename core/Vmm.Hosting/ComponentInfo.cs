@@ -10,7 +10,14 @@ public sealed record ComponentInfo(
     string Description,
     string Supplier,
     string? OptionsSection,
-    IReadOnlyList<ComponentOption> Options);
+    IReadOnlyList<ComponentOption> Options)
+{
+    /// <summary>The backing a protected VM needs under this component ("guest-memfd"), from its <see cref="RequiresAttribute"/>; null for any.</summary>
+    public string? ProtectedBacking { get; init; }
+
+    /// <summary>The first kernel version with this component ("6.8"), from its <see cref="RequiresAttribute"/>; null for any.</summary>
+    public string? MinimumKernel { get; init; }
+}
 
 /// <summary>A loaded plugin: its <see cref="IVmmPlugin.Name"/> and where its assembly came from.</summary>
 public sealed record PluginInfo(string Name, string AssemblyPath, string? Version);

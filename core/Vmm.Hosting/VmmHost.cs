@@ -123,7 +123,11 @@ public sealed class VmmHost : IDisposable
                 c.Descriptor.Description,
                 c.Supplier,
                 c.Descriptor.OptionsSection,
-                c.Descriptor.OptionsType is { } type ? OptionsBinder.Describe(type, c.Descriptor.OptionsSection ?? c.Descriptor.Name).Select(ComponentOption.Of).ToList() : []))
+                c.Descriptor.OptionsType is { } type ? OptionsBinder.Describe(type, c.Descriptor.OptionsSection ?? c.Descriptor.Name).Select(ComponentOption.Of).ToList() : [])
+            {
+                ProtectedBacking = c.Descriptor.ImplementationType.GetCustomAttribute<RequiresAttribute>()?.ProtectedBacking,
+                MinimumKernel = c.Descriptor.ImplementationType.GetCustomAttribute<RequiresAttribute>()?.MinimumKernel,
+            })
             .ToList();
 
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });

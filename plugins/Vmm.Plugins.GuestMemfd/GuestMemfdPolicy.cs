@@ -10,6 +10,7 @@ namespace Vmm.Plugins.GuestMemfd;
 /// attributes and discarding the other side's copy. The kernel's guest_memfd rules (read/write EINVAL, mmap,
 /// fallocate, punch hole, memory failure) are the core's, since they hold whatever VMM uses the file.
 /// </summary>
+[Requires(ProtectedBacking = "guest-memfd", MinimumKernel = "6.8")]
 public sealed class GuestMemfdPolicy(GuestMemfdOptions options, IVmmMemory memory, IKernelLog log)
     : IPrivateMemoryPolicy, IVmmMappingPolicy, IGuestMemorySourcePolicy, IConversionPolicy
 {

@@ -10,6 +10,7 @@ namespace Vmm.Plugins.GuestOnly;
 /// FOLL_GUEST. Sharing is the VMM's: fresh anonymous memory over the range, as the series' QEMU patch did. PG_hwp
 /// is never touched, so real memory errors stay what they are.
 /// </summary>
+[Requires(ProtectedBacking = "shmem")]
 public sealed class GuestOnlyPolicy(IFrameMetadata frames, IUnmapService unmap, IVmmMemory memory, IKernelLog log)
     : IPrivateMemoryPolicy, IVmmMappingPolicy, IGuestFaultPolicy, IPageCachePolicy, IConversionPolicy
 {

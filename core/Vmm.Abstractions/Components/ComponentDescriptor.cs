@@ -29,3 +29,18 @@ public sealed class OptionAttribute(string description) : Attribute
 {
     public string Description { get; } = description;
 }
+
+/// <summary>
+/// What a design needs of the VMs it runs (on a component class): the backing a protected VM must have and the
+/// first kernel that has the design. A scenario that asks otherwise is refused by the component itself; a
+/// comparison reads this to give the design's runs that backing and kernel (docs/compare.md).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class RequiresAttribute : Attribute
+{
+    /// <summary>The backing a protected VM needs, as a scenario names it ("guest-memfd"), or null for any.</summary>
+    public string? ProtectedBacking { get; init; }
+
+    /// <summary>The first kernel version with the design ("6.8"), or null.</summary>
+    public string? MinimumKernel { get; init; }
+}

@@ -28,7 +28,7 @@ public static class RunMetrics
     public const string PlaintextBytes = "leaked B";
     public const string SilentCorruptions = "corrupt";
     public const string UnreportedErrors = "lost err";
-    public const string KvmCopies = "kvm reads";
+    public const string KvmPlaintext = "kvm B";
     public const string SigBus = "SIGBUS";
     public const string EarlyWarnings = "AO";
     public const string Efault = "EFAULT";
@@ -39,6 +39,11 @@ public static class RunMetrics
     public const string Conversions = "convs";
     public const string TlbShootdowns = "shootdowns";
     public const string ThpSplits = "splits";
+    public const string HugeCoverage = "huge ‰";
+    public const string PageTableKiB = "PT KiB";
+    public const string TlbReach = "TLB ents";
+    public const string FramesKept = "kept frames";
+    public const string FramesLeaked = "leaked frames";
 
     public static IReadOnlyList<MetricDefinition> Definitions { get; } =
     [
@@ -48,7 +53,7 @@ public static class RunMetrics
         new(PlaintextBytes, MetricGroup.Safety, "guest-private bytes a host-side op (VMM, host kernel, device) received in plaintext: secret words the guest wrote, found in the data a host op returned"),
         new(SilentCorruptions, MetricGroup.Safety, "guest reads that succeeded with data other than what the guest last wrote there"),
         new(UnreportedErrors, MetricGroup.Safety, "real memory errors (hw.memory-error) whose page was used again without anyone being told: no MCE SIGBUS, vMCE, EIO, EHWPOISON, guest kill, panic or shutdown at that page"),
-        new(KvmCopies, MetricGroup.Safety, "KVM's own copies from private guest pages that succeeded (kernel.read requester kvm: copy_from_guest through GUP, the FOLL_ALLOW_POISONED path)"),
+        new(KvmPlaintext, MetricGroup.Safety, "of the leaked bytes, those KVM's own copy_from_guest returned (kernel.read requester kvm: GUP on the VMM's mapping, the FOLL_ALLOW_POISONED path)"),
         new(SigBus, MetricGroup.Availability, "SIGBUS delivered to the VMM (any si_code)"),
         new(EarlyWarnings, MetricGroup.Availability, "SIGBUS BUS_MCEERR_AO: the VMM told of a memory error it has not consumed (early kill, or an error kept apart from policy poison)"),
         new(Efault, MetricGroup.Availability, "EFAULT returned (GUP, syscalls on guest memory, KVM_RUN)"),
@@ -59,6 +64,11 @@ public static class RunMetrics
         new(Conversions, MetricGroup.Cost, "private/shared conversions done"),
         new(TlbShootdowns, MetricGroup.Cost, "TLB shootdowns"),
         new(ThpSplits, MetricGroup.Cost, "huge pages split"),
+        new(HugeCoverage, MetricGroup.Cost, "per mille of thp: true guest memory the VMM maps with 2 MiB leaves at the end of the run", LowerIsBetter: false),
+        new(PageTableKiB, MetricGroup.Cost, "the VMM's page-table memory at the end of the run, KiB"),
+        new(TlbReach, MetricGroup.Cost, "TLB entries needed to cover what the VMM maps of thp: true guests (one per present leaf)"),
+        new(FramesKept, MetricGroup.Cost, "frames the page cache let go that only hwpoison entries keep allocated (K27)"),
+        new(FramesLeaked, MetricGroup.Cost, "poisoned frames never returned to the allocator (K24)"),
     ];
 
     /// <summary>The metrics of <paramref name="result"/>, a run of <paramref name="scenario"/>, by <see cref="MetricDefinition.Name"/>.</summary>
@@ -93,7 +103,7 @@ public static class RunMetrics
             }
             if (actual.Kind == OutcomeKind.Ok && actual.Data is { } data)
             {
-                if (op is KernelRead { Requester: "kvm" }) counts[KvmCopies]++;
+                if (op is KernelRead { Requester: "kvm" }) counts[KvmPlaintext] += GuestSecret.Count(data) * GuestSecret.WordSize;
                 if (IsHostSide(step.Op)) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
                 if (step.Expected is { Kind: OutcomeKind.Ok, Data: { } expected } && !expected.AsSpan().SequenceEqual(data)) counts[SilentCorruptions]++;
             }
@@ -116,6 +126,11 @@ public static class RunMetrics
         counts[Conversions] = result.Costs.GetValueOrDefault(nameof(CostKind.Conversion));
         counts[TlbShootdowns] = result.Costs.GetValueOrDefault(nameof(CostKind.TlbShootdown));
         counts[ThpSplits] = result.Costs.GetValueOrDefault(nameof(CostKind.ThpSplit));
+        counts[HugeCoverage] = result.Costs.GetValueOrDefault("ThpHugeMappedPermille");
+        counts[PageTableKiB] = result.Costs.GetValueOrDefault("VmmPageTableBytes") / 1024.0;
+        counts[TlbReach] = result.Costs.GetValueOrDefault("ThpTlbReachEntries");
+        counts[FramesKept] = result.Costs.GetValueOrDefault(nameof(CostKind.FrameKeptByHwpEntry));
+        counts[FramesLeaked] = result.Costs.GetValueOrDefault(nameof(CostKind.FrameLeaked));
         return counts;
     }
 

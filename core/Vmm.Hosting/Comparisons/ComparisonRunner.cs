@@ -48,21 +48,29 @@ public sealed class ComparisonRunner(VmmHost host)
         var clock = Stopwatch.StartNew();
         var shared = comparison.Options.Select(o => ToOption(o, "--option")).ToList();
 
-        // One scenario per workload and seed, written once: every stack sees the same ops.
-        var generated = new (JsonObject Document, Scenario Scenario)[comparison.Workloads.Count, comparison.Repeat];
+        // One scenario per workload and seed, written once: every stack sees the same ops. A design that needs its
+        // own backing or kernel (its RequiresAttribute) gets the scenario with that backing and kernel.
+        var needs = comparison.Stacks.Select(NeedsOf).ToList();
+        var variants = needs.Distinct().ToList();
+        var generated = new (JsonObject Document, Scenario Scenario)[comparison.Workloads.Count, comparison.Repeat, variants.Count];
         for (var w = 0; w < comparison.Workloads.Count; w++)
             for (var r = 0; r < comparison.Repeat; r++)
-                generated[w, r] = Generate(comparison.Workloads[w], comparison.Seed + r, shared);
+            {
+                var document = Generate(comparison.Workloads[w], comparison.Seed + r, shared);
+                for (var v = 0; v < variants.Count; v++)
+                    generated[w, r, v] = Parse(comparison.Workloads[w], comparison.Seed + r, Adapt(document, variants[v]));
+            }
 
         var total = comparison.RunCount;
         var results = new (IReadOnlyDictionary<string, double> Metrics, double WallMs, int Steps)[total];
         var done = 0;
         var dumpError = (Exception?)null;
+        var errors = new ComparisonException?[total];
         Parallel.For(0, total, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, comparison.Parallelism), CancellationToken = cancellationToken }, index =>
         {
             var (w, s, r) = Decompose(index, comparison);
             var stack = comparison.Stacks[s];
-            var (document, generic) = generated[w, r];
+            var (document, generic) = generated[w, r, variants.IndexOf(needs[s])];
             var scenario = WithOptions(generic, [.. shared, .. stack.Options.Select(o => ToOption(o, $"stack \"{stack.Label}\""))]);
             var watch = Stopwatch.StartNew();
             ScenarioResult result;
@@ -72,7 +80,9 @@ public sealed class ComparisonRunner(VmmHost host)
             }
             catch (ScenarioException e)
             {
-                throw new ComparisonException($"stack \"{stack.Label}\" on workload {comparison.Workloads[w]}: {e.Message}", e);
+                // Kept per run and thrown after the loop, the first in comparison order, so the message never depends on timing.
+                errors[index] = new ComparisonException($"stack \"{stack.Label}\" on workload {comparison.Workloads[w]}: {e.Message}", e);
+                return;
             }
             results[index] = (RunMetrics.Of(scenario, result), watch.Elapsed.TotalMilliseconds, result.Steps.Count);
             if (comparison.DumpDirectory is { } directory)
@@ -88,6 +98,7 @@ public sealed class ComparisonRunner(VmmHost host)
             }
             RunFinished?.Invoke(new ComparisonProgress(Interlocked.Increment(ref done), total, comparison.Workloads[w], stack.Label, comparison.Seed + r));
         });
+        if (errors.FirstOrDefault(e => e is not null) is { } firstError) throw firstError;
         if (dumpError is not null)
             throw new ComparisonException($"--dump: cannot write into {comparison.DumpDirectory}: {dumpError.Message}", dumpError);
 
@@ -143,7 +154,7 @@ public sealed class ComparisonRunner(VmmHost host)
             throw new ComparisonException($"--baseline \"{comparison.Baseline}\" is not one of the stacks compared ({string.Join(", ", comparison.Stacks.Select(s => s.Label))}); give it as a --stack too");
     }
 
-    private (JsonObject, Scenario) Generate(string workload, int seed, IReadOnlyList<KeyValuePair<string, (JsonElement, SourceLocation)>> options)
+    private JsonObject Generate(string workload, int seed, IReadOnlyList<KeyValuePair<string, (JsonElement, SourceLocation)>> options)
     {
         using var scope = host.Services.CreateScope();
         var source = scope.ServiceProvider.GetRequiredService<ScenarioOptionsSource>();
@@ -166,16 +177,49 @@ public sealed class ComparisonRunner(VmmHost host)
         }
         var writer = new ScenarioWriter($"{workload} (seed {seed})");
         generator.Write(writer, new WorkloadContext(seed));
-        var document = writer.ToJson();
-        var file = $"workload {workload} seed {seed}";
+        return writer.ToJson();
+    }
+
+    private static (JsonObject, Scenario) Parse(string workload, int seed, JsonObject document)
+    {
         try
         {
-            return (document, ScenarioParser.Parse(document.ToJsonString(), file));
+            return (document, ScenarioParser.Parse(document.ToJsonString(), $"workload {workload} seed {seed}"));
         }
         catch (ScenarioException e)
         {
             throw new InvalidOperationException($"workload {workload} wrote a scenario the parser rejects (a bug in the workload): {e.Message}", e);
         }
+    }
+
+    /// <summary>What a stack's components need of the VMs (<see cref="ComponentInfo.ProtectedBacking"/>, <see cref="ComponentInfo.MinimumKernel"/>).</summary>
+    private (string? Backing, KernelVersion? Kernel) NeedsOf(Stack stack)
+    {
+        string? backing = null;
+        KernelVersion? kernel = null;
+        foreach (var (kind, name) in stack.Components)
+        {
+            if (host.Components.FirstOrDefault(c => c.Kind == kind && c.Name == name) is not { } info) continue;
+            backing ??= info.ProtectedBacking;
+            if (KernelVersion.TryParse(info.MinimumKernel, out var minimum) && (kernel is null || minimum > kernel.Value)) kernel = minimum;
+        }
+        return (backing, kernel);
+    }
+
+    /// <summary>The workload's scenario with the protected VMs on the design's backing and at least the design's kernel.</summary>
+    private static JsonObject Adapt(JsonObject document, (string? Backing, KernelVersion? Kernel) needs)
+    {
+        if (needs is (null, null)) return document;
+        var adapted = (JsonObject)document.DeepClone();
+        if (needs.Backing is { } backing)
+            foreach (var vm in adapted["vms"]!.AsArray().OfType<JsonObject>())
+                if (vm["protected"]?.GetValue<bool>() == true) vm["backing"] = backing;
+        if (needs.Kernel is { } minimum)
+        {
+            var written = adapted["kernel"] is { } k && KernelVersion.TryParse(k.GetValue<string>(), out var v) ? v : KernelVersion.Default;
+            if (written < minimum) adapted["kernel"] = minimum.ToString();
+        }
+        return adapted;
     }
 
     private static T? Unwrap<T>(Exception? e) where T : Exception

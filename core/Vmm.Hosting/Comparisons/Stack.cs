@@ -15,6 +15,7 @@ public sealed record Stack(string Label, IReadOnlyDictionary<ComponentKind, stri
     public static IReadOnlyList<string> DefaultLabels { get; } =
     [
         "plain+none",
+        "plain+hwpoison-v2",
         "tdx-ci+none",
         "tdx-ci+prot-none",
         "tdx-ci+hwpoison-v1",
