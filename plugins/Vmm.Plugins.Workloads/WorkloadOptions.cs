@@ -35,3 +35,18 @@ public sealed class RoundsOptions : WorkloadOptions
         if (Rounds < 1) yield return new ValidationResult($"rounds must be 1 or more, not {Rounds}", [nameof(Rounds)]);
     }
 }
+
+/// <summary>Options of thp-heavy: how the guest shares its huge-page-mapped memory.</summary>
+public sealed class ThpHeavyOptions : WorkloadOptions
+{
+    private static readonly string[] Modes = ["mixed", "scattered", "whole"];
+
+    [Option("How the guest shares: \"scattered\" 4 KiB pages (bounce buffers), \"whole\" 2 MiB regions it touched privately first, or \"mixed\" (both).")]
+    public string Sharing { get; set; } = "mixed";
+
+    public override IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var result in base.Validate(validationContext)) yield return result;
+        if (!Modes.Contains(Sharing)) yield return new ValidationResult($"sharing must be one of {string.Join(", ", Modes)}, not \"{Sharing}\"", [nameof(Sharing)]);
+    }
+}

@@ -197,10 +197,12 @@ public sealed class DiscardWorkload(WorkloadOptions options) : IWorkload
 
 /// <summary>
 /// thp-heavy: an anonymous-memory guest the VMM pre-faults with transparent huge pages (one touch per 2 MiB, as
-/// -mem-prealloc does) keeps secrets in scattered pages, shares other scattered 4 KiB pages (virtio bounce buffers)
-/// and one whole 2 MiB region; the VMM reads what is shared.
+/// -mem-prealloc does). With sharing "scattered" the guest keeps secrets in scattered pages and shares other
+/// scattered 4 KiB pages (virtio bounce buffers); with "whole" it first touches a few pages of some 2 MiB regions
+/// privately (as boot does) and then shares each region whole (a swiotlb pool); "mixed" does both. The VMM reads
+/// what is shared.
 /// </summary>
-public sealed class ThpHeavyWorkload(WorkloadOptions options) : IWorkload
+public sealed class ThpHeavyWorkload(ThpHeavyOptions options) : IWorkload
 {
     public void Write(ScenarioWriter scenario, WorkloadContext context)
     {
@@ -208,24 +210,38 @@ public sealed class ThpHeavyWorkload(WorkloadOptions options) : IWorkload
         var memory = Math.Max(8, options.MemoryMiB);
         scenario.Vm(Guest.Vm, (ulong)memory << 20, backing: "anon", thp: true);
         var hugePages = memory / 2;
-        for (var huge = 0; huge < hugePages; huge++) scenario.Step("host.write", Guest.Vm, (ulong)huge * Guest.HugePageSize, ("data", new byte[8]));
         var pagesPerHuge = (int)(Guest.HugePageSize / Guest.PageSize);
-        var wholeRegion = random.Next(hugePages);
-        var scattered = Guest.PickPages(random, memory * 256, Math.Min(options.Pages, memory * 256))
-            .Where(p => p / pagesPerHuge != wholeRegion).ToArray();
-        foreach (var page in scattered.Take(scattered.Length / 2))
-            Guest.WriteSecret(scenario, Guest.Vm, page, page);
-        var shared = scattered.Skip(scattered.Length / 2).ToArray();
-        foreach (var page in shared)
+        for (var huge = 0; huge < hugePages; huge++) scenario.Step("host.write", Guest.Vm, (ulong)huge * Guest.HugePageSize, ("data", new byte[8]));
+        var scattered = options.Sharing is "scattered" or "mixed";
+        var regions = options.Sharing is "whole" or "mixed"
+            ? Guest.PickPages(random, hugePages, Math.Max(1, hugePages / 4)).Order().ToArray()
+            : [];
+        foreach (var region in regions)
+            foreach (var page in Guest.PickPages(random, pagesPerHuge, 4))
+                Guest.WriteSecret(scenario, Guest.Vm, region * pagesPerHuge + page, page);
+        var shared = Array.Empty<int>();
+        if (scattered)
         {
-            Guest.Convert(scenario, Guest.Vm, page, toShared: true);
-            scenario.Step("guest.write", Guest.Vm, Guest.Gpa(page), ("data", Guest.Plain(random, Guest.WriteSize)), ("shared", true));
+            var pages = Guest.PickPages(random, memory * 256, Math.Min(options.Pages, memory * 256))
+                .Where(p => !regions.Contains(p / pagesPerHuge)).ToArray();
+            foreach (var page in pages.Take(pages.Length / 2))
+                Guest.WriteSecret(scenario, Guest.Vm, page, page);
+            shared = pages.Skip(pages.Length / 2).ToArray();
+            foreach (var page in shared)
+            {
+                Guest.Convert(scenario, Guest.Vm, page, toShared: true);
+                scenario.Step("guest.write", Guest.Vm, Guest.Gpa(page), ("data", Guest.Plain(random, Guest.WriteSize)), ("shared", true));
+            }
         }
-        var region = wholeRegion * pagesPerHuge;
-        Guest.Convert(scenario, Guest.Vm, region, toShared: true, Guest.HugePageSize);
-        scenario.Step("guest.write", Guest.Vm, Guest.Gpa(region), ("data", Guest.Plain(random, Guest.WriteSize)), ("shared", true));
+        foreach (var region in regions)
+        {
+            var first = region * pagesPerHuge;
+            Guest.Convert(scenario, Guest.Vm, first, toShared: true, Guest.HugePageSize);
+            scenario.Step("guest.write", Guest.Vm, Guest.Gpa(first), ("data", Guest.Plain(random, Guest.WriteSize)), ("shared", true));
+        }
         foreach (var page in shared.Order()) scenario.Step("host.read", Guest.Vm, Guest.Gpa(page), ("len", Guest.WriteSize));
-        for (var page = region; page < region + pagesPerHuge; page += 64)
-            scenario.Step("host.read", Guest.Vm, Guest.Gpa(page), ("len", Guest.WriteSize));
+        foreach (var region in regions)
+            for (var page = region * pagesPerHuge; page < (region + 1) * pagesPerHuge; page += 64)
+                scenario.Step("host.read", Guest.Vm, Guest.Gpa(page), ("len", Guest.WriteSize));
     }
 }

@@ -24,7 +24,7 @@ public sealed class WorkloadsPlugin : IVmmPlugin
             "Real uncorrectable errors at random guest pages, some consumed at once; then the guest reads its memory back.");
         services.AddVmmComponent<IWorkload, DiscardWorkload, WorkloadOptions>(ComponentKind.Workload, "discard",
             "The guest balloons pages away; the VMM punches holes and drops its mappings; the guest uses the pages again.");
-        services.AddVmmComponent<IWorkload, ThpHeavyWorkload, WorkloadOptions>(ComponentKind.Workload, "thp-heavy",
-            "An anonymous guest the VMM pre-faults with THPs keeps secrets in scattered pages, shares other scattered 4 KiB pages and one whole 2 MiB region; the VMM reads what is shared.");
+        services.AddVmmComponent<IWorkload, ThpHeavyWorkload, ThpHeavyOptions>(ComponentKind.Workload, "thp-heavy",
+            "An anonymous guest the VMM pre-faults with THPs shares scattered 4 KiB pages, whole 2 MiB regions it touched privately first, or both (thp-heavy.sharing); the VMM reads what is shared.");
     }
 }
