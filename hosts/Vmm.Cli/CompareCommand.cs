@@ -35,11 +35,11 @@ internal static class CompareCommand
             Description = $"The stack the Ratio column divides by, written as in --stack (default {Stack.DefaultBaseline}, or the first stack).",
             HelpName = "stack",
         };
-        var seed = new Option<int?>("--seed")
+        var seed = new Option<int>("--seed")
         {
             Description = "The first seed of the workloads (default 1); the same seed gives the same ops and the same report.",
         };
-        var repeat = new Option<int?>("--repeat")
+        var repeat = new Option<int>("--repeat")
         {
             Description = "Run each point with this many seeds (seed, seed+1, ...) and show mean ± standard deviation (default 1).",
         };
@@ -119,8 +119,8 @@ internal static class CompareCommand
             parseResult.GetValue(stacks) ?? [],
             parseResult.GetValue(workloads) ?? [],
             parseResult.GetValue(baseline),
-            parseResult.GetValue(seed),
-            parseResult.GetValue(repeat),
+            parseResult.GetResult(seed) is { Implicit: false } ? parseResult.GetValue(seed) : null,
+            parseResult.GetResult(repeat) is { Implicit: false } ? parseResult.GetValue(repeat) : null,
             parseResult.GetValue(set) ?? [],
             parseResult.GetValue(kernel),
             parseResult.GetValue(dump),
@@ -144,6 +144,11 @@ internal static class CompareCommand
     {
         try
         {
+            if (arguments.File is { } given && given.StartsWith('-'))
+            {
+                context.Error($"unknown option {given}; see vmm compare --help");
+                return ExitCodes.BadInput;
+            }
             var kernelOverride = Overrides.Parse(arguments.Kernel, [], out var kernelError);
             if (kernelOverride is null)
             {
@@ -396,6 +401,11 @@ internal static class CompareCommand
         {
             console.Write(new Paragraph().Append(table.Workload, new Style(decoration: Decoration.Bold)).Append(": " + table.Description, new Style(decoration: Decoration.Dim)));
             console.WriteLine();
+            if (NaturalWidth(table.Table) > console.Profile.Width)
+            {
+                WriteAsList(console, table);
+                continue;
+            }
             var grid = new Table().Border(unicode ? TableBorder.Rounded : TableBorder.Ascii);
             foreach (var column in table.Table.Columns)
             {
@@ -430,6 +440,30 @@ internal static class CompareCommand
             console.WriteLine();
         }
         console.Write(new Text(ComparisonTables.Summary(report) + Environment.NewLine));
+    }
+
+    /// <summary>The width the table needs without wrapping a cell: each column's widest text, its padding and borders.</summary>
+    private static int NaturalWidth(ConsoleTable table) =>
+        1 + table.Columns.Select((column, i) => Math.Max(column.Header.Length, table.Rows.Max(r => r.Cells[i].Text.Length)) + 3).Sum();
+
+    /// <summary>A terminal too narrow for the table gets one line per stack ("metric value, ..."), which wraps cleanly.</summary>
+    private static void WriteAsList(IAnsiConsole console, ComparisonTable table)
+    {
+        foreach (var row in table.Table.Rows)
+        {
+            var line = new Paragraph().Append("  ").Append(row.Cells[0].Text, StyleOf(row.Cells[0].Style));
+            if (row.Cells[1].Text.Length > 0) line.Append($" ({row.Cells[1].Text})", StyleOf(ConsoleStyle.Muted));
+            line.Append(":");
+            for (var i = 2; i < row.Cells.Count; i++)
+            {
+                line.Append(i == 2 ? " " : ", ").Append(table.Table.Columns[i].Header + " ", StyleOf(ConsoleStyle.Muted));
+                line.Append(row.Cells[i].Text, StyleOf(row.Cells[i].Style));
+            }
+            console.Write(line);
+            console.WriteLine();
+        }
+        foreach (var legendLine in table.Legend) console.Write(new Text("  " + legendLine + Environment.NewLine, new Style(decoration: Decoration.Dim)));
+        console.WriteLine();
     }
 
     private static Style StyleOf(ConsoleStyle style) => style switch
