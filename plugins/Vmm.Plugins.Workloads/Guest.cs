@@ -36,9 +36,9 @@ internal static class Guest
     public static ulong Gpa(int page) => (ulong)page * PageSize;
 
     /// <summary>The guest writes secret words into a private page; returns what it wrote.</summary>
-    public static byte[] WriteSecret(ScenarioWriter scenario, string vm, int page, int serial)
+    public static byte[] WriteSecret(ScenarioWriter scenario, string vm, int page, int serial, byte owner = 0)
     {
-        var data = GuestSecret.Of(WriteSize, serial);
+        var data = GuestSecret.Of(WriteSize, serial, owner);
         scenario.Step("guest.write", vm, Gpa(page), ("data", data));
         return data;
     }

@@ -196,8 +196,8 @@ public sealed class DiscardWorkload(WorkloadOptions options) : IWorkload
 }
 
 /// <summary>
-/// thp-heavy: an anonymous-memory guest the VMM pre-faults with transparent huge pages (one touch per 2 MiB, as
-/// -mem-prealloc does). With sharing "scattered" the guest keeps secrets in scattered pages and shares other
+/// thp-heavy: an anonymous-memory guest the VMM pre-faults with transparent huge pages (a touch of every 4 KiB page,
+/// as -mem-prealloc does). With sharing "scattered" the guest keeps secrets in scattered pages and shares other
 /// scattered 4 KiB pages (virtio bounce buffers); with "whole" it first touches a few pages of some 2 MiB regions
 /// privately (as boot does) and then shares each region whole (a swiotlb pool); "mixed" does both. The VMM reads
 /// what is shared.
@@ -211,7 +211,8 @@ public sealed class ThpHeavyWorkload(ThpHeavyOptions options) : IWorkload
         scenario.Vm(Guest.Vm, (ulong)memory << 20, backing: "anon", thp: true);
         var hugePages = memory / 2;
         var pagesPerHuge = (int)(Guest.HugePageSize / Guest.PageSize);
-        for (var huge = 0; huge < hugePages; huge++) scenario.Step("host.write", Guest.Vm, (ulong)huge * Guest.HugePageSize, ("data", new byte[8]));
+        // -mem-prealloc touches every base page: with THP the first touch of each 2 MiB maps it huge, without it every touch faults.
+        for (var page = 0; page < memory * 256; page++) scenario.Step("host.write", Guest.Vm, Guest.Gpa(page), ("data", new byte[1]));
         var scattered = options.Sharing is "scattered" or "mixed";
         var regions = options.Sharing is "whole" or "mixed"
             ? Guest.PickPages(random, hugePages, Math.Max(1, hugePages / 4)).Order().ToArray()
@@ -243,5 +244,36 @@ public sealed class ThpHeavyWorkload(ThpHeavyOptions options) : IWorkload
         foreach (var region in regions)
             for (var page = region * pagesPerHuge; page < (region + 1) * pagesPerHuge; page += 64)
                 scenario.Step("host.read", Guest.Vm, Guest.Gpa(page), ("len", Guest.WriteSize));
+    }
+}
+
+/// <summary>
+/// two-vms: one VMM maps the same backing into two VMs (td2's memslot is MAP_FIXED over by td1's backing file, as
+/// a buggy or malicious VMM can). td1 writes secrets; td2 then touches the same gfns, privately and shared; KVM's
+/// copy for td2 reads them too; td1 reads its data back. Whether td2 ever sees td1's data is what struct-page
+/// ownership tracking, KVM's checks or the hardware must stop.
+/// </summary>
+public sealed class TwoVmsWorkload(WorkloadOptions options) : IWorkload
+{
+    public void Write(ScenarioWriter scenario, WorkloadContext context)
+    {
+        var random = context.Random;
+        var memory = (ulong)options.MemoryMiB << 20;
+        scenario.Vm("td1", memory).Vm("td2", memory);
+        scenario.Step("host.mmap-backing", "td1", null, ("offset", 0UL), ("size", memory), ("overVm", "td2"));
+        var pages = Guest.PickPages(random, options.GuestPages, options.Pages);
+        var written = new List<(int Page, byte[] Data)>();
+        foreach (var page in pages) written.Add((page, Guest.WriteSecret(scenario, "td1", page, page, owner: 0)));
+        for (var i = 0; i < pages.Length; i++)
+        {
+            var gpa = Guest.Gpa(pages[i]);
+            switch (i % 3)
+            {
+                case 0: scenario.Step("guest.read", "td2", gpa, ("len", Guest.WriteSize)); break;
+                case 1: scenario.Step("kernel.read", "td2", gpa, ("len", Guest.WriteSize), ("requester", "kvm")); break;
+                default: scenario.Step("guest.write", "td2", gpa, ("data", Guest.Plain(random, 8))); break;
+            }
+        }
+        foreach (var (page, data) in written) Guest.ReadBack(scenario, "td1", page, data);
     }
 }

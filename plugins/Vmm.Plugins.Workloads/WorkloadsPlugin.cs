@@ -24,6 +24,8 @@ public sealed class WorkloadsPlugin : IVmmPlugin
             "Real uncorrectable errors at random guest pages, some consumed at once; then the guest reads its memory back.");
         services.AddVmmComponent<IWorkload, DiscardWorkload, WorkloadOptions>(ComponentKind.Workload, "discard",
             "The guest balloons pages away; the VMM punches holes and drops its mappings; the guest uses the pages again.");
+        services.AddVmmComponent<IWorkload, TwoVmsWorkload, WorkloadOptions>(ComponentKind.Workload, "two-vms",
+            "One VMM maps the same backing into two VMs: td1 writes secrets, td2 and KVM's copy for td2 touch the same gfns, td1 reads its data back.");
         services.AddVmmComponent<IWorkload, ThpHeavyWorkload, ThpHeavyOptions>(ComponentKind.Workload, "thp-heavy",
             "An anonymous guest the VMM pre-faults with THPs shares scattered 4 KiB pages, whole 2 MiB regions it touched privately first, or both (thp-heavy.sharing); the VMM reads what is shared.");
     }

@@ -163,3 +163,8 @@ public sealed class ThpHeavyWorkloadConformance : WorkloadConformance
 {
     public override string ComponentName => "thp-heavy";
 }
+
+public sealed class TwoVmsWorkloadConformance : WorkloadConformance
+{
+    public override string ComponentName => "two-vms";
+}

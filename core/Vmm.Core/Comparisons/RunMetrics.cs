@@ -27,6 +27,7 @@ public static class RunMetrics
     public const string GuestsKilled = "killed";
     public const string PlaintextBytes = "leaked B";
     public const string SilentCorruptions = "corrupt";
+    public const string CrossVm = "cross-VM B";
     public const string UnreportedErrors = "lost err";
     public const string KvmPlaintext = "kvm B";
     public const string SigBus = "SIGBUS";
@@ -52,6 +53,7 @@ public static class RunMetrics
         new(GuestsKilled, MetricGroup.Safety, "guests killed (each VM counted once)"),
         new(PlaintextBytes, MetricGroup.Safety, "guest-private bytes a host-side op (VMM, host kernel, device) received in plaintext: secret words the guest wrote, found in the data a host op returned"),
         new(SilentCorruptions, MetricGroup.Safety, "guest reads that succeeded with data other than what the guest last wrote there"),
+        new(CrossVm, MetricGroup.Safety, "bytes of another VM's private data a guest read (one backing mapped into two VMs)"),
         new(UnreportedErrors, MetricGroup.Safety, "real memory errors (hw.memory-error) whose page was used again without anyone being told: no MCE SIGBUS, vMCE, EIO, EHWPOISON, guest kill, panic or shutdown at that page"),
         new(KvmPlaintext, MetricGroup.Safety, "of the leaked bytes, those KVM's own copy_from_guest returned (kernel.read requester kvm: GUP on the VMM's mapping, the FOLL_ALLOW_POISONED path)"),
         new(SigBus, MetricGroup.Availability, "SIGBUS delivered to the VMM (any si_code)"),
@@ -103,6 +105,8 @@ public static class RunMetrics
             }
             if (actual.Kind == OutcomeKind.Ok && actual.Data is { } data)
             {
+                if (step.Op == "guest.read" && at.Vm is { } reader)
+                    counts[CrossVm] += GuestSecret.CountForeign(data, (byte)scenario.Vms.FindIndex(v => v.Name == reader)) * GuestSecret.WordSize;
                 if (op is KernelRead { Requester: "kvm" }) counts[KvmPlaintext] += GuestSecret.Count(data) * GuestSecret.WordSize;
                 if (IsHostSide(step.Op)) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
                 if (step.Expected is { Kind: OutcomeKind.Ok, Data: { } expected } && !expected.AsSpan().SequenceEqual(data)) counts[SilentCorruptions]++;

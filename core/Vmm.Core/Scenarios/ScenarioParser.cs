@@ -370,7 +370,7 @@ public static partial class ScenarioParser
 
             // The address first, then the op's own properties, then the expectation: the order problems are reported in.
             var at = new StepAddress(vm?.Name, OptionalSize(step, "gpa"), OptionalSize(step, "hva"), OptionalSize(step, "pfn"), OptionalSize(step, "offset"));
-            var reader = new StepReader(this, step, what, vm);
+            var reader = new StepReader(this, step, what, vm, vms);
             var parsed = definition.Parse(reader) with { At = at };
             var expect = step.Get("expect") is { } expectNode ? Expectation(expectNode) : null;
             CheckStep(step, parsed, definition, reader, vm, hostFrames, what);

@@ -12,13 +12,25 @@ public sealed class StepReader
     private readonly ScenarioParser.Reader _reader;
     private readonly ScenarioParser.Node _step;
     private readonly ScenarioParser.VmBounds? _vm;
+    private readonly IReadOnlyList<ScenarioParser.VmBounds> _vms;
 
-    internal StepReader(ScenarioParser.Reader reader, ScenarioParser.Node step, string what, ScenarioParser.VmBounds? vm)
+    internal StepReader(ScenarioParser.Reader reader, ScenarioParser.Node step, string what, ScenarioParser.VmBounds? vm, IReadOnlyList<ScenarioParser.VmBounds>? vms = null)
     {
         _reader = reader;
         _step = step;
         _vm = vm;
+        _vms = vms ?? [];
         What = what;
+    }
+
+    /// <summary>The name of a VM the scenario declares, other than the step's own <c>vm</c>; a name it does not declare is an error at the property.</summary>
+    public string? OtherVm(string property)
+    {
+        if (Get(property) is not { } node) return null;
+        var name = _reader.OneOf(node, ScenarioParser.Same([.. _vms.Select(v => v.Name)]));
+        if (_vm is not null && name == _vm.Name)
+            throw Fail(property, $"{What}: \"{property}\" names the step's own VM {NameHints.Quote(name)}; name another VM");
+        return name;
     }
 
     /// <summary>How messages name the step: <c>step 3 (host.read)</c>.</summary>

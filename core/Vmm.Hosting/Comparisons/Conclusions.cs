@@ -50,6 +50,7 @@ internal static class Conclusions
         RunMetrics.GuestsKilled => "guest kills",
         RunMetrics.PlaintextBytes => "bytes of guest plaintext leaked to the host",
         RunMetrics.SilentCorruptions => "silent corruptions",
+        RunMetrics.CrossVm => "bytes of one guest's data read by another",
         RunMetrics.UnreportedErrors => "unreported memory errors",
         _ => metric,
     };

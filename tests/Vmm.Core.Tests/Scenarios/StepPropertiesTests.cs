@@ -28,7 +28,7 @@ public class StepPropertiesTests
     [InlineData("host.gup", "op, hva, vm, gpa, pages, flags, expect")]
     [InlineData("host.pread", "op, vm, offset, len, bufferGpa, expect")]
     [InlineData("host.pwrite", "op, vm, offset, data, len, bufferGpa, expect")]
-    [InlineData("host.mmap-backing", "op, vm, offset, size, hva, expect")]
+    [InlineData("host.mmap-backing", "op, vm, offset, size, hva, overVm, expect")]
     [InlineData("kernel.read", "op, vm, gpa, pfn, len, requester, expect")]
     [InlineData("hw.flip-bit", "op, vm, gpa, pfn, bit, expect")]
     [InlineData("hw.unpoison", "op, vm, gpa, pfn, expect")]

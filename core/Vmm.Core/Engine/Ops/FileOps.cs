@@ -116,12 +116,13 @@ public sealed record Fallocate(ulong Size, IReadOnlyList<string> Mode) : StepOp
 }
 
 /// <summary>
-/// <c>host.mmap-backing</c>: a second mapping of the VM's backing file in the VMM, at the next free 1 GiB boundary or
-/// MAP_FIXED at <c>hva</c>; its address is the outcome's count.
+/// <c>host.mmap-backing</c>: a second mapping of the VM's backing file in the VMM, at the next free 1 GiB boundary,
+/// MAP_FIXED at <c>hva</c>, or MAP_FIXED over another VM's memslot (<c>overVm</c>: one VMM mapping the same backing
+/// into two VMs); its address is the outcome's count.
 /// </summary>
-public sealed record MmapBacking(ulong Size) : StepOp
+public sealed record MmapBacking(ulong Size, string? OverVm = null) : StepOp
 {
-    public static OpDefinition Definition { get; } = new("host.mmap-backing", OpAddressing.VmFile, ["size"], ["hva"], r => new MmapBacking(r.Size("size") ?? 0));
+    public static OpDefinition Definition { get; } = new("host.mmap-backing", OpAddressing.VmFile, ["size"], ["hva", "overVm"], r => new MmapBacking(r.Size("size") ?? 0, r.OtherVm("overVm")));
 
     public override string Name => Definition.Name;
 
@@ -131,6 +132,8 @@ public sealed record MmapBacking(ulong Size) : StepOp
     {
         if (At.Hva is { } fixedAt && fixedAt % ScenarioLimits.PageBytes != 0)
             throw step.Fail("hva", $"{step.What}: \"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED); use a multiple of 4K");
+        if (At.Hva is not null && OverVm is not null)
+            throw step.Fail("overVm", $"{step.What}: give \"hva\" or \"overVm\", not both (both say where MAP_FIXED maps)");
     }
 
     public override KernelResult Execute(OpContext context)
@@ -139,6 +142,13 @@ public sealed record MmapBacking(ulong Size) : StepOp
         var vm = context.RequireVm();
         if (vm.File is null) throw context.Bad($"vm '{vm.Info.Name}' is anon-backed: there is no file to map");
         if (At.Hva is { } fixedAt && fixedAt % PageGeometry.PageSize != 0) throw context.Bad($"\"hva\" 0x{fixedAt:x} must be page-aligned (MAP_FIXED)");
-        return context.Kernel.Syscalls.MmapBacking(vm, At.Offset ?? 0, Size, At.Hva);
+        var at = At.Hva;
+        if (OverVm is { } name)
+        {
+            var over = context.Kernel.Kvm.FindVm(name) ?? throw context.Bad($"names vm '{name}', which the scenario does not declare");
+            if (Size > over.Info.MemoryBytes) throw context.Bad($"\"size\" 0x{Size:x} is larger than vm '{name}''s memslot (0x{over.Info.MemoryBytes:x}); map at most its memory");
+            at = over.Info.HvaBase.Value;
+        }
+        return context.Kernel.Syscalls.MmapBacking(vm, At.Offset ?? 0, Size, at);
     }
 }
