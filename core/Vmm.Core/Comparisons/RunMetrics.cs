@@ -45,6 +45,7 @@ public static class RunMetrics
     public const string TlbReach = "TLB ents";
     public const string FramesKept = "kept frames";
     public const string FramesLeaked = "leaked frames";
+    public const string PeakFrames = "peak frames";
 
     public static IReadOnlyList<MetricDefinition> Definitions { get; } =
     [
@@ -71,6 +72,7 @@ public static class RunMetrics
         new(TlbReach, MetricGroup.Cost, "TLB entries needed to cover what the VMM maps of thp: true guests (one per present leaf)"),
         new(FramesKept, MetricGroup.Cost, "frames the page cache let go that only hwpoison entries keep allocated (K27)"),
         new(FramesLeaked, MetricGroup.Cost, "poisoned frames never returned to the allocator (K24)"),
+        new(PeakFrames, MetricGroup.Cost, "the most host frames in use at once (guest memory, page tables' frames not included), a design's peak memory"),
     ];
 
     /// <summary>The metrics of <paramref name="result"/>, a run of <paramref name="scenario"/>, by <see cref="MetricDefinition.Name"/>.</summary>
@@ -135,6 +137,7 @@ public static class RunMetrics
         counts[TlbReach] = result.Costs.GetValueOrDefault("ThpTlbReachEntries");
         counts[FramesKept] = result.Costs.GetValueOrDefault(nameof(CostKind.FrameKeptByHwpEntry));
         counts[FramesLeaked] = result.Costs.GetValueOrDefault(nameof(CostKind.FrameLeaked));
+        counts[PeakFrames] = result.PeakFramesInUse;
         return counts;
     }
 

@@ -16,6 +16,9 @@ public interface IScenarioMachine
     IReadOnlyList<string> Warnings { get; }
 
     CostLedger Ledger { get; }
+
+    /// <summary>The most frames in use at once so far; 0 when the machine does not model frames.</summary>
+    long PeakFramesInUse => 0;
 }
 
 /// <summary>Creates the machine for one run; registered as a singleton (tests replace it with a fake machine).</summary>
@@ -35,5 +38,6 @@ public sealed class SimulationMachineFactory : IScenarioMachineFactory
         public bool Ended => simulation.Ended;
         public IReadOnlyList<string> Warnings => simulation.Warnings;
         public CostLedger Ledger => simulation.Ledger;
+        public long PeakFramesInUse => simulation.Kernel.Mm.Allocator.PeakAllocatedFrames;
     }
 }

@@ -26,4 +26,11 @@ public sealed record ScenarioResult(
     IReadOnlyDictionary<string, long> Costs,
     double ModelledNanoseconds,
     KernelVersion Kernel,
-    IReadOnlyDictionary<ComponentKind, string> Components);
+    IReadOnlyDictionary<ComponentKind, string> Components)
+{
+    /// <summary>Modelled time per cost kind with a non-zero share, in nanoseconds (what <see cref="ModelledNanoseconds"/> sums).</summary>
+    public IReadOnlyDictionary<string, double> ModelledNanosecondsByKind { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The most frames the machine had in use at once (the zero page included); 0 from a machine that does not say.</summary>
+    public long PeakFramesInUse { get; init; }
+}

@@ -63,7 +63,14 @@ public sealed class ScenarioRun : IDisposable
             _machine.Ledger.Snapshot(),
             _machine.Ledger.ModelledNanoseconds,
             _effective.Kernel,
-            _names);
+            _names)
+        {
+            ModelledNanosecondsByKind = Enum.GetValues<CostKind>()
+                .Select(kind => (kind, ns: _machine.Ledger.ModelledNanosecondsOf(kind)))
+                .Where(x => x.ns != 0)
+                .ToDictionary(x => x.kind.ToString(), x => x.ns),
+            PeakFramesInUse = _machine.PeakFramesInUse,
+        };
     }
 
     public void Dispose() => _scope.Dispose();

@@ -125,6 +125,9 @@ internal sealed class FrameAllocator
 
     public long AllocatedFrames { get; private set; } = 1;
 
+    /// <summary>The most frames in use at once so far (the zero page included).</summary>
+    public long PeakAllocatedFrames { get; private set; } = 1;
+
     public Pfn Allocate()
     {
         while (_freeCount > 0)
@@ -179,6 +182,7 @@ internal sealed class FrameAllocator
     {
         _frames.ResetFlags(pfn, FrameFlags.InUse);
         AllocatedFrames++;
+        if (AllocatedFrames > PeakAllocatedFrames) PeakAllocatedFrames = AllocatedFrames;
         return pfn;
     }
 

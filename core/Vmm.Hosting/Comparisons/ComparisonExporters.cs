@@ -152,6 +152,9 @@ public static class ComparisonExporters
                             writer.WriteEndObject();
                         }
                         writer.WriteEndObject();
+                        writer.WriteStartObject("modelledNsByKind");
+                        foreach (var (kind, ns) in row.ModelledNanosecondsByKind) writer.WriteNumber(kind, ns);
+                        writer.WriteEndObject();
                         writer.WriteEndObject();
                     }
                     writer.WriteEndArray();

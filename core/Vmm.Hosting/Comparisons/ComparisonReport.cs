@@ -32,6 +32,10 @@ public sealed record WorkloadTable(string Workload, string Description, IReadOnl
 /// One stack's results on one workload: each metric's mean over the repeats and its standard deviation (0 for one
 /// run), the modelled-time ratio against the baseline's row, and the simulator's own wall time.
 /// </summary>
-public sealed record StackRow(string Stack, bool IsBaseline, IReadOnlyDictionary<string, MetricValue> Metrics, double? Ratio, double WallMilliseconds, int Steps);
+public sealed record StackRow(string Stack, bool IsBaseline, IReadOnlyDictionary<string, MetricValue> Metrics, double? Ratio, double WallMilliseconds, int Steps)
+{
+    /// <summary>Mean modelled time per cost kind (the cost table's categories), in nanoseconds; kinds with no time are left out.</summary>
+    public IReadOnlyDictionary<string, double> ModelledNanosecondsByKind { get; init; } = new Dictionary<string, double>();
+}
 
 public readonly record struct MetricValue(double Mean, double StdDev);

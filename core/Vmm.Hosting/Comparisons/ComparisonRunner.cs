@@ -62,7 +62,7 @@ public sealed class ComparisonRunner(VmmHost host)
             }
 
         var total = comparison.RunCount;
-        var results = new (IReadOnlyDictionary<string, double> Metrics, double WallMs, int Steps)[total];
+        var results = new (IReadOnlyDictionary<string, double> Metrics, double WallMs, int Steps, IReadOnlyDictionary<string, double> ByKind)[total];
         var done = 0;
         var dumpError = (Exception?)null;
         var errors = new ComparisonException?[total];
@@ -84,7 +84,7 @@ public sealed class ComparisonRunner(VmmHost host)
                 errors[index] = new ComparisonException($"stack \"{stack.Label}\" on workload {comparison.Workloads[w]}: {e.Message}", e);
                 return;
             }
-            results[index] = (RunMetrics.Of(scenario, result), watch.Elapsed.TotalMilliseconds, result.Steps.Count);
+            results[index] = (RunMetrics.Of(scenario, result), watch.Elapsed.TotalMilliseconds, result.Steps.Count, result.ModelledNanosecondsByKind);
             if (comparison.DumpDirectory is { } directory)
             {
                 try
@@ -119,7 +119,14 @@ public sealed class ComparisonRunner(VmmHost host)
                 var time = metrics[RunMetrics.ModelledMicroseconds].Mean;
                 var wall = Enumerable.Range(0, comparison.Repeat).Average(r => results[Index(comparison, w, s, r)].WallMs);
                 var steps = results[Index(comparison, w, s, 0)].Steps;
-                rows.Add(new StackRow(comparison.Stacks[s].Label, s == baselineIndex, metrics, baselineTime > 0 ? time / baselineTime : null, wall, steps));
+                var byKind = Enumerable.Range(0, comparison.Repeat).SelectMany(r => results[Index(comparison, w, s, r)].ByKind)
+                    .GroupBy(k => k.Key, StringComparer.Ordinal)
+                    .OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => g.Sum(k => k.Value) / comparison.Repeat, StringComparer.Ordinal);
+                rows.Add(new StackRow(comparison.Stacks[s].Label, s == baselineIndex, metrics, baselineTime > 0 ? time / baselineTime : null, wall, steps)
+                {
+                    ModelledNanosecondsByKind = byKind,
+                });
             }
             var info = host.Components.First(c => c.Kind == ComponentKind.Workload && c.Name == comparison.Workloads[w]);
             tables.Add(new WorkloadTable(info.Name, info.Description, rows));
@@ -300,7 +307,7 @@ public sealed class ComparisonRunner(VmmHost host)
 
     private static int Index(Comparison comparison, int w, int s, int r) => ((w * comparison.Stacks.Count) + s) * comparison.Repeat + r;
 
-    private static double Mean((IReadOnlyDictionary<string, double> Metrics, double, int)[] results, Comparison comparison, int w, int s, string metric) =>
+    private static double Mean((IReadOnlyDictionary<string, double> Metrics, double, int, IReadOnlyDictionary<string, double>)[] results, Comparison comparison, int w, int s, string metric) =>
         s < 0 ? 0 : Enumerable.Range(0, comparison.Repeat).Average(r => results[Index(comparison, w, s, r)].Metrics[metric]);
 
     private static double StdDev(List<double> values)

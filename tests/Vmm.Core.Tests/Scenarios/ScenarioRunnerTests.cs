@@ -154,6 +154,7 @@ public class ScenarioRunnerTests
         });
         machine.SetupGet(m => m.Warnings).Returns([]);
         machine.SetupGet(m => m.Ledger).Returns(new Costs.CostLedger());
+        machine.SetupGet(m => m.PeakFramesInUse).Returns(3);
         var factory = new Mock<IScenarioMachineFactory>();
         factory.Setup(f => f.Create(It.IsAny<Scenario>(), It.IsAny<SimulationComponents>())).Returns(machine.Object);
         var json = """

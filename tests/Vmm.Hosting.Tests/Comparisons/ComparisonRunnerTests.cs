@@ -52,6 +52,8 @@ public sealed class ComparisonRunnerTests
         Assert.True(rows["plain+none"].Metrics["corrupt"].Mean > 0);
         Assert.True(rows["tdx-ci+hwpoison-v2"].Metrics["SIGBUS"].Mean > 0);
         Assert.Equal(1.0, rows["tdx-ci+none"].Ratio);
+        Assert.All(rows.Values, r => Assert.True(r.Metrics["peak frames"].Mean > 18, $"{r.Stack}: {r.Metrics["peak frames"].Mean} frames for 18 written pages"));
+        Assert.All(rows.Values, r => Assert.Equal(r.Metrics["model µs"].Mean, r.ModelledNanosecondsByKind.Values.Sum() / 1000, 6));
         Assert.True(rows["tdx-ci+none"].IsBaseline);
     }
 
