@@ -72,7 +72,7 @@ public static class RunMetrics
         new(TlbReach, MetricGroup.Cost, "TLB entries needed to cover what the VMM maps of thp: true guests (one per present leaf)"),
         new(FramesKept, MetricGroup.Cost, "frames the page cache let go that only hwpoison entries keep allocated (K27)"),
         new(FramesLeaked, MetricGroup.Cost, "poisoned frames never returned to the allocator (K24)"),
-        new(PeakFrames, MetricGroup.Cost, "the most host frames in use at once (guest memory, page tables' frames not included), a design's peak memory"),
+        new(PeakFrames, MetricGroup.Cost, "the most host frames in use at once, the zero page included (page tables are counted apart, in PT KiB): a design's peak memory"),
     ];
 
     /// <summary>The metrics of <paramref name="result"/>, a run of <paramref name="scenario"/>, by <see cref="MetricDefinition.Name"/>.</summary>
