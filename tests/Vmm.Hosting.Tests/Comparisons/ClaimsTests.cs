@@ -44,4 +44,69 @@ public sealed class ClaimsTests
         Assert.StartsWith("needs tdx-ci+hwpoison-v2 and ", noStacks.Evidence, StringComparison.Ordinal);
         Assert.Equal("not measured", unmeasured.StatusText);
     }
+
+    [Fact]
+    public void FollAllowPoisoned_DecidedOnPlainHwpoisonByTheBytesKvmsCopyReturned()
+    {
+        WorkloadTable Table(double bytes) => new("malicious-vmm", "", [Row("plain+hwpoison-v2", ("kvm B", bytes)), Row("tdx-ci+hwpoison-v2", ("kvm B", 0))]);
+
+        var holds = Verdict("foll-allow-poisoned", Table(448));
+        var refuted = Verdict("foll-allow-poisoned", Table(0));
+        var missing = Verdict("foll-allow-poisoned", new WorkloadTable("malicious-vmm", "", [Row("tdx-ci+hwpoison-v2", ("kvm B", 448))]));
+
+        Assert.Equal(ClaimStatus.Holds, holds.Status);
+        Assert.Equal("private bytes KVM's own copy returned: plain+hwpoison-v2 448, tdx-ci+hwpoison-v2 0", holds.Evidence);
+        Assert.Equal(ClaimStatus.Refuted, refuted.Status);
+        Assert.Equal(ClaimStatus.NotMeasured, missing.Status);
+        Assert.StartsWith("needs a plain+hwpoison stack", missing.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PreallocNeedsConversion_HoldsWhenAnyStackLeaksThroughPreBootMappings()
+    {
+        WorkloadTable Table(double open, double other) => new("prealloc", "", [Row("plain+none", ("leaked B", open)), Row("tdx-ci+hwpoison-v2", ("leaked B", other))]);
+
+        Assert.Equal(ClaimStatus.Holds, Verdict("prealloc-needs-conversion", Table(4096, 0)).Status);
+        Assert.Equal(ClaimStatus.Holds, Verdict("prealloc-needs-conversion", Table(0, 8)).Status);
+        Assert.Equal(ClaimStatus.Refuted, Verdict("prealloc-needs-conversion", Table(0, 0)).Status);
+        Assert.Equal("plaintext bytes read through pre-boot mappings: plain+none 4096, tdx-ci+hwpoison-v2 0", Verdict("prealloc-needs-conversion", Table(4096, 0)).Evidence);
+        Assert.Equal(ClaimStatus.NotMeasured, Verdict("prealloc-needs-conversion", new WorkloadTable("prealloc", "", [Row("tdx-ci+hwpoison-v2")])).Status);
+    }
+
+    [Fact]
+    public void ThpTodoAndOnePagePerGuest_FollowSplitsAndCrossVmBytes()
+    {
+        WorkloadTable Thp(double splits) => new("thp-heavy", "", [Row("tdx-ci+none", ("splits", 0)), Row("tdx-ci+hwpoison-v2", ("splits", splits))]);
+        WorkloadTable TwoVms(double bytes) => new("two-vms", "", [Row("plain+hwpoison-v2", ("cross-VM B", bytes)), Row("tdx-ci+none", ("cross-VM B", 0))]);
+
+        Assert.Equal(ClaimStatus.Holds, Verdict("thp-todo", Thp(8)).Status);
+        Assert.Equal(ClaimStatus.Refuted, Verdict("thp-todo", Thp(0)).Status);
+        Assert.Equal("huge pages split: tdx-ci+none 0, tdx-ci+hwpoison-v2 8", Verdict("thp-todo", Thp(8)).Evidence);
+        Assert.Equal(ClaimStatus.NotMeasured, Verdict("thp-todo", new WorkloadTable("thp-heavy", "", [Row("tdx-ci+none")])).Status);
+        Assert.Equal(ClaimStatus.Holds, Verdict("struct-page-one-guest", TwoVms(64)).Status);
+        Assert.Equal(ClaimStatus.Refuted, Verdict("struct-page-one-guest", TwoVms(0)).Status);
+        Assert.StartsWith("bytes of td1's data td2 read through the shared backing: plain+hwpoison-v2 0, tdx-ci+none 0", Verdict("struct-page-one-guest", TwoVms(0)).Evidence, StringComparison.Ordinal);
+        Assert.Equal(ClaimStatus.NotMeasured, Verdict("struct-page-one-guest", new WorkloadTable("two-vms", "", [Row("tdx-ci+none")])).Status);
+    }
+
+    [Fact]
+    public void VmmWriteCrashesHost_NamesProtectedTdxStacksThatStillCrash_AndNeedsUnprotectedTdx()
+    {
+        var table = new WorkloadTable("malicious-vmm", "", [Row("tdx-ci+none", ("panics", 1)), Row("tdx-ci+hwpoison-v2", ("shutdowns", 2)), Row("plain+none", ("panics", 5))]);
+
+        var verdict = Verdict("vmm-write-crashes-host", table);
+
+        Assert.Equal("tdx-ci+none: 1 host panics or shutdowns; tdx-ci+hwpoison-v2 2; still crashing: tdx-ci+hwpoison-v2", verdict.Evidence);
+        Assert.Equal(ClaimStatus.NotMeasured, Verdict("vmm-write-crashes-host", new WorkloadTable("malicious-vmm", "", [Row("plain+none")])).Status);
+    }
+
+    [Fact]
+    public void Claims_EveryRuleAndEveryUnmeasuredClaimIsReported_InOrder()
+    {
+        var ids = Claims.Of([]).Select(c => c.Id).ToList();
+
+        Assert.Equal(["vmm-write-crashes-host", "real-errors-indistinguishable", "foll-allow-poisoned", "prealloc-needs-conversion", "struct-page-one-guest", "thp-todo", "mmu-lock-write-does-not-scale", "bounced-writes-collapse-virtio"], ids);
+        Assert.All(Claims.Of([]), c => Assert.Equal(ClaimStatus.NotMeasured, c.Status));
+        Assert.Equal(["holds", "refuted", "not measured"], new[] { ClaimStatus.Holds, ClaimStatus.Refuted, ClaimStatus.NotMeasured }.Select(s => new ClaimVerdict("", "", "", "", s, "").StatusText));
+    }
 }

@@ -172,3 +172,44 @@ public sealed class ComparisonChartsTests
         Assert.Equal("Modelled time against a", cost.Title);
     }
 }
+
+/// <summary>Conclusions in words, from fixed tables.</summary>
+public sealed class ConclusionsTests
+{
+    private static StackRow Row(string stack, bool baseline, double? ratio, params (string Metric, double Value)[] metrics) =>
+        new(stack, baseline, metrics.ToDictionary(m => m.Metric, m => new MetricValue(m.Value, 0)), ratio, 1, 1);
+
+    [Fact]
+    public void Of_SafetyPartsPerStack_ThenTheRangeOfModelledTime()
+    {
+        var table = new WorkloadTable("w", "",
+        [
+            Row("base", true, 1.0, ("panics", 2), ("leaked B", 0), ("kvm B", 0)),
+            Row("a", false, 0.5, ("panics", 2), ("leaked B", 64), ("kvm B", 64)),
+            Row("b", false, 1.25, ("panics", 1), ("leaked B", 0), ("kvm B", 0)),
+        ]);
+
+        var lines = Conclusions.Of([table], "base");
+
+        Assert.Equal(
+            [
+                "w: a has 64 bytes of guest plaintext leaked to the host where base has 0.",
+                "w: b cuts host panics from 2 to 1.",
+                "w: modelled time from a 0.50× to b 1.25× of base's.",
+            ],
+            lines);
+    }
+
+    [Fact]
+    public void Of_NoBaselineRowOrNoDifference_SaysNothing()
+    {
+        Assert.Empty(Conclusions.Of([new WorkloadTable("w", "", [Row("a", false, null, ("panics", 1))])], "base"));
+        Assert.Empty(Conclusions.Of([new WorkloadTable("w", "", [Row("base", true, 1.0, ("panics", 1)), Row("a", false, 1.0, ("panics", 1))])], "base"));
+    }
+
+    [Theory]
+    [InlineData(3.0, "3")]
+    [InlineData(0.5, "0.5")]
+    [InlineData(2.125, "2.13")]
+    public void Number_WholeNumbersPlain_OthersToTwoPlaces(double value, string text) => Assert.Equal(text, Conclusions.Number(value));
+}
