@@ -20,7 +20,7 @@ internal sealed class Vm
     public VmInfo Info { get; }
     public IPageTable Ept { get; }
     /// <summary>The vCPUs' cached EPT translations; flushed after every zap (kvm_flush_remote_tlbs).</summary>
-    public EptTlb Tlb { get; } = new();
+    public Tlb Tlb { get; } = new();
     public Vma Vma { get; }
     public BackingFile? File { get; }
     public BackingFile? GuestMemfd { get; }

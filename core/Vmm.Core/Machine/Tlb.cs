@@ -3,8 +3,10 @@ using Vmm.Abstractions;
 namespace Vmm.Core.Machine;
 
 /// <summary>
-/// A small direct-mapped software TLB of one address space: 64 entries of (virtual page, leaf entry,
-/// size). Only present leaves are cached. Invalidation is what a shootdown does; the caller counts it.
+/// A small direct-mapped software TLB of one address space: 64 entries of (page, leaf entry, size), only present
+/// leaves. A host process caches virtual → frame; a VM's vCPUs cache gpa → frame through the EPT (tagged by
+/// EPTP), where a zapped EPT entry stays usable until <see cref="Kvm"/> flushes it (kvm_flush_remote_tlbs).
+/// Invalidation is what a shootdown does; the caller counts it. Allocation-free.
 /// </summary>
 internal sealed class Tlb
 {
@@ -47,7 +49,7 @@ internal sealed class Tlb
             FlushAll();
             return;
         }
-        for (var a = va; a < va + bytes; a += PageGeometry.PageSize)
+        for (var a = va & ~(ulong)(PageGeometry.PageSize - 1); a < va + bytes; a += PageGeometry.PageSize)
         {
             var vpn = a >> PageGeometry.PageShift;
             var slot = Slot(vpn);

@@ -64,7 +64,7 @@ public class EptTlbTests
     [Fact]
     public void EptTlb_Invalidate_DropsOnlyTheRange()
     {
-        var tlb = new EptTlb();
+        var tlb = new Tlb();
         tlb.Insert(0x1000, PteValue.Leaf(new Pfn(7), true), MappingSize.Size4K);
         tlb.Insert(0x2000, PteValue.Leaf(new Pfn(8), true), MappingSize.Size4K);
 
