@@ -13,6 +13,26 @@ public static class PageGeometry
     public const int LinesPerPage = PageSize / LineSize;
 }
 
+/// <summary>The 64-byte lines a byte range of one page covers: what a memory controller counts and checks per access.</summary>
+public static class PageLines
+{
+    /// <summary>How many lines [<paramref name="offset"/>, offset + <paramref name="length"/>) of a page touches.</summary>
+    public static int Count(int offset, int length)
+        => length == 0 ? 0 : ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1;
+
+    /// <summary>The first line of the range whose bit is set in <paramref name="mask"/> (bit i = line i), or -1.</summary>
+    public static int FirstSet(ulong mask, int offset, int length)
+    {
+        if (length == 0) return -1;
+        var first = offset >> PageGeometry.LineShift;
+        var last = (offset + length - 1) >> PageGeometry.LineShift;
+        var span = last - first + 1;
+        var window = span >= 64 ? ulong.MaxValue : ((1UL << span) - 1) << first;
+        var hit = mask & window;
+        return hit == 0 ? -1 : System.Numerics.BitOperations.TrailingZeroCount(hit);
+    }
+}
+
 /// <summary>Host physical frame number.</summary>
 public readonly record struct Pfn(ulong Value) : IComparable<Pfn>
 {

@@ -13,10 +13,10 @@ public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger le
 
     public MemResult Read(in LineAccess access, Span<byte> destination)
     {
-        ledger.Add(CostKind.LineRead, LineCount(access.Offset, destination.Length));
+        ledger.Add(CostKind.LineRead, PageLines.Count(access.Offset, destination.Length));
         if (_poison.Count != 0 && _poison.TryGetValue(access.Pfn.Value, out var mask))
         {
-            var line = FirstPoisoned(mask, access.Offset, destination.Length);
+            var line = PageLines.FirstSet(mask, access.Offset, destination.Length);
             if (line >= 0) return new MemResult(MemStatus.PoisonConsumed, line);
         }
         var stored = memory.Peek(access.Pfn);
@@ -27,7 +27,7 @@ public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger le
 
     public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source)
     {
-        ledger.Add(CostKind.LineWrite, LineCount(access.Offset, source.Length));
+        ledger.Add(CostKind.LineWrite, PageLines.Count(access.Offset, source.Length));
         source.CopyTo(memory.Materialize(access.Pfn)[access.Offset..]);
         return MemResult.Ok;
     }
@@ -64,18 +64,4 @@ public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger le
     public GuestPageAssigned AssignGuestPage(in GuestPageAssignment assignment) => GuestPageAssigned.Page;
 
     public void OnGuestPageStateChange(in GuestPageStateChange change) { }
-
-    internal static int LineCount(int offset, int length)
-        => length == 0 ? 0 : ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1;
-
-    private static int FirstPoisoned(ulong mask, int offset, int length)
-    {
-        if (length == 0) return -1;
-        var first = offset >> PageGeometry.LineShift;
-        var last = (offset + length - 1) >> PageGeometry.LineShift;
-        var span = last - first + 1;
-        var window = span >= 64 ? ulong.MaxValue : ((1UL << span) - 1) << first;
-        var hit = mask & window;
-        return hit == 0 ? -1 : System.Numerics.BitOperations.TrailingZeroCount(hit);
-    }
 }

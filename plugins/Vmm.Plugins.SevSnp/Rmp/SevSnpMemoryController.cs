@@ -33,10 +33,10 @@ public sealed class SevSnpMemoryController(IPhysicalMemory memory, ICostLedger l
 
     public MemResult Read(in LineAccess access, Span<byte> destination)
     {
-        ledger.Add(CostKind.LineRead, LineCount(access.Offset, destination.Length));
+        ledger.Add(CostKind.LineRead, PageLines.Count(access.Offset, destination.Length));
         if (_poison.Count != 0 && _poison.TryGetValue(access.Pfn.Value, out var mask))
         {
-            var line = FirstPoisoned(mask, access.Offset, destination.Length);
+            var line = PageLines.FirstSet(mask, access.Offset, destination.Length);
             if (line >= 0) return new MemResult(MemStatus.PoisonConsumed, line);
         }
         var entry = _rmp.Get(access.Pfn);
@@ -57,7 +57,7 @@ public sealed class SevSnpMemoryController(IPhysicalMemory memory, ICostLedger l
 
     public MemResult Write(in LineAccess access, ReadOnlySpan<byte> source)
     {
-        ledger.Add(CostKind.LineWrite, LineCount(access.Offset, source.Length));
+        ledger.Add(CostKind.LineWrite, PageLines.Count(access.Offset, source.Length));
         var entry = _rmp.Get(access.Pfn);
         if (access.Requester == Requester.Guest)
         {
@@ -189,19 +189,5 @@ public sealed class SevSnpMemoryController(IPhysicalMemory memory, ICostLedger l
         var frame = memory.Materialize(pfn);
         if (fresh && entry.IsAssigned && entry.Asid != 0) AsidCipher.Apply(entry.Asid, pfn, 0, frame);
         return frame;
-    }
-
-    private static int LineCount(int offset, int length)
-        => length == 0 ? 0 : ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1;
-
-    private static int FirstPoisoned(ulong mask, int offset, int length)
-    {
-        if (length == 0) return -1;
-        var first = offset >> PageGeometry.LineShift;
-        var last = (offset + length - 1) >> PageGeometry.LineShift;
-        var span = last - first + 1;
-        var window = span >= 64 ? ulong.MaxValue : ((1UL << span) - 1) << first;
-        var hit = mask & window;
-        return hit == 0 ? -1 : System.Numerics.BitOperations.TrailingZeroCount(hit);
     }
 }
