@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Vmm.Hosting.Exporters;
 
@@ -102,84 +103,44 @@ public static class ComparisonExporters
 
     private sealed class Json : IComparisonExporter
     {
+        private static readonly JsonSerializerOptions Options = new()
+        {
+            WriteIndented = true,
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+
         public string Name => "json";
 
         public string FileExtension => "json";
 
         public void Export(ComparisonReport report, TextWriter output)
         {
-            using var buffer = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            var document = new Dictionary<string, object?>
             {
-                writer.WriteStartObject();
-                writer.WriteString("baseline", report.Baseline);
-                writer.WriteNumber("seed", report.Seed);
-                writer.WriteNumber("repeat", report.Repeat);
-                if (report.Kernel is { } kernel) writer.WriteString("kernel", kernel);
-                writer.WriteNumber("runs", report.Runs);
-                writer.WriteStartArray("metrics");
-                foreach (var metric in report.Metrics)
+                ["baseline"] = report.Baseline,
+                ["seed"] = report.Seed,
+                ["repeat"] = report.Repeat,
+            };
+            if (report.Kernel is { } kernel) document["kernel"] = kernel;
+            document["runs"] = report.Runs;
+            document["metrics"] = report.Metrics.Select(m => new { name = m.Name, group = m.Group, description = m.Description });
+            document["workloads"] = report.Workloads.Select(w => new
+            {
+                workload = w.Workload,
+                description = w.Description,
+                stacks = w.Rows.Select(row => new
                 {
-                    writer.WriteStartObject();
-                    writer.WriteString("name", metric.Name);
-                    writer.WriteString("group", metric.Group);
-                    writer.WriteString("description", metric.Description);
-                    writer.WriteEndObject();
-                }
-                writer.WriteEndArray();
-                writer.WriteStartArray("workloads");
-                foreach (var workload in report.Workloads)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("workload", workload.Workload);
-                    writer.WriteString("description", workload.Description);
-                    writer.WriteStartArray("stacks");
-                    foreach (var row in workload.Rows)
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("stack", row.Stack);
-                        writer.WriteBoolean("baseline", row.IsBaseline);
-                        writer.WriteNumber("steps", row.Steps);
-                        if (row.Ratio is { } ratio) writer.WriteNumber("ratio", ratio);
-                        else writer.WriteNull("ratio");
-                        writer.WriteStartObject("metrics");
-                        foreach (var metric in report.Metrics)
-                        {
-                            var value = row.Metrics[metric.Name];
-                            writer.WriteStartObject(metric.Name);
-                            writer.WriteNumber("mean", value.Mean);
-                            writer.WriteNumber("sd", value.StdDev);
-                            writer.WriteEndObject();
-                        }
-                        writer.WriteEndObject();
-                        writer.WriteStartObject("modelledNsByKind");
-                        foreach (var (kind, ns) in row.ModelledNanosecondsByKind) writer.WriteNumber(kind, ns);
-                        writer.WriteEndObject();
-                        writer.WriteEndObject();
-                    }
-                    writer.WriteEndArray();
-                    writer.WriteEndObject();
-                }
-                writer.WriteEndArray();
-                writer.WriteStartArray("claims");
-                foreach (var claim in report.Claims)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteString("id", claim.Id);
-                    writer.WriteString("claim", claim.Claim);
-                    writer.WriteString("source", claim.Source);
-                    writer.WriteString("workload", claim.Workload);
-                    writer.WriteString("verdict", claim.StatusText);
-                    writer.WriteString("evidence", claim.Evidence);
-                    writer.WriteEndObject();
-                }
-                writer.WriteEndArray();
-                writer.WriteStartArray("conclusions");
-                foreach (var line in report.Conclusions) writer.WriteStringValue(line);
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-            output.Write(Encoding.UTF8.GetString(buffer.ToArray()));
+                    stack = row.Stack,
+                    baseline = row.IsBaseline,
+                    steps = row.Steps,
+                    ratio = row.Ratio,
+                    metrics = report.Metrics.ToDictionary(m => m.Name, m => new { mean = row.Metrics[m.Name].Mean, sd = row.Metrics[m.Name].StdDev }),
+                    modelledNsByKind = row.ModelledNanosecondsByKind,
+                }),
+            });
+            document["claims"] = report.Claims.Select(c => new { id = c.Id, claim = c.Claim, source = c.Source, workload = c.Workload, verdict = c.StatusText, evidence = c.Evidence });
+            document["conclusions"] = report.Conclusions;
+            output.Write(JsonSerializer.Serialize(document, Options));
             output.Write('\n');
         }
     }
