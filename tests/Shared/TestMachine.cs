@@ -173,6 +173,18 @@ internal sealed class TestMachine
     /// <summary>The process fork created last.</summary>
     public Process LastChild => Kernel.Processes[^1];
 
+    /// <summary>After teardown: the first frame (the zero page aside) still allocated that no real memory error hit, or null; a leak.</summary>
+    public static Pfn? FirstFrameStillAllocated(HostKernel kernel)
+    {
+        var frames = kernel.Mm.Frames;
+        for (ulong i = 1; i < (ulong)frames.Count; i++)
+        {
+            var pfn = new Pfn(i);
+            if (frames.Has(pfn, FrameFlags.InUse) && !frames.Has(pfn, FrameFlags.RealError)) return pfn;
+        }
+        return null;
+    }
+
     public static byte[] Bytes(byte value, int len = 16)
     {
         var bytes = new byte[len];

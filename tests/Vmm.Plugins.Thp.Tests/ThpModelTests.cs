@@ -95,12 +95,8 @@ public class ThpModelTests
             _m.Run("vm.destroy", Td);
             foreach (var p in _m.Kernel.Processes.ToList()) _m.Kernel.Syscalls.Exit(p);
             var frames = _m.Kernel.Mm.Frames;
-            for (ulong i = 1; i < (ulong)frames.Count; i++)
-            {
-                var pfn = new Pfn(i);
-                if (frames.Has(pfn, FrameFlags.InUse) && !frames.Has(pfn, FrameFlags.RealError))
-                    throw new InvalidOperationException($"{strategy}: {pfn} is still allocated after teardown (flags {frames.Flags(pfn)}, ref {frames.RefCountOf(pfn)}) after {string.Join(", ", ops)}");
-            }
+            if (TestMachine.FirstFrameStillAllocated(_m.Kernel) is { } pfn)
+                throw new InvalidOperationException($"{strategy}: {pfn} is still allocated after teardown (flags {frames.Flags(pfn)}, ref {frames.RefCountOf(pfn)}) after {string.Join(", ", ops)}");
         }
 
         private void Apply(Op op)

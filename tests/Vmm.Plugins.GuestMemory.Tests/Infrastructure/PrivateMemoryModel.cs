@@ -341,12 +341,8 @@ internal sealed class PrivateMemoryModel
         foreach (var p in Kernel.Processes.ToList()) Kernel.Syscalls.Exit(p);
         CheckInvariants();
         var k = Kernel;
-        for (ulong i = 1; i < (ulong)k.Mm.Frames.Count; i++)
-        {
-            var pfn = new Pfn(i);
-            if (k.Mm.Frames.Has(pfn, FrameFlags.InUse) && !k.Mm.Frames.Has(pfn, FrameFlags.RealError))
-                Fail($"{pfn} is still allocated after teardown (flags {k.Mm.Frames.Flags(pfn)}, ref {k.Mm.Frames.RefCountOf(pfn)}) though no memory error hit it");
-        }
+        if (TestMachine.FirstFrameStillAllocated(k) is { } pfn)
+            Fail($"{pfn} is still allocated after teardown (flags {k.Mm.Frames.Flags(pfn)}, ref {k.Mm.Frames.RefCountOf(pfn)}) though no memory error hit it");
         Require(k.Mm.Rmap.LiveNodes == 0, $"{k.Mm.Rmap.LiveNodes} rmap nodes after teardown");
     }
 
