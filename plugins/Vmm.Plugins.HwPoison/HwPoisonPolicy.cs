@@ -22,12 +22,13 @@ public abstract class HwPoisonPolicy : IPrivateMemoryPolicy, IGuestFaultPolicy, 
     private readonly IThpMechanics _thp;
     private readonly IVmmControl _vmm;
     private readonly IKernelLog _log;
+    private readonly ICostLedger _ledger;
 
     private protected HwPoisonPolicy(HwPoisonOptions options, HwPoisonServices kernel, bool isV2)
     {
         Options = options;
         IsV2 = isV2;
-        (_frames, _unmap, _thp, _vmm, _log) = kernel;
+        (_frames, _unmap, _thp, _vmm, _log, _ledger) = kernel;
         if (options.MaxSharedRangesProblem is { } problem)
             throw new ComponentOptionsException($"maxSharedRanges {problem}", "hwpoison.maxSharedRanges");
     }
@@ -47,7 +48,9 @@ public abstract class HwPoisonPolicy : IPrivateMemoryPolicy, IGuestFaultPolicy, 
         var flags = _frames.GetFlags(pfn);
         if (IsV2 && (flags & FrameFlags.HwPoison) != 0 && !Allowed(vm, pfn))
             return GuestFaultAction.HwPoisonSignal; // hva_to_pfn_slow: a page this VM may not use is -EHWPOISON
-        if (!vm.Protected || !privateAccess || IsShared(vm, gfn)) return GuestFaultAction.Map;
+        if (!vm.Protected) return GuestFaultAction.Map;
+        // kvm_protect_pfn runs on every fault of a protected VM; the RFC knows no shared-GPA alias, so its first check is gfn_is_shared.
+        if (IsSharedUnderMmuLock(vm, gfn) || !privateAccess) return GuestFaultAction.Map;
         if ((flags & FrameFlags.ZeroPage) != 0)
         {
             // v2 lets the zero page through unpoisoned; v1 only skipped the BUG for reserved pages and set PG_hwpoison on it.
@@ -60,6 +63,8 @@ public abstract class HwPoisonPolicy : IPrivateMemoryPolicy, IGuestFaultPolicy, 
             _log.Warn($"{Name}: {vm.Name} gfn 0x{gfn.Value:x} is backed by {vm.Backing} memory, which is not swap-backed: the guest fault fails");
             return GuestFaultAction.HwPoisonSignal;
         }
+        // lock_page, then gfn_is_shared again under the page lock: a second write acquisition of mmu_lock.
+        if (IsSharedUnderMmuLock(vm, gfn)) return GuestFaultAction.Map;
         if ((flags & FrameFlags.HwPoison) != 0) return GuestFaultAction.Map; // already ours (v2 checked the owner above; v1 has none)
 
         var hva = vm.HvaOf(gfn.ToGpa());
@@ -193,6 +198,13 @@ public abstract class HwPoisonPolicy : IPrivateMemoryPolicy, IGuestFaultPolicy, 
         return ranges ??= new SharedRanges(Options.MaxSharedRanges);
     }
 
+    /// <summary>gfn_is_shared in the fault path: spin_lock(&amp;kvm->mmu_lock) around the walk of the shared ranges (v2 13/13, v1's recheck alike).</summary>
+    private bool IsSharedUnderMmuLock(VmInfo vm, Gfn gfn)
+    {
+        _ledger.Add(CostKind.MmuLockWrite);
+        return IsShared(vm, gfn);
+    }
+
     private bool IsShared(VmInfo vm, Gfn gfn) => _shared.TryGetValue(vm.Id.Value, out var ranges) && ranges.Contains(gfn.Value);
 
     private string Name => IsV2 ? "hwpoison-v2" : "hwpoison-v1";
@@ -205,7 +217,7 @@ public sealed class HwPoisonV1Policy(HwPoisonOptions options, HwPoisonServices k
 public sealed class HwPoisonV2Policy(HwPoisonOptions options, HwPoisonServices kernel) : HwPoisonPolicy(options, kernel, isV2: true);
 
 /// <summary>The kernel services both hwpoison policies use.</summary>
-public readonly record struct HwPoisonServices(IFrameMetadata Frames, IUnmapService Unmap, IThpMechanics Thp, IVmmControl Vmm, IKernelLog Log)
+public readonly record struct HwPoisonServices(IFrameMetadata Frames, IUnmapService Unmap, IThpMechanics Thp, IVmmControl Vmm, IKernelLog Log, ICostLedger Ledger)
 {
     /// <summary>From a run's service scope.</summary>
     public static HwPoisonServices From(IServiceProvider run) => new(
@@ -213,5 +225,6 @@ public readonly record struct HwPoisonServices(IFrameMetadata Frames, IUnmapServ
         run.GetRequiredService<IUnmapService>(),
         run.GetRequiredService<IThpMechanics>(),
         run.GetRequiredService<IVmmControl>(),
-        run.GetRequiredService<IKernelLog>());
+        run.GetRequiredService<IKernelLog>(),
+        run.GetRequiredService<ICostLedger>());
 }

@@ -62,7 +62,7 @@ public class ConversionBenchmarks
         var ledger = new CostLedger();
         var components = new SimulationComponents(
             new PlainMemoryController(contents, ledger),
-            new HwPoisonV2Policy(new HwPoisonOptions(), new HwPoisonServices(services, services, services, services, services)),
+            new HwPoisonV2Policy(new HwPoisonOptions(), new HwPoisonServices(services, services, services, services, services, services)),
             new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
             Thp: null,

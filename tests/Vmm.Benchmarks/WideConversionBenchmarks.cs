@@ -43,7 +43,7 @@ public class WideConversionBenchmarks
             Vms = [new VmSpec("td", TiB, Protected: true, BackingKind.Shmem, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
         var services = new KernelServices();
-        var kernel = new HwPoisonServices(services, services, services, services, services);
+        var kernel = new HwPoisonServices(services, services, services, services, services, services);
         IPrivateMemoryPolicy policy = Policy switch
         {
             "hwpoison-v1" => new HwPoisonV1Policy(new HwPoisonOptions(), kernel),

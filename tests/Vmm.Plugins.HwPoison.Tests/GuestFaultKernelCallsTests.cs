@@ -1,5 +1,6 @@
 using Moq;
 using Vmm.Abstractions;
+using Vmm.Core.Costs;
 
 namespace Vmm.Plugins.HwPoison.Tests;
 
@@ -25,7 +26,7 @@ public class GuestFaultKernelCallsTests
     {
         var kernel = new Mock<IKernelServices>(MockBehavior.Strict);
         var k = kernel.Object;
-        var services = new HwPoisonServices(k, k, k, k, k);
+        var services = new HwPoisonServices(k, k, k, k, k, new CostLedger());
         HwPoisonPolicy policy = v2 ? new HwPoisonV2Policy(new HwPoisonOptions(), services) : new HwPoisonV1Policy(new HwPoisonOptions(), services);
         return (policy, kernel);
     }

@@ -35,6 +35,28 @@ public class PolicyHookMatrixTests
         Assert.True((kernel.GetFlags(frame) & FrameFlags.PolicyPoison) != 0, "the guest fault did not poison the frame");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GuestFault_TakesMmuLockForWrite_TwicePerPrivateFault_OncePerSharedGfn_NeverForAnUnprotectedVm(bool v2)
+    {
+        var (policy, kernel, vm, frame) = Machine(v2);
+
+        PoisonThroughGuestFault(policy, kernel, vm, frame);
+        Assert.Equal(2, kernel.Ledger.Count(CostKind.MmuLockWrite)); // gfn_is_shared, then again under the page lock
+
+        policy.OnGuestFault(new GuestFault(vm, new Gfn(Gfn), frame, true)); // already poisoned: both checks still run
+        Assert.Equal(4, kernel.Ledger.Count(CostKind.MmuLockWrite));
+
+        Assert.Null(policy.OnConvert(new Conversion(vm, new Gpa(Gfn << PageGeometry.PageShift), PageGeometry.PageSize, ToPrivate: false)));
+        policy.OnGuestFault(new GuestFault(vm, new Gfn(Gfn), frame, true));
+        Assert.Equal(5, kernel.Ledger.Count(CostKind.MmuLockWrite)); // a shared gfn returns after the first check
+
+        var open = kernel.AddVm("vm", isProtected: false);
+        policy.OnGuestFault(new GuestFault(open, new Gfn(Gfn), kernel.AddFrame(open, Gfn, PfnValue + 1), true));
+        Assert.Equal(5, kernel.Ledger.Count(CostKind.MmuLockWrite));
+    }
+
     public enum Access
     {
         /// <summary>A user load/store (do_swap_page).</summary>

@@ -42,6 +42,8 @@ public enum CostKind
     FrameLeaked,
     /// <summary>A frame the page cache let go that stays allocated only because hwpoison entries hold references to it (K27 under RFC v2).</summary>
     FrameKeptByHwpEntry,
+    /// <summary>kvm->mmu_lock taken for write on the EPT fault path (the RFC's gfn_is_shared); the TDP MMU's own fault path takes it for read.</summary>
+    MmuLockWrite,
 }
 
 /// <summary>The run's cost ledger: counters and modelled time. Add is allocation-free.</summary>

@@ -39,6 +39,8 @@ public static class RunMetrics
     public const string ModelledMicroseconds = "model µs";
     public const string Conversions = "convs";
     public const string TlbShootdowns = "shootdowns";
+    public const string EptFaults = "EPT faults";
+    public const string MmuLockWrites = "mmu_lock W";
     public const string ThpSplits = "splits";
     public const string HugeCoverage = "huge ‰";
     public const string PageTableKiB = "PT KiB";
@@ -66,6 +68,8 @@ public static class RunMetrics
         new(ModelledMicroseconds, MetricGroup.Cost, "modelled time of everything counted, from the cost table, in microseconds"),
         new(Conversions, MetricGroup.Cost, "private/shared conversions done"),
         new(TlbShootdowns, MetricGroup.Cost, "TLB shootdowns"),
+        new(EptFaults, MetricGroup.Cost, "EPT violations KVM handled (guest faults that reached the fault path)"),
+        new(MmuLockWrites, MetricGroup.Cost, "kvm->mmu_lock taken for write on the EPT fault path (the RFC's gfn_is_shared, twice per private fault); the TDP MMU's own fault path takes it for read, so any count here serialises concurrent vCPU faults"),
         new(ThpSplits, MetricGroup.Cost, "huge pages split"),
         new(HugeCoverage, MetricGroup.Cost, "per mille of thp: true guest memory the VMM maps with 2 MiB leaves at the end of the run", LowerIsBetter: false),
         new(PageTableKiB, MetricGroup.Cost, "the VMM's page-table memory at the end of the run, KiB"),
@@ -131,6 +135,8 @@ public static class RunMetrics
         counts[ModelledMicroseconds] = result.ModelledNanoseconds / 1000.0;
         counts[Conversions] = result.Costs.GetValueOrDefault(nameof(CostKind.Conversion));
         counts[TlbShootdowns] = result.Costs.GetValueOrDefault(nameof(CostKind.TlbShootdown));
+        counts[EptFaults] = result.Costs.GetValueOrDefault(nameof(CostKind.EptFault));
+        counts[MmuLockWrites] = result.Costs.GetValueOrDefault(nameof(CostKind.MmuLockWrite));
         counts[ThpSplits] = result.Costs.GetValueOrDefault(nameof(CostKind.ThpSplit));
         counts[HugeCoverage] = result.Costs.GetValueOrDefault("ThpHugeMappedPermille");
         counts[PageTableKiB] = result.Costs.GetValueOrDefault("VmmPageTableBytes") / 1024.0;

@@ -78,6 +78,8 @@ public sealed class CostOptions
     public double FrameLeaked { get; set; }
     [Option("A frame kept allocated only by hwpoison entries' references after the page cache dropped it (K27): counted, not timed.")]
     public double FrameKeptByHwpEntry { get; set; }
+    [Option("kvm->mmu_lock taken for write and released on the fault path (ns) [assumption: an uncontended rwlock write pair, ~2 cache-line transfers]; the contention it causes between vCPUs is not modelled.")]
+    public double MmuLockWrite { get; set; } = 40;
 
     /// <summary>The table as an array indexed by <see cref="CostKind"/>.</summary>
     public double[] ToTable()

@@ -8,7 +8,7 @@ namespace Vmm.Core.Engine;
 /// constructors before the machine exists; the run's <see cref="HostKernel"/> binds itself when it is built.
 /// A component that calls a service from its constructor gets an <see cref="InvalidOperationException"/>.
 /// </summary>
-public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IHugePmdMechanics, IVmmControl, IKernelLog, IVmmMemory
+public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanics, IHugePmdMechanics, IVmmControl, IKernelLog, IVmmMemory, ICostLedger
 {
     private HostKernel? _kernel;
 
@@ -43,6 +43,12 @@ public sealed class KernelServices : IFrameMetadata, IUnmapService, IThpMechanic
     public void SignalVmm(SigBusCode code, Hva address, int lsb, string reason) => Kernel.SignalVmm(code, address, lsb, reason);
 
     public void Warn(string message) => Kernel.Warn(message);
+
+    public void Add(CostKind kind, long count = 1) => Kernel.CostLedger.Add(kind, count);
+
+    public long Count(CostKind kind) => Kernel.CostLedger.Count(kind);
+
+    public double ModelledNanoseconds => Kernel.CostLedger.ModelledNanoseconds;
 
     public Errno PunchHole(VmId vm, VmFile file, Gpa gpa, ulong size) => Kernel.Syscalls.VmPunchHole(Kernel.Kvm.VmList[vm.Value], file, gpa.Value, size);
     public void UnmapMappingRange(VmId vm, VmFile file, Gpa gpa, ulong size) => Kernel.Syscalls.VmUnmapMappingRange(Kernel.Kvm.VmList[vm.Value], file, gpa.Value, size);

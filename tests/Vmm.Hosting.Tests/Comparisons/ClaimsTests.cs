@@ -101,6 +101,24 @@ public sealed class ClaimsTests
     }
 
     [Fact]
+    public void MmuLockWrite_HoldsWhenAHwpoisonStackTakesTheLockOnTheFaultPath_WithPerFaultEvidence()
+    {
+        WorkloadTable Table(double writes) => new("virtio-io", "",
+            [Row("tdx-ci+hwpoison-v2", ("mmu_lock W", writes), ("EPT faults", 4)), Row("tdx-ci+guest-memfd", ("EPT faults", 4))]);
+
+        var holds = Verdict("mmu-lock-write-does-not-scale", Table(7));
+        var refuted = Verdict("mmu-lock-write-does-not-scale", Table(0));
+
+        Assert.Equal(ClaimStatus.Holds, holds.Status);
+        Assert.Equal(ClaimStatus.Refuted, refuted.Status);
+        Assert.StartsWith("write acquisitions per EPT fault: tdx-ci+hwpoison-v2 1.75 (7/4), tdx-ci+guest-memfd 0 (0/4)", holds.Evidence, StringComparison.Ordinal);
+        Assert.Contains("not simulated", holds.Evidence, StringComparison.Ordinal);
+        Assert.Equal(ClaimStatus.NotMeasured, Verdict("mmu-lock-write-does-not-scale", new WorkloadTable("virtio-io", "", [Row("tdx-ci+guest-memfd")])).Status);
+        Assert.StartsWith("write acquisitions per EPT fault: tdx-ci+hwpoison-v2 3, ", Verdict("mmu-lock-write-does-not-scale",
+            new WorkloadTable("virtio-io", "", [Row("tdx-ci+hwpoison-v2", ("mmu_lock W", 3)), Row("tdx-ci+none")])).Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Claims_EveryRuleAndEveryUnmeasuredClaimIsReported_InOrder()
     {
         var ids = Claims.Of([]).Select(c => c.Id).ToList();

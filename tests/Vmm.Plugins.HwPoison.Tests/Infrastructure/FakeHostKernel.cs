@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Costs;
 
 namespace Vmm.Plugins.HwPoison.Tests.Infrastructure;
 
@@ -23,7 +24,10 @@ internal sealed class FakeHostKernel : IFrameMetadata, IUnmapService, IThpMechan
     public IHugePageStrategy? Strategy { get; set; }
 
     /// <summary>This fake as the services a hwpoison policy takes.</summary>
-    public HwPoisonServices Services => new(this, this, this, this, this);
+    public HwPoisonServices Services => new(this, this, this, this, this, Ledger);
+
+    /// <summary>What the policy counted (mmu_lock write acquisitions among them).</summary>
+    public CostLedger Ledger { get; } = new();
 
     /// <summary>Creates a VM (memslot at 0x7f00_0000_0000 + 1 GiB per VM).</summary>
     public VmInfo AddVm(string name, bool isProtected = true, BackingKind backing = BackingKind.Shmem)

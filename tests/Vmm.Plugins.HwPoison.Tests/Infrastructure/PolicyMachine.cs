@@ -62,7 +62,7 @@ internal sealed class PolicyMachine
     public static Func<KernelServices, IPrivateMemoryPolicy> V1(HwPoisonOptions? options = null)
         => k => new HwPoisonV1Policy(options ?? new HwPoisonOptions(), Services(k));
 
-    public static HwPoisonServices Services(KernelServices k) => new(k, k, k, k, k);
+    public static HwPoisonServices Services(KernelServices k) => new(k, k, k, k, k, k);
 
     /// <summary>Runs one step; absent arguments stay null as in a parsed scenario.</summary>
     public Outcome Run(string op, string? vm, ulong? gpa = null, ulong? hva = null, ulong? offset = null, ulong? len = null,

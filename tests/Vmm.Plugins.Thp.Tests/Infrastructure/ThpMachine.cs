@@ -32,7 +32,7 @@ internal static class ThpMachine
     public static TestMachine Create(string strategy, ulong memory = 8 * TestMachine.MiB, KernelVersion? kernel = null) => TestMachine.Create(new MachineSetup
     {
         Vms = [TestMachine.Vm(Td, memory, BackingKind.Anon, isProtected: true, thp: true)],
-        PolicyFor = k => new HwPoisonV2Policy(new HwPoisonOptions(), new HwPoisonServices(k, k, k, k, k)),
+        PolicyFor = k => new HwPoisonV2Policy(new HwPoisonOptions(), new HwPoisonServices(k, k, k, k, k, k)),
         ThpFor = k => Strategy(strategy, k),
         Kernel = kernel ?? KernelVersion.Default,
     });
