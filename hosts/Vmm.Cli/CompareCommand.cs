@@ -84,6 +84,10 @@ internal static class CompareCommand
         {
             Description = "Also draw the charts into --output: compare-safety.png/.svg (safety events per stack) and compare-cost.png/.svg (modelled time against the baseline).",
         };
+        var byKind = new Option<bool>("--by-kind")
+        {
+            Description = "Under each workload's table, also show where the modelled time went: microseconds per event kind (page faults, conversions, shootdowns, ...) for each stack. The Markdown export always has it.",
+        };
         var force = new Option<bool>("--force")
         {
             Description = "Let --export and --dump overwrite files that already exist.",
@@ -113,7 +117,7 @@ internal static class CompareCommand
             existing export file); 3 internal error.
             """)
         {
-            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file,
+            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file, byKind,
         };
         command.SetAction(parseResult => Execute(context, new CompareArguments(
             parseResult.GetValue(stacks) ?? [],
@@ -132,13 +136,19 @@ internal static class CompareCommand
             parseResult.GetValue(plugins),
             parseResult.GetValue(store),
             parseResult.GetValue(costs),
-            parseResult.GetValue(file))));
+            parseResult.GetValue(file))
+        {
+            ByKind = parseResult.GetValue(byKind),
+        }));
         return command;
     }
 
     private sealed record CompareArguments(
         string[] Stacks, string[] Workloads, string? Baseline, int? Seed, int? Repeat, string[] Sets, string? Kernel,
-        string? Dump, string[] Exports, bool Plot, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? Costs, string? File);
+        string? Dump, string[] Exports, bool Plot, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? Costs, string? File)
+    {
+        public bool ByKind { get; init; }
+    }
 
     private static int Execute(CliContext context, CompareArguments arguments)
     {
@@ -177,7 +187,7 @@ internal static class CompareCommand
             var comparison = Build(host, runner, arguments, kernelOverride.Kernel);
             using var database = arguments.Store is { } storePath ? ComparisonStore.Open(storePath) : null;
             var report = RunWithProgress(context, runner, comparison);
-            Write(context.OutConsole, report);
+            Write(context.OutConsole, report, arguments.ByKind);
             if (database is not null)
             {
                 var id = database.Append(report, ComparisonFile.ToJson(comparison), HistoryCommand.Version);
@@ -394,29 +404,12 @@ internal static class CompareCommand
         return report!;
     }
 
-    private static void Write(IAnsiConsole console, ComparisonReport report)
+    private static void Write(IAnsiConsole console, ComparisonReport report, bool byKind)
     {
-        var unicode = console.Profile.Capabilities.Unicode;
-        foreach (var table in ComparisonTables.From(report))
+        foreach (var (table, time) in ComparisonTables.From(report).Zip(ComparisonTables.TimeByKind(report)))
         {
-            console.Write(new Paragraph().Append(table.Workload, new Style(decoration: Decoration.Bold)).Append(": " + table.Description, new Style(decoration: Decoration.Dim)));
-            console.WriteLine();
-            if (NaturalWidth(table.Table) > console.Profile.Width)
-            {
-                WriteAsList(console, table);
-                continue;
-            }
-            var grid = new Table().Border(unicode ? TableBorder.Rounded : TableBorder.Ascii);
-            foreach (var column in table.Table.Columns)
-            {
-                var added = new TableColumn(new Text(column.Header));
-                grid.AddColumn(column.Alignment == ColumnAlignment.Right ? added.RightAligned() : added);
-            }
-            foreach (var row in table.Table.Rows)
-                grid.AddRow(row.Cells.Select(cell => new Text(cell.Text, StyleOf(cell.Style))));
-            console.Write(grid);
-            foreach (var line in table.Legend) console.Write(new Text("  " + line + Environment.NewLine, new Style(decoration: Decoration.Dim)));
-            console.WriteLine();
+            WriteTable(console, table);
+            if (byKind) WriteTable(console, time);
         }
         if (report.Claims.Count > 0)
         {
@@ -440,6 +433,28 @@ internal static class CompareCommand
             console.WriteLine();
         }
         console.Write(new Text(ComparisonTables.Summary(report) + Environment.NewLine));
+    }
+
+    private static void WriteTable(IAnsiConsole console, ComparisonTable table)
+    {
+        console.Write(new Paragraph().Append(table.Workload, new Style(decoration: Decoration.Bold)).Append(": " + table.Description, new Style(decoration: Decoration.Dim)));
+        console.WriteLine();
+        if (NaturalWidth(table.Table) > console.Profile.Width)
+        {
+            WriteAsList(console, table);
+            return;
+        }
+        var grid = new Table().Border(console.Profile.Capabilities.Unicode ? TableBorder.Rounded : TableBorder.Ascii);
+        foreach (var column in table.Table.Columns)
+        {
+            var added = new TableColumn(new Text(column.Header));
+            grid.AddColumn(column.Alignment == ColumnAlignment.Right ? added.RightAligned() : added);
+        }
+        foreach (var row in table.Table.Rows)
+            grid.AddRow(row.Cells.Select(cell => new Text(cell.Text, StyleOf(cell.Style))));
+        console.Write(grid);
+        foreach (var line in table.Legend) console.Write(new Text("  " + line + Environment.NewLine, new Style(decoration: Decoration.Dim)));
+        console.WriteLine();
     }
 
     /// <summary>The width the table needs without wrapping a cell: each column's widest text, its padding and borders.</summary>

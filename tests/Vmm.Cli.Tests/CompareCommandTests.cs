@@ -34,6 +34,20 @@ public sealed class CompareCommandTests
     }
 
     [Fact]
+    public void Compare_ByKind_AddsWhereTheModelledTimeWentUnderEachTable_AndOnlyWhenAsked()
+    {
+        using var cli = new CliHarness();
+
+        var with = Compare(cli, [.. Small, "--by-kind"]);
+        var without = Compare(cli, Small);
+
+        Assert.True(with.ExitCode == 0, with.ToString());
+        Assert.Contains("malicious-vmm: where the modelled time went", with.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"│ Stack\s+│\s+│ \w+ .*│ model µs │", with.Stdout.Split("where the modelled time went")[1]);
+        Assert.DoesNotContain("where the modelled time went", without.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Compare_ExportAndDump_WritesFilesThatVmmRunReplays()
     {
         using var cli = new CliHarness();

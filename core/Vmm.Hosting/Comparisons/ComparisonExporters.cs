@@ -40,15 +40,12 @@ public static class ComparisonExporters
         {
             var text = new StringBuilder("# vmm compare\n\n");
             text.Append(Escape(ComparisonTables.Summary(report))).Append('\n');
-            foreach (var table in ComparisonTables.From(report))
+            foreach (var (table, byKind) in ComparisonTables.From(report).Zip(ComparisonTables.TimeByKind(report)))
             {
                 text.Append(CultureInfo.InvariantCulture, $"\n## {Escape(table.Workload)}\n\n{Escape(table.Description)}\n\n");
-                text.Append("| ").AppendJoin(" | ", table.Table.Columns.Select(c => Escape(c.Header))).Append(" |\n");
-                text.Append("| ").AppendJoin(" | ", table.Table.Columns.Select(c => c.Alignment == ColumnAlignment.Right ? "--:" : "---")).Append(" |\n");
-                foreach (var row in table.Table.Rows)
-                    text.Append("| ").AppendJoin(" | ", row.Cells.Select(c => c.Style == ConsoleStyle.Emphasis ? $"**{Escape(c.Text)}**" : Escape(c.Text))).Append(" |\n");
-                text.Append('\n');
-                foreach (var line in table.Legend) text.Append("- ").Append(Escape(line)).Append('\n');
+                Table(text, table);
+                text.Append(CultureInfo.InvariantCulture, $"\nModelled time by event kind (µs):\n\n");
+                Table(text, byKind);
             }
             if (report.Claims.Count > 0)
             {
@@ -62,6 +59,16 @@ public static class ComparisonExporters
                 foreach (var line in report.Conclusions) text.Append("- ").Append(Escape(line)).Append('\n');
             }
             output.Write(text.ToString());
+        }
+
+        private static void Table(StringBuilder text, ComparisonTable table)
+        {
+            text.Append("| ").AppendJoin(" | ", table.Table.Columns.Select(c => Escape(c.Header))).Append(" |\n");
+            text.Append("| ").AppendJoin(" | ", table.Table.Columns.Select(c => c.Alignment == ColumnAlignment.Right ? "--:" : "---")).Append(" |\n");
+            foreach (var row in table.Table.Rows)
+                text.Append("| ").AppendJoin(" | ", row.Cells.Select(c => c.Style == ConsoleStyle.Emphasis ? $"**{Escape(c.Text)}**" : Escape(c.Text))).Append(" |\n");
+            text.Append('\n');
+            foreach (var line in table.Legend) text.Append("- ").Append(Escape(line)).Append('\n');
         }
 
         private static string Escape(string text) => text.Replace("|", "\\|", StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vmm.Core.Comparisons;
 using Vmm.Hosting.Exporters;
 
 namespace Vmm.Hosting;
@@ -52,6 +53,48 @@ public static class ComparisonTables
             if (hidden.Count > 0) legend.Add($"0 under every stack, not shown: {string.Join(", ", hidden)}");
             if (report.Repeat > 1) legend.Add($"cells: mean ± standard deviation over {report.Repeat} seeds");
             tables.Add(new ComparisonTable(workload.Workload, workload.Description, new ConsoleTable(columns, rows), legend));
+        }
+        return tables;
+    }
+
+    /// <summary>
+    /// Per workload, where its modelled time went: a row per stack, a column per cost kind that took time under some
+    /// stack (the <paramref name="kinds"/> most expensive, then the rest summed as "other"), in microseconds (means
+    /// over the repeats), and the total.
+    /// </summary>
+    public static IReadOnlyList<ComparisonTable> TimeByKind(ComparisonReport report, int kinds = 6)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var tables = new List<ComparisonTable>();
+        foreach (var workload in report.Workloads)
+        {
+            var ordered = workload.Rows.SelectMany(r => r.ModelledNanosecondsByKind).Where(k => k.Value > 0)
+                .GroupBy(k => k.Key, StringComparer.Ordinal)
+                .Select(g => (Kind: g.Key, Max: g.Max(k => k.Value)))
+                .OrderByDescending(k => k.Max).ThenBy(k => k.Kind, StringComparer.Ordinal)
+                .Select(k => k.Kind).ToList();
+            // One more kind than the limit gets its own column rather than an "other" of one.
+            var shown = ordered.Count <= kinds + 1 ? ordered : ordered.Take(kinds).ToList();
+            var other = ordered.Skip(shown.Count).ToList();
+            var columns = new List<ConsoleColumn> { new("Stack"), new("", ColumnAlignment.Left) };
+            columns.AddRange(shown.Select(k => new ConsoleColumn(k, ColumnAlignment.Right)));
+            if (other.Count > 0) columns.Add(new ConsoleColumn("other", ColumnAlignment.Right));
+            columns.Add(new ConsoleColumn(RunMetrics.ModelledMicroseconds, ColumnAlignment.Right));
+            var rows = workload.Rows.Select(row =>
+            {
+                var cells = new List<ConsoleSpan>
+                {
+                    new(row.Stack, row.IsBaseline ? ConsoleStyle.Emphasis : ConsoleStyle.Plain),
+                    new(row.IsBaseline ? BaselineMark : "", ConsoleStyle.Muted),
+                };
+                cells.AddRange(shown.Select(k => new ConsoleSpan(Format(row.ModelledNanosecondsByKind.GetValueOrDefault(k) / 1000.0))));
+                if (other.Count > 0) cells.Add(new ConsoleSpan(Format(other.Sum(k => row.ModelledNanosecondsByKind.GetValueOrDefault(k)) / 1000.0)));
+                cells.Add(new ConsoleSpan(Format(row.ModelledNanosecondsByKind.Values.Sum() / 1000.0)));
+                return new ConsoleRow(cells, true);
+            }).ToList();
+            var legend = new List<string> { "cells: modelled µs of each counted event kind (count × its cost.* figure, docs/costs.md), mean over the repeats; the most expensive kinds first" };
+            if (other.Count > 0) legend.Add($"other: {string.Join(", ", other)}");
+            tables.Add(new ComparisonTable(workload.Workload, "where the modelled time went", new ConsoleTable(columns, rows), legend));
         }
         return tables;
     }

@@ -20,11 +20,13 @@ public sealed class ComparisonRenderingTests
             ["model µs"] = new(time, 0),
         }, ratio, 1.5, 10);
 
+    private static Dictionary<string, double> Ns(params (string Kind, double Ns)[] kinds) => kinds.ToDictionary(k => k.Kind, k => k.Ns);
+
     private static ComparisonReport Fixed(double v2Panics = 0, int repeat = 1, double sd = 0) => new(
         [new WorkloadTable("attack", "The VMM attacks.",
         [
-            Row("tdx-ci+none", true, 3, 0, 100, 1.0),
-            Row("tdx-ci+hwpoison-v2", false, v2Panics, 4, 125, 1.25, sd),
+            Row("tdx-ci+none", true, 3, 0, 100, 1.0) with { ModelledNanosecondsByKind = Ns(("EptFault", 60_000), ("Conversion", 40_000)) },
+            Row("tdx-ci+hwpoison-v2", false, v2Panics, 4, 125, 1.25, sd) with { ModelledNanosecondsByKind = Ns(("EptFault", 60_000), ("Conversion", 40_000), ("MmuLockWrite", 25_000)) },
         ])],
         Metrics,
         "tdx-ci+none",
@@ -109,6 +111,15 @@ public sealed class ComparisonRenderingTests
             - Ratio: modelled time against the baseline row (tdx-ci+none)
             - wall ms: the simulator's own time for the run
 
+            Modelled time by event kind (µs):
+
+            | Stack |  | EptFault | Conversion | MmuLockWrite | model µs |
+            | --- | --- | --: | --: | --: | --: |
+            | **tdx-ci+none** | baseline | 60 | 40 | 0 | 100 |
+            | tdx-ci+hwpoison-v2 |  | 60 | 40 | 25 | 125 |
+
+            - cells: modelled µs of each counted event kind (count × its cost.* figure, docs/costs.md), mean over the repeats; the most expensive kinds first
+
             ## Conclusions
 
             - attack: tdx-ci+hwpoison-v2 prevents all 3 host panics of tdx-ci+none.
@@ -116,6 +127,18 @@ public sealed class ComparisonRenderingTests
 
             """.ReplaceLineEndings("\n"),
             writer.ToString());
+    }
+
+    [Fact]
+    public void TimeByKind_MoreKindsThanTheLimit_MostExpensiveFirstThenOther()
+    {
+        var table = Assert.Single(ComparisonTables.TimeByKind(Fixed(), kinds: 1));
+
+        Assert.Equal(["Stack", "", "EptFault", "other", "model µs"], table.Table.Columns.Select(c => c.Header));
+        Assert.Equal(["tdx-ci+hwpoison-v2", "", "60", "65", "125"], table.Table.Rows[1].Cells.Select(c => c.Text));
+        Assert.Equal("other: Conversion, MmuLockWrite", table.Legend[^1]);
+        // One kind over the limit gets its own column: an "other" of one would hide its name for nothing.
+        Assert.Equal(["Stack", "", "EptFault", "Conversion", "MmuLockWrite", "model µs"], Assert.Single(ComparisonTables.TimeByKind(Fixed(), kinds: 2)).Table.Columns.Select(c => c.Header));
     }
 
     [Fact]
