@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Vmm.Abstractions;
+using Vmm.Plugins.Baseline.BounceWrites;
 using Vmm.Plugins.Baseline.KvmExit;
 using Vmm.Plugins.Baseline.Linux;
 using Vmm.Plugins.Baseline.None;
@@ -23,6 +24,8 @@ public sealed class BaselinePlugin : IVmmPlugin
         services.AddVmmComponent<IPrivateMemoryPolicy, ProtNonePolicy>(ComponentKind.Policy, "prot-none",
             "2020 VM_KVM_PROTECTED: protected memory mapped PROT_NONE in the VMM, KVM uses FOLL_KVM (P-prot-none).",
             run => new ProtNonePolicy(run.GetRequiredService<IVmmControl>(), run.GetRequiredService<IKernelLog>()));
+        services.AddVmmComponent<IPrivateMemoryPolicy, BounceWritesPolicy>(ComponentKind.Policy, "bounce-writes",
+            "Hildenbrand's 2021 alternative: protected memory mapped PROT_READ in the VMM, its stores bounced through a kernel write that refuses private pages (P-bounce-writes).");
         services.AddVmmComponent<IFaultDelivery, LinuxFaultDelivery>(ComponentKind.Faults, "linux",
             "Linux signals as they are: SIGBUS with si_code and lsb to the VMM, guest-killed for a fatal TD.");
         services.AddVmmComponent<IFaultDelivery, KvmExitFaultDelivery>(ComponentKind.Faults, "kvm-exit",

@@ -48,6 +48,17 @@ public sealed class ProtNonePolicyConformance : PrivateMemoryPolicyConformance
     protected override IReadOnlyCollection<string> KnownPlaintextReads => ["host.pread", SecondMappingRead];
 }
 
+public sealed class BounceWritesPolicyConformance : PrivateMemoryPolicyConformance
+{
+    public override string ComponentName => "bounce-writes";
+
+    /// <summary>
+    /// The proposal keeps the VMM's mapping readable (PROT_READ) and leaves GUP alone: on plain memory every load path
+    /// returns the plaintext; only the VMM's stores are bounced and refused (docs/semantics.md P-bounce-writes).
+    /// </summary>
+    protected override IReadOnlyCollection<string> KnownPlaintextReads => ["host.read", "host.read again", "host.pread", "host.procmem-read", "host.process-vm-readv", SecondMappingRead];
+}
+
 public sealed class HwPoisonV1PolicyConformance : PrivateMemoryPolicyConformance
 {
     public override string ComponentName => "hwpoison-v1";

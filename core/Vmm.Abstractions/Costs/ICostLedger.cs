@@ -44,6 +44,8 @@ public enum CostKind
     FrameKeptByHwpEntry,
     /// <summary>kvm->mmu_lock taken for write on the EPT fault path (the RFC's gfn_is_shared); the TDP MMU's own fault path takes it for read.</summary>
     MmuLockWrite,
+    /// <summary>A VMM store to guest memory bounced through the kernel (one system call: copy_from_user into a kernel buffer, then the write through the kernel's mapping).</summary>
+    BouncedWrite,
 }
 
 /// <summary>The run's cost ledger: counters and modelled time. Add is allocation-free.</summary>

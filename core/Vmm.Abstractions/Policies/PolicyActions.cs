@@ -40,4 +40,9 @@ public enum VmmProtection
     ProtNone,
     /// <summary>mprotect(PROT_GUEST) (the May 2021 guest-only series): VM_GUEST, EINVAL unless MAP_SHARED shmem; PageGuest pages are mapped PAGE_NONE, KVM follows them with FOLL_GUEST.</summary>
     Guest,
+    /// <summary>
+    /// PROT_READ with writes bounced through the kernel (Hildenbrand's proposal): the VMM's stores to guest memory go
+    /// through a kernel write that refuses pages the guest holds private; loads stay direct.
+    /// </summary>
+    ReadOnlyBounced,
 }

@@ -41,6 +41,7 @@ public static class RunMetrics
     public const string TlbShootdowns = "shootdowns";
     public const string EptFaults = "EPT faults";
     public const string MmuLockWrites = "mmu_lock W";
+    public const string BouncedWrites = "bounced";
     public const string ThpSplits = "splits";
     public const string HugeCoverage = "huge ‰";
     public const string PageTableKiB = "PT KiB";
@@ -69,6 +70,7 @@ public static class RunMetrics
         new(Conversions, MetricGroup.Cost, "private/shared conversions done"),
         new(TlbShootdowns, MetricGroup.Cost, "TLB shootdowns"),
         new(EptFaults, MetricGroup.Cost, "EPT violations KVM handled (guest faults that reached the fault path)"),
+        new(BouncedWrites, MetricGroup.Cost, "VMM stores to guest memory bounced through the kernel (one system call each, plus a copy per page)"),
         new(MmuLockWrites, MetricGroup.Cost, "kvm->mmu_lock taken for write on the EPT fault path (the RFC's gfn_is_shared, twice per private fault); the TDP MMU's own fault path takes it for read, so any count here serialises concurrent vCPU faults"),
         new(ThpSplits, MetricGroup.Cost, "huge pages split"),
         new(HugeCoverage, MetricGroup.Cost, "per mille of thp: true guest memory the VMM maps with 2 MiB leaves at the end of the run", LowerIsBetter: false),
@@ -137,6 +139,7 @@ public static class RunMetrics
         counts[TlbShootdowns] = result.Costs.GetValueOrDefault(nameof(CostKind.TlbShootdown));
         counts[EptFaults] = result.Costs.GetValueOrDefault(nameof(CostKind.EptFault));
         counts[MmuLockWrites] = result.Costs.GetValueOrDefault(nameof(CostKind.MmuLockWrite));
+        counts[BouncedWrites] = result.Costs.GetValueOrDefault(nameof(CostKind.BouncedWrite));
         counts[ThpSplits] = result.Costs.GetValueOrDefault(nameof(CostKind.ThpSplit));
         counts[HugeCoverage] = result.Costs.GetValueOrDefault("ThpHugeMappedPermille");
         counts[PageTableKiB] = result.Costs.GetValueOrDefault("VmmPageTableBytes") / 1024.0;

@@ -80,6 +80,8 @@ public sealed class CostOptions
     public double FrameKeptByHwpEntry { get; set; }
     [Option("kvm->mmu_lock taken for write and released on the fault path (ns) [assumption: an uncontended rwlock write pair, ~2 cache-line transfers]; the contention it causes between vCPUs is not modelled.")]
     public double MmuLockWrite { get; set; } = 40;
+    [Option("A VMM store to guest memory bounced through the kernel (ns): one system call round trip with its GUP [assumption: ~1 us]; the second copy is counted apart as pageCopy per page.")]
+    public double BouncedWrite { get; set; } = 1000;
 
     /// <summary>The table as an array indexed by <see cref="CostKind"/>.</summary>
     public double[] ToTable()

@@ -26,6 +26,8 @@ internal sealed class Vma
     public bool ProtNone { get; set; }
     /// <summary>VM_GUEST (mprotect PROT_GUEST, the May 2021 guest-only series): the VMA stays read/write; its pages become PageGuest and are mapped PAGE_NONE.</summary>
     public bool Guest { get; set; }
+    /// <summary>The VMM's stores here are bounced through the kernel (<see cref="VmmProtection.ReadOnlyBounced"/>).</summary>
+    public bool BounceWrites { get; set; }
     /// <summary>VM_HUGEPAGE (MADV_HUGEPAGE, or THP "always" for a VM with thp: true).</summary>
     public bool HugePage { get; set; }
     /// <summary>VM_NOHUGEPAGE.</summary>
@@ -47,6 +49,7 @@ internal sealed class Vma
         Shared = Shared,
         ProtNone = ProtNone,
         Guest = Guest,
+        BounceWrites = BounceWrites,
         HugePage = HugePage,
         NoHugePage = NoHugePage,
         Vm = Vm,

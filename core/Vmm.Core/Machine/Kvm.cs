@@ -124,6 +124,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         if ((gmemFlags & GuestMemfdFlags.InitShared) != 0) vm.SharedGfns.Add(0, vm.Pages);
         var protection = _kernel.VmmMappingPolicy.MapMemslot(new VmmMapping(info));
         vma.ProtNone = protection == VmmProtection.ProtNone;
+        vma.BounceWrites = protection == VmmProtection.ReadOnlyBounced;
         if (protection == VmmProtection.Guest)
         {
             // The VMM's mprotect(PROT_GUEST) on the memslot (the series' QEMU patch): EINVAL unless MAP_SHARED shmem.

@@ -104,6 +104,27 @@ internal sealed class Syscalls
         return write ? Outcome.OkCount(buffer.Length) : Outcome.OkDataCount(buffer.ToArray(), buffer.Length);
     }
 
+    /// <summary>
+    /// The kernel write a design with bounced VMM writes gives the VMM instead of a writable mapping of guest memory
+    /// (<see cref="VmmProtection.ReadOnlyBounced"/>): one system call that copies the data into a kernel buffer and
+    /// writes it page by page through the kernel's mapping, stopping with EFAULT at the first page the guest holds
+    /// private (what was written before it stays, as a short write).
+    /// </summary>
+    internal KernelResult BouncedWrite(Process p, Vma vma, ulong va, Span<byte> data)
+    {
+        _kernel.CostLedger.Add(CostKind.BouncedWrite);
+        var vm = _kernel.Kvm.VmList[vma.Vm.Value];
+        foreach (var span in new PageSpans(va, data))
+        {
+            if (vma.Contains(span.Address) && vm.IsPrivate(new Gfn((span.Address - vma.Start) >> PageGeometry.PageShift)))
+                return span.BufferOffset > 0 ? Outcome.OkCount(span.BufferOffset) : Outcome.Error(Errno.EFAULT);
+            _kernel.CostLedger.Add(CostKind.PageCopy); // the bounce: the kernel buffer's copy of this page's part
+            var result = RemoteAccess(p, span.Address, span.Chunk, write: true, procMem: false);
+            if (!result.IsOk) return result;
+        }
+        return Outcome.Ok();
+    }
+
     /// <summary>madvise(2) as root over [va, va+size).</summary>
     internal Outcome Madvise(Process p, ulong va, ulong size, string advice)
     {

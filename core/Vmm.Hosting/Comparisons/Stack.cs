@@ -18,6 +18,7 @@ public sealed record Stack(string Label, IReadOnlyDictionary<ComponentKind, stri
         "plain+hwpoison-v2",
         "tdx-ci+none",
         "tdx-ci+prot-none",
+        "tdx-ci+bounce-writes",
         "tdx-ci+hwpoison-v1",
         "tdx-ci+hwpoison-v2",
         "tdx-ci+hwpoison-v2,hwpoison.trackReason=true",

@@ -1,11 +1,12 @@
 using Vmm.Abstractions;
 using Vmm.Core.Engine;
 using Vmm.Core.Tests.Infrastructure;
+using Vmm.Plugins.Baseline.BounceWrites;
 using Vmm.Plugins.Baseline.ProtNone;
 
 namespace Vmm.Core.Tests.Machine;
 
-/// <summary>P-none and P-prot-none over plain memory (H1).</summary>
+/// <summary>P-none, P-prot-none and P-bounce-writes over plain memory (H1).</summary>
 public class BaselinePolicyTests
 {
     private static TestMachine ProtectedVm(Func<KernelServices, IPrivateMemoryPolicy>? policy = null)
@@ -16,6 +17,36 @@ public class BaselinePolicyTests
         });
 
     private static ProtNonePolicy ProtNone(KernelServices kernel) => new(kernel, kernel);
+
+    [Fact]
+    public void BounceWrites_VmmStore_IsOneBouncedSystemCallWithACopyPerPage_AndRefusedOnAPrivatePage()
+    {
+        var m = ProtectedVm(_ => new BounceWritesPolicy());
+        Expect.Ok(m.GuestWrite(0x1000, [1, 2, 3, 4]));
+        Expect.Ok(m.Run("guest.convert", gpa: 0x2000, size: 0x2000, to: "shared"));
+
+        Assert.Equal(Errno.EFAULT, m.Run("host.write", gpa: 0x1000, data: [9, 9]).Errno);
+        Assert.Equal([1, 2, 3, 4], Expect.Data(m.GuestRead(0x1000, 4)));
+        Assert.Equal(1, m.Ledger.Count(CostKind.BouncedWrite));
+        Assert.Equal(0, m.Ledger.Count(CostKind.PageCopy));
+
+        Expect.Ok(m.Run("host.write", gpa: 0x2ffe, data: [7, 7, 7, 7])); // two shared pages: one call, two copies
+        Assert.Equal(2, m.Ledger.Count(CostKind.BouncedWrite));
+        Assert.Equal(2, m.Ledger.Count(CostKind.PageCopy));
+        Assert.Equal([7, 7, 7, 7], Expect.Data(m.Run("guest.read", gpa: 0x2ffe, len: 4, shared: true)));
+        Assert.Equal([7, 7, 7, 7], Expect.Data(m.HostRead(0x2ffe, 4))); // loads stay direct
+    }
+
+    [Fact]
+    public void BounceWrites_UnprotectedVm_KeepsDirectStores()
+    {
+        var m = TestMachine.Create(new MachineSetup { PolicyFor = _ => new BounceWritesPolicy() });
+
+        Expect.Ok(m.Run("host.write", gpa: 0x1000, data: [9, 9]));
+
+        Assert.Equal(0, m.Ledger.Count(CostKind.BouncedWrite));
+        Assert.Equal([9, 9], Expect.Data(m.HostRead(0x1000, 2)));
+    }
 
     [Fact]
     public void NonePolicy_HostReadOfProtectedGuestMemory_SeesTheGuestsData()

@@ -37,12 +37,12 @@ public sealed class ClaimsTests
     {
         var noWorkload = Verdict("thp-todo", new WorkloadTable("boot", "", [Row("tdx-ci+none")]));
         var noStacks = Verdict("real-errors-indistinguishable", new WorkloadTable("memory-errors", "", [Row("tdx-ci+none")]));
-        var unmeasured = Verdict("mmu-lock-write-does-not-scale");
+        var noTable = Verdict("mmu-lock-write-does-not-scale");
 
         Assert.Equal((ClaimStatus.NotMeasured, "needs the thp-heavy workload in the comparison"), (noWorkload.Status, noWorkload.Evidence));
         Assert.Equal(ClaimStatus.NotMeasured, noStacks.Status);
         Assert.StartsWith("needs tdx-ci+hwpoison-v2 and ", noStacks.Evidence, StringComparison.Ordinal);
-        Assert.Equal("not measured", unmeasured.StatusText);
+        Assert.Equal(("not measured", "needs the virtio-io workload in the comparison"), (noTable.StatusText, noTable.Evidence));
     }
 
     [Fact]
@@ -119,7 +119,24 @@ public sealed class ClaimsTests
     }
 
     [Fact]
-    public void Claims_EveryRuleAndEveryUnmeasuredClaimIsReported_InOrder()
+    public void BouncedWrites_HoldWhenTheBounceDoublesModelledTimeAgainstTheSameMemoryUnprotected()
+    {
+        WorkloadTable Table(double bounceTime) => new("virtio-io", "",
+            [Row("tdx-ci+none", ("model µs", 100)), Row("tdx-ci+bounce-writes", ("model µs", bounceTime), ("bounced", 50))]);
+
+        var holds = Verdict("bounced-writes-collapse-virtio", Table(200));
+        var refuted = Verdict("bounced-writes-collapse-virtio", Table(199));
+
+        Assert.Equal(ClaimStatus.Holds, holds.Status);
+        Assert.Equal(ClaimStatus.Refuted, refuted.Status);
+        Assert.StartsWith("tdx-ci+bounce-writes: 50 bounced writes, modelled time 2.00× tdx-ci+none's, 2 µs more per write", holds.Evidence, StringComparison.Ordinal);
+        Assert.Equal(ClaimStatus.NotMeasured, Verdict("bounced-writes-collapse-virtio", new WorkloadTable("virtio-io", "", [Row("tdx-ci+none"), Row("tdx-ci+hwpoison-v2")])).Status);
+        Assert.Equal("needs tdx-ci+none among the stacks", Verdict("bounced-writes-collapse-virtio",
+            new WorkloadTable("virtio-io", "", [Row("plain+none"), Row("tdx-ci+bounce-writes", ("bounced", 5))])).Evidence);
+    }
+
+    [Fact]
+    public void Claims_EveryRuleIsReported_InOrder()
     {
         var ids = Claims.Of([]).Select(c => c.Id).ToList();
 

@@ -25,8 +25,15 @@ public sealed record HostWrite(byte[] Data) : StepOp
 
     protected internal override (ulong Bytes, string? Name) Extent => ((ulong)Data.Length, "data");
 
-    public override KernelResult Execute(OpContext context) =>
-        context.VmmAlive() ?? context.Kernel.Uaccess.UserAccess(context.Kernel.Vmm, new Hva(context.HostAddress()), context.WriteBuffer(Data), write: true);
+    public override KernelResult Execute(OpContext context)
+    {
+        if (context.VmmAlive() is { } dead) return dead;
+        var (vmm, hva) = (context.Kernel.Vmm, context.HostAddress());
+        // Under a design that bounces the VMM's writes, its stores to guest memory are that design's system call.
+        return vmm.FindVma(hva) is { BounceWrites: true, Vm.IsNone: false } vma
+            ? context.Kernel.Syscalls.BouncedWrite(vmm, vma, hva, context.WriteBuffer(Data))
+            : context.Kernel.Uaccess.UserAccess(vmm, new Hva(hva), context.WriteBuffer(Data), write: true);
+    }
 }
 
 /// <summary><c>host.procmem-read</c>: a read of /proc/pid/mem.</summary>
