@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
+using Vmm.Hosting;
 
 namespace Vmm.Cli;
 
@@ -52,10 +54,17 @@ public static class Program
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction || (parseResult.Errors.Count > 0 && parseResult.Action is null))
         {
-            foreach (var error in parseResult.Errors)
-                stderr.WriteLine($"vmm: {error.Message}");
             var command = parseResult.CommandResult.Command;
             var name = command is RootCommand ? "vmm" : $"vmm {command.Name}";
+            // A mistyped option is taken as an argument, and the parser's messages then blame the value after it: name the option instead.
+            if (parseResult.Tokens.FirstOrDefault(t => t.Type == TokenType.Argument && t.Value.StartsWith("--", StringComparison.Ordinal)) is { } unknown)
+            {
+                var options = command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal));
+                stderr.WriteLine($"vmm: unknown option {unknown.Value}{NameHint.DidYouMean(unknown.Value, options)}; see '{name} --help' for usage");
+                return ExitCodes.BadInput;
+            }
+            foreach (var error in parseResult.Errors)
+                stderr.WriteLine($"vmm: {error.Message}");
             stderr.WriteLine($"vmm: see '{name} --help' for usage");
             return ExitCodes.BadInput;
         }

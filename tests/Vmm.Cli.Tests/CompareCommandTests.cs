@@ -73,6 +73,8 @@ public sealed class CompareCommandTests
     [InlineData(new[] { "--export", "xml" }, "vmm: --export: unknown exporter \"xml\"; known: md, csv, json")]
     [InlineData(new[] { "--jobs", "0" }, "vmm: --jobs: expected 1 or more, not 0")]
     [InlineData(new[] { "--stak" }, "vmm: unknown option --stak; see vmm compare --help")]
+    [InlineData(new[] { "--stak", "tdx-ci+none" }, "vmm: unknown option --stak (did you mean \"--stack\"?); see 'vmm compare --help' for usage")]
+    [InlineData(new[] { "--workloads", "boot" }, "vmm: unknown option --workloads (did you mean \"--workload\"?); see 'vmm compare --help' for usage")]
     [InlineData(new[] { "--repeat", "0" }, "vmm: --repeat: expected 1 to 1000 runs per point, not 0")]
     public void Compare_BadInput_OneLineNamingTheFixAndExit2(string[] args, string message)
     {
