@@ -6,26 +6,56 @@ namespace Vmm.Core.Paging;
 /// x86-64 4-level radix page table (PML4 → PDPT → PD → PT) of 64-bit entries in the hardware layout.
 /// A non-leaf entry is present+RW+US and its PFN field holds the index of the next table in this
 /// table's pool (simulated tables do not live in simulated DRAM). PD-level leaves are 2 MiB pages.
+/// Storage is compact: each 512-entry table is eight 64-entry blocks in one pooled array, allocated when an
+/// entry in them is first set, so a table with one present entry costs one 512 B block instead of 4 KiB;
+/// <see cref="TablePages"/> still counts the 4 KiB x86 table pages the hardware would use.
 /// </summary>
 public sealed class RadixPageTable : IPageTable
 {
     private const int Entries = 512;
+    private const int BlockShift = 6;
+    private const int BlockEntries = 1 << BlockShift;
+    private const int BlocksPerTable = Entries / BlockEntries;
     private const ulong TableFlags = PteValue.Present | PteValue.Writable | PteValue.User | PteValue.Accessed;
-    private readonly List<ulong[]> _tables = [new ulong[Entries]];
-    private readonly Stack<int> _freeTables = new();
 
-    public long TablePages => _tables.Count - _freeTables.Count;
+    /// <summary>Entries, block by block; block 0 is never used, so a block number of 0 means "not allocated".</summary>
+    private ulong[] _entries = new ulong[BlockEntries * 8];
+    /// <summary>Per table, the block numbers of its eight blocks (0 = all of that block's entries are 0).</summary>
+    private int[] _blocksOf = new int[BlocksPerTable * 8];
+    private int _blockCount = 1;
+    private int _tableCount = 1;
+    private readonly Stack<int> _freeTables = new();
+    private readonly Stack<int> _freeBlocks = new();
+
+    public long TablePages => _tableCount - _freeTables.Count;
     public int LastWalkDepth { get; private set; }
 
+    /// <summary>What the simulator holds for these tables (entries and block maps), in bytes: beside the x86 size <see cref="TablePages"/> × 4 KiB.</summary>
+    public long StorageBytes => (long)_entries.Length * sizeof(ulong) + (long)_blocksOf.Length * sizeof(int);
+
     private static int Index(ulong va, int level) => (int)((va >> (PageGeometry.PageShift + 9 * level)) & (Entries - 1));
+
+    private ulong Entry(int table, int index)
+    {
+        var block = _blocksOf[table * BlocksPerTable + (index >> BlockShift)];
+        return block == 0 ? 0 : _entries[(block << BlockShift) + (index & (BlockEntries - 1))];
+    }
+
+    /// <summary>The entry's slot, allocating its block.</summary>
+    private ref ulong Slot(int table, int index)
+    {
+        ref var block = ref _blocksOf[table * BlocksPerTable + (index >> BlockShift)];
+        if (block == 0) block = NewBlock();
+        return ref _entries[(block << BlockShift) + (index & (BlockEntries - 1))];
+    }
 
     public PteValue Lookup(ulong va, out MappingSize size)
     {
         size = MappingSize.Size4K;
-        var table = _tables[0];
+        var table = 0;
         for (var level = 3; level >= 1; level--)
         {
-            var entry = table[Index(va, level)];
+            var entry = Entry(table, Index(va, level));
             if (entry == 0)
             {
                 LastWalkDepth = 4 - level;
@@ -38,10 +68,10 @@ public sealed class RadixPageTable : IPageTable
                 size = MappingSize.Size2M;
                 return value;
             }
-            table = _tables[(int)value.Pfn.Value];
+            table = (int)value.Pfn.Value;
         }
         LastWalkDepth = 4;
-        return new PteValue(table[Index(va, 0)]);
+        return new PteValue(Entry(table, Index(va, 0)));
     }
 
     public void Set(ulong va, PteValue entry, MappingSize size)
@@ -49,53 +79,48 @@ public sealed class RadixPageTable : IPageTable
         if (size == MappingSize.Size2M && (va & (PageGeometry.HugeSize - 1)) != 0)
             throw new ArgumentException($"A 2 MiB leaf needs a 2 MiB-aligned address, not 0x{va:x}.", nameof(va));
         var stop = size == MappingSize.Size2M ? 1 : 0;
-        var table = _tables[0];
+        var table = 0;
         for (var level = 3; level > stop; level--)
         {
-            ref var slot = ref table[Index(va, level)];
+            var index = Index(va, level);
+            var slot = Entry(table, index);
             if (slot == 0)
             {
                 if (entry.IsNone) return;
-                slot = NewTable() | TableFlags;
+                var child = NewTable(); // before taking the slot: a new table may grow the pools
+                slot = ((ulong)child << PageGeometry.PageShift) | TableFlags;
+                Slot(table, index) = slot;
             }
-            else if (level == 1 && TableBelow(slot, level) is null)
+            else if (level == 1 && TableBelow(slot, level) < 0)
             {
                 throw new InvalidOperationException($"0x{va:x} lies in a 2 MiB leaf; split it (split_huge_pmd) before setting a 4 KiB entry.");
             }
-            table = _tables[(int)new PteValue(slot).Pfn.Value];
+            table = (int)new PteValue(slot).Pfn.Value;
         }
-        ref var leaf = ref table[Index(va, stop)];
-        if (stop == 0)
-        {
-            leaf = entry.Raw;
-            return;
-        }
-        // A 2 MiB leaf replaces whatever table was below (the caller moved its mappings); that table page is freed.
-        if (TableBelow(leaf, 1) is { } replaced)
-        {
-            var index = (int)new PteValue(leaf).Pfn.Value;
-            Array.Clear(replaced);
-            _freeTables.Push(index);
-        }
-        leaf = entry.Raw;
+        var leafIndex = Index(va, stop);
+        var old = Entry(table, leafIndex);
+        if (old == 0 && entry.IsNone) return; // nothing to clear: no block is allocated for it
+        if (stop == 1 && TableBelow(old, 1) is var replaced and >= 0)
+            FreeTable(replaced); // a 2 MiB leaf replaces whatever table was below (the caller moved its mappings)
+        Slot(table, leafIndex) = entry.Raw;
     }
 
-    /// <summary>The 4 KiB entries of one PD slot, or null when the slot is a leaf or empty.</summary>
-    private ulong[]? TableBelow(ulong entry, int level)
+    /// <summary>The table one PD slot points to, or -1 when the slot is a leaf or empty.</summary>
+    private static int TableBelow(ulong entry, int level)
     {
-        if (entry == 0) return null;
+        if (entry == 0) return -1;
         var value = new PteValue(entry);
-        if (level == 1 && (!value.IsPresent || value.IsHuge)) return null;
-        return _tables[(int)value.Pfn.Value];
+        if (level == 1 && (!value.IsPresent || value.IsHuge)) return -1;
+        return (int)value.Pfn.Value;
     }
 
     public void Visit(ulong start, ulong end, PageTableVisitor visitor)
     {
         if (end <= start) return;
-        VisitLevel(_tables[0], 3, 0, start, end - 1, visitor);
+        VisitLevel(0, 3, 0, start, end - 1, visitor);
     }
 
-    private bool VisitLevel(ulong[] table, int level, ulong baseVa, ulong first, ulong last, PageTableVisitor visitor)
+    private bool VisitLevel(int table, int level, ulong baseVa, ulong first, ulong last, PageTableVisitor visitor)
     {
         var shift = PageGeometry.PageShift + 9 * level;
         var span = 1UL << shift;
@@ -103,7 +128,13 @@ public sealed class RadixPageTable : IPageTable
         var to = Math.Min(Entries - 1, (int)((last - baseVa) >> shift));
         for (var i = from; i <= to; i++)
         {
-            var entry = table[i];
+            var block = _blocksOf[table * BlocksPerTable + (i >> BlockShift)];
+            if (block == 0)
+            {
+                i |= BlockEntries - 1; // the whole block is empty: on to the next one
+                continue;
+            }
+            var entry = _entries[(block << BlockShift) + (i & (BlockEntries - 1))];
             if (entry == 0) continue;
             var va = baseVa + (ulong)i * span;
             if (level == 0)
@@ -112,7 +143,7 @@ public sealed class RadixPageTable : IPageTable
                 continue;
             }
             var below = TableBelow(entry, level);
-            if (below is null)
+            if (below < 0)
             {
                 if (!visitor(va, new PteValue(entry), MappingSize.Size2M)) return false;
                 continue;
@@ -124,11 +155,35 @@ public sealed class RadixPageTable : IPageTable
         return true;
     }
 
-    private ulong NewTable()
+    private int NewTable()
     {
-        if (_freeTables.Count > 0) return (ulong)_freeTables.Pop() << PageGeometry.PageShift;
-        _tables.Add(new ulong[Entries]);
-        return (ulong)(_tables.Count - 1) << PageGeometry.PageShift;
+        if (_freeTables.Count > 0) return _freeTables.Pop();
+        if ((_tableCount + 1) * BlocksPerTable > _blocksOf.Length) Array.Resize(ref _blocksOf, Grown(_blocksOf.Length));
+        return _tableCount++;
+    }
+
+    private int NewBlock()
+    {
+        if (_freeBlocks.Count > 0) return _freeBlocks.Pop();
+        if ((_blockCount + 1) * BlockEntries > _entries.Length) Array.Resize(ref _entries, Grown(_entries.Length));
+        return _blockCount++;
+    }
+
+    /// <summary>Pools grow by half, block-aligned: at most a third of a large pool is slack.</summary>
+    private static int Grown(int length) => checked(length + Math.Max(length / 2 / BlockEntries, 1) * BlockEntries);
+
+    /// <summary>Returns a table and its blocks to the pools, cleared (only a PT a 2 MiB leaf replaced, whose mappings the caller moved).</summary>
+    private void FreeTable(int table)
+    {
+        for (var b = 0; b < BlocksPerTable; b++)
+        {
+            ref var block = ref _blocksOf[table * BlocksPerTable + b];
+            if (block == 0) continue;
+            Array.Clear(_entries, block << BlockShift, BlockEntries);
+            _freeBlocks.Push(block);
+            block = 0;
+        }
+        _freeTables.Push(table);
     }
 }
 

@@ -1,3 +1,4 @@
+using CsCheck;
 using Vmm.Abstractions;
 using Vmm.Core.Paging;
 
@@ -235,5 +236,66 @@ public class RadixPageTableTests
         table.Visit(Base + Page, Base, (_, _, _) => ++visits > 0);
 
         Assert.Equal(0, visits);
+    }
+    /// <summary>One step of the model test: a 4 KiB or 2 MiB leaf set (or cleared) at a slot of a small window.</summary>
+    public readonly record struct Step(bool Huge, int Slot, ulong Pfn, bool Clear);
+
+    /// <summary>Huge-page slots spread over two PML4 entries, so every level gets more than one table.</summary>
+    private static ulong HugeBase(int slot) => Base + (ulong)(slot / 4) * Pml4Span / 2 + (ulong)(slot % 4) * Huge;
+
+    [Fact]
+    public void RandomSetsAndClears_LookupAndVisit_AgreeWithAModelOfLeaves()
+    {
+        var gen = Gen.Select(Gen.Bool, Gen.Int[0, 7], Gen.ULong[1, 1UL << 30], Gen.Int[0, 3])
+            .Select((huge, slot, pfn, clear) => new Step(huge, slot, pfn, clear == 0))
+            .Array[1, 60];
+        gen.Sample(steps =>
+        {
+            var table = new RadixPageTable();
+            var model = new SortedDictionary<ulong, (PteValue Entry, MappingSize Size)>();
+            foreach (var step in steps)
+            {
+                var hugeVa = HugeBase(step.Slot);
+                if (step.Huge)
+                {
+                    var entry = step.Clear ? PteValue.None : Leaf(step.Pfn & ~511UL, MappingSize.Size2M);
+                    table.Set(hugeVa, entry, MappingSize.Size2M);
+                    foreach (var va in model.Keys.Where(k => k >= hugeVa && k < hugeVa + Huge).ToList()) model.Remove(va);
+                    if (!step.Clear) model[hugeVa] = (entry, MappingSize.Size2M);
+                }
+                else
+                {
+                    var va = hugeVa + (step.Pfn % 512) * Page;
+                    if (model.TryGetValue(hugeVa, out var leaf) && leaf.Size == MappingSize.Size2M) continue; // a 2 MiB leaf must be split first
+                    var entry = step.Clear ? PteValue.None : Leaf(step.Pfn);
+                    table.Set(va, entry, MappingSize.Size4K);
+                    if (step.Clear) model.Remove(va);
+                    else model[va] = (entry, MappingSize.Size4K);
+                }
+            }
+            foreach (var (va, (entry, size)) in model)
+            {
+                Assert.Equal(entry, table.Lookup(va, out var seen));
+                Assert.Equal(size, seen);
+            }
+            var visited = new List<(ulong, PteValue, MappingSize)>();
+            table.Visit(0, ulong.MaxValue, (va, entry, size) => { visited.Add((va, entry, size)); return true; });
+            Assert.Equal(model.Select(m => (m.Key, m.Value.Entry, m.Value.Size)), visited);
+        }, iter: 300, seed: "0N0XIzNsQ0O2");
+    }
+
+    [Fact]
+    public void SparseLeaves_CostAFractionOfTheirX86TablePages_WhileTablePagesCountTheX86Pages()
+    {
+        var table = new RadixPageTable();
+        const int leaves = 2048; // 512 GiB: one PML4 slot
+
+        // One leaf per PT and four per PD, as a guest of tens of TiB touched at random leaves them.
+        for (var i = 0; i < leaves; i++) table.Set(Base + (ulong)i * 128 * Huge, Leaf((ulong)i + 1), MappingSize.Size4K);
+
+        Assert.Equal(1 + 1 + leaves / 4 + leaves, table.TablePages); // PML4, one PDPT, the PDs, the PTs
+        var x86 = table.TablePages * 4096.0 / leaves;
+        var stored = (double)table.StorageBytes / leaves;
+        Assert.True(stored < x86 / 3, $"{stored:0} B of simulator storage per sparse leaf against {x86:0} B of x86 table pages");
     }
 }
