@@ -16,14 +16,15 @@ public static class AbstractionsVersion
 
     /// <summary>
     /// Whether a plugin built against <paramref name="referenced"/> runs on <paramref name="host"/>: the same major
-    /// version and no newer minor one (contracts only grow within a major version); before 1.0, the same minor version.
+    /// version (before 1.0, the same minor one), within which contracts only grow, and no newer version than the host's,
+    /// whose contracts the plugin may use. The load context would bind either to the host's copy and fail later, in a run.
     /// </summary>
     public static bool IsCompatible(Version referenced, Version host)
     {
         ArgumentNullException.ThrowIfNull(referenced);
         ArgumentNullException.ThrowIfNull(host);
-        if (referenced.Major != host.Major) return false;
-        return host.Major == 0 ? referenced.Minor == host.Minor : referenced.Minor <= host.Minor;
+        if (referenced.Major != host.Major || (host.Major == 0 && referenced.Minor != host.Minor)) return false;
+        return referenced <= host;
     }
 
     /// <summary>The Vmm.Abstractions version the assembly at <paramref name="path"/> references, or null when it references none or is no .NET assembly.</summary>
