@@ -19,17 +19,21 @@ public sealed class VmmHost : IDisposable
     private readonly ServiceProvider _provider;
     private readonly ScenarioRunner _runner;
 
-    private VmmHost(string pluginsFile, ServiceProvider provider, IReadOnlyList<PluginInfo> plugins, IReadOnlyList<ComponentInfo> components)
+    private VmmHost(IReadOnlyList<string> pluginsFiles, ServiceProvider provider, IReadOnlyList<PluginInfo> plugins, IReadOnlyList<ComponentInfo> components)
     {
-        PluginsFile = pluginsFile;
+        PluginsFiles = pluginsFiles;
+        PluginsFile = pluginsFiles[^1];
         _provider = provider;
         _runner = new ScenarioRunner(provider);
         Plugins = plugins;
         Components = components;
     }
 
-    /// <summary>Full path of the plugins.json this host was loaded from.</summary>
+    /// <summary>Full path of the plugins.json this host was loaded from (the last one, the user's, when there are several).</summary>
     public string PluginsFile { get; }
+
+    /// <summary>Full paths of every plugins.json loaded, in order: a packaged vmm's own first (<see cref="PluginsLocator.FindAll(string?, IEnumerable{string}?)"/>).</summary>
+    public IReadOnlyList<string> PluginsFiles { get; }
 
     public IReadOnlyList<PluginInfo> Plugins { get; }
 
@@ -43,7 +47,7 @@ public sealed class VmmHost : IDisposable
     public IServiceProvider Services => _provider;
 
     /// <summary>Loads the plugins.json found by <see cref="PluginsLocator"/> (<paramref name="explicitPath"/>, VMM_PLUGINS, or the nearest above).</summary>
-    public static VmmHost LoadDefault(string? explicitPath = null) => Load(PluginsLocator.Find(explicitPath));
+    public static VmmHost LoadDefault(string? explicitPath = null) => Load(PluginsLocator.FindAll(explicitPath));
 
     /// <summary>
     /// Loads every plugin of <paramref name="pluginsJsonPath"/> and builds the container.
@@ -52,8 +56,23 @@ public sealed class VmmHost : IDisposable
     public static VmmHost Load(string pluginsJsonPath, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(pluginsJsonPath);
-        var fullPath = PluginsLocator.FullPathOf(pluginsJsonPath, "the plugins file");
-        var entries = PluginsManifest.Read(fullPath);
+        return Load([pluginsJsonPath], configureServices);
+    }
+
+    /// <summary>
+    /// Loads the plugins of several plugins.json files into one host, in order. An entry whose assembly has the same
+    /// file name as one of an earlier file replaces it, so a user's own build of a built-in plugin wins over the copy a
+    /// packaged vmm carries.
+    /// </summary>
+    public static VmmHost Load(IReadOnlyList<string> pluginsJsonPaths, Action<IServiceCollection>? configureServices = null)
+    {
+        ArgumentNullException.ThrowIfNull(pluginsJsonPaths);
+        if (pluginsJsonPaths.Count == 0) throw new ArgumentException("name at least one plugins.json", nameof(pluginsJsonPaths));
+        var files = pluginsJsonPaths.Select(p => PluginsLocator.FullPathOf(p, "the plugins file")).Distinct(StringComparer.Ordinal).ToList();
+        var listed = files.SelectMany(f => PluginsManifest.Read(f).Select(entry => (File: f, Entry: entry))).ToList();
+        var entries = listed
+            .Where((e, i) => !listed.Skip(i + 1).Any(later => later.File != e.File && string.Equals(Path.GetFileName(later.Entry.FullPath), Path.GetFileName(e.Entry.FullPath), StringComparison.OrdinalIgnoreCase)))
+            .ToList();
         IServiceCollection services = new ServiceCollection();
         services.AddVmmCore();
         var suppliers = new Dictionary<(ComponentKind, string), (ComponentDescriptor Descriptor, string Supplier)>();
@@ -61,7 +80,7 @@ public sealed class VmmHost : IDisposable
             suppliers[(descriptor.Kind, descriptor.Name)] = (descriptor, CoreSupplier);
 
         var plugins = new List<PluginInfo>();
-        foreach (var entry in entries)
+        foreach (var (fullPath, entry) in entries)
         {
             PluginLoadException Fail(string reason) => new($"{fullPath}: {entry.Label}: {reason}", fullPath, entry.Index, entry.Name);
 
@@ -71,6 +90,9 @@ public sealed class VmmHost : IDisposable
                 throw Fail($"file {PluginLoadException.Echo(entry.Path)} not found (looked at {PluginLoadException.Echo(entry.FullPath, 160)}); build it with: dotnet build hosts/Vmm.Cli");
             if (new FileInfo(entry.FullPath).Length == 0)
                 throw Fail($"{PluginLoadException.Echo(entry.Path)} is empty, or not a regular file (devices and pipes have no length); name the plugin's .dll, or rebuild it with: dotnet build hosts/Vmm.Cli");
+
+            if (AbstractionsVersion.Problem(entry.FullPath) is { } versionProblem)
+                throw Fail(versionProblem);
 
             Assembly assembly;
             try
@@ -131,7 +153,7 @@ public sealed class VmmHost : IDisposable
             .ToList();
 
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
-        return new VmmHost(fullPath, provider, plugins, components);
+        return new VmmHost(files, provider, plugins, components);
     }
 
     /// <summary>

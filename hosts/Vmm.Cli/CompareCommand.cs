@@ -182,7 +182,7 @@ internal static class CompareCommand
                 return ExitCodes.BadInput;
             }
 
-            using var host = VmmHost.Load(PluginsLocator.Find(arguments.Plugins), context.ConfigureServices);
+            using var host = VmmHost.Load(PluginsLocator.FindAll(arguments.Plugins, arguments.File is { } near ? [near] : null), context.ConfigureServices);
             var runner = new ComparisonRunner(host);
             var comparison = Build(host, runner, arguments, kernelOverride.Kernel);
             using var database = arguments.Store is { } storePath ? ComparisonStore.Open(storePath) : null;

@@ -40,7 +40,7 @@ internal static class PluginsCommand
     {
         try
         {
-            using var host = VmmHost.Load(PluginsLocator.Find(pluginsFile), context.ConfigureServices);
+            using var host = VmmHost.Load(PluginsLocator.FindAll(pluginsFile), context.ConfigureServices);
             if (json) WriteJson(context.Stdout, host);
             else WriteTables(context.OutConsole, host);
             return ExitCodes.Passed;
@@ -60,7 +60,7 @@ internal static class PluginsCommand
     {
         var unicode = console.Profile.Capabilities.Unicode;
         var border = unicode ? TableBorder.Rounded : TableBorder.Ascii;
-        console.Write(new Paragraph().Append("plugins", new Style(decoration: Decoration.Bold)).Append($" from {host.PluginsFile}:"));
+        console.Write(new Paragraph().Append("plugins", new Style(decoration: Decoration.Bold)).Append($" from {string.Join(" and ", host.PluginsFiles)}:"));
         console.WriteLine();
         foreach (var plugin in host.Plugins)
         {

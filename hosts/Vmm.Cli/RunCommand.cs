@@ -139,7 +139,7 @@ internal static class RunCommand
                 return ExitCodes.BadInput;
             }
 
-            using var host = VmmHost.Load(PluginsLocator.Find(arguments.Plugins), context.ConfigureServices);
+            using var host = VmmHost.Load(PluginsLocator.FindAll(arguments.Plugins, arguments.Paths), context.ConfigureServices);
             var batch = new ScenarioBatch(host, new BatchOptions
             {
                 Overrides = overrides,

@@ -14,11 +14,14 @@ public static class ConformanceHost
 {
     private static readonly ConcurrentDictionary<string, Lazy<VmmHost>> Hosts = new(StringComparer.Ordinal);
 
-    /// <summary>The host for <paramref name="pluginsFile"/>, or for the plugins.json <see cref="PluginsLocator"/> finds (VMM_PLUGINS, or the nearest above).</summary>
+    /// <summary>
+    /// The host for <paramref name="pluginsFile"/>, or for the plugins.json <see cref="PluginsLocator"/> finds (VMM_PLUGINS, or the
+    /// nearest above), with the built-in plugins the Vmm.Testing package copies beside the tests (<see cref="PluginsLocator.BundledFolder"/>).
+    /// </summary>
     public static VmmHost For(string? pluginsFile = null)
     {
-        var path = PluginsLocator.Find(pluginsFile);
-        return Hosts.GetOrAdd(path, p => new Lazy<VmmHost>(() => VmmHost.Load(p))).Value;
+        var paths = PluginsLocator.FindAll(pluginsFile);
+        return Hosts.GetOrAdd(string.Join("\n", paths), _ => new Lazy<VmmHost>(() => VmmHost.Load(paths))).Value;
     }
 
     /// <summary>A fresh run scope: the component instances of one run (and their kernel services) live in it.</summary>
@@ -48,8 +51,8 @@ public static class ConformanceHost
     /// </summary>
     public static VmmHost ForMemory(string? pluginsFile = null)
     {
-        var path = PluginsLocator.Find(pluginsFile);
-        return MemoryHosts.GetOrAdd(path, p => new Lazy<VmmHost>(() => VmmHost.Load(p, services =>
+        var paths = PluginsLocator.FindAll(pluginsFile);
+        return MemoryHosts.GetOrAdd(string.Join("\n", paths), _ => new Lazy<VmmHost>(() => VmmHost.Load(paths, services =>
         {
             services.AddScoped<MachineSlot>();
             services.AddScoped<IPhysicalMemory>(sp => sp.GetRequiredService<MachineSlot>().Require());

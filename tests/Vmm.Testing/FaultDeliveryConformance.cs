@@ -128,7 +128,7 @@ public abstract class FaultDeliveryConformance : ComponentConformance, IDisposab
     {
         var calls = new List<int>();
         var step = 0;
-        using var host = VmmHost.Load(Host.PluginsFile, services => services.AddVmmComponent<IFaultDelivery, CountingDelivery>(ComponentKind.Faults, CountingName,
+        using var host = VmmHost.Load(Host.PluginsFiles, services => services.AddVmmComponent<IFaultDelivery, CountingDelivery>(ComponentKind.Faults, CountingName,
             "conformance: counts the calls to the delivery under test",
             run => new CountingDelivery(run.GetRequiredKeyedService<IFaultDelivery>(ComponentName), () => calls.Add(step))));
         var scenario = new ConformanceScenario($"conformance: faults {ComponentName}: one call per event ({@case})")
