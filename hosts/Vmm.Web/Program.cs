@@ -20,7 +20,12 @@ namespace Vmm.Web
         public static WebApplication? Build(string[] args, Action<WebApplicationBuilder>? configure = null)
         {
             // The build output holds appsettings.json and wwwroot/, so `dotnet run --project hosts/Vmm.Web` works from any directory.
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+            {
+                Args = args,
+                ContentRootPath = AppContext.BaseDirectory,
+                ApplicationName = typeof(VmmWeb).Assembly.GetName().Name, // where the pages are, also when a test process builds the app
+            });
             configure?.Invoke(builder);
             var settings = builder.Configuration.GetSection(WebOptions.Section).Get<WebOptions>() ?? new WebOptions();
             if (AccessGate.ListenProblem(builder.Configuration["urls"], builder.Configuration["http_ports"], settings.AccessToken) is { } problem)
