@@ -1,8 +1,8 @@
 using System.Net;
-using Microsoft.AspNetCore.Mvc.Testing;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Vmm.Tests.Infrastructure;
 
 namespace Vmm.Web.Tests;
@@ -301,6 +301,25 @@ public sealed class LimitTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("Vmm:AccessToken", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BrokenPluginsFile_EveryPageSaysWhatIsWrongWithoutAStackTrace()
+    {
+        using var scratch = new ScratchDirectory();
+        var plugins = scratch.PluginsJson(("Gone", "gone/Gone.dll"));
+        using var factory = new WebFactory(new Dictionary<string, string?> { ["Vmm:Plugins"] = plugins });
+        using var client = factory.CreateClient();
+
+        var page = await client.GetAsync("/");
+        var api = await client.GetAsync("/api/components");
+        var text = await page.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.InternalServerError, page.StatusCode);
+        Assert.Contains("the plugins could not be loaded", text, StringComparison.Ordinal);
+        Assert.Contains("Gone.dll", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        Assert.Contains("Gone", (string?)(await Json.Read(api))["error"]!["message"], StringComparison.Ordinal);
     }
 
     [Theory]
