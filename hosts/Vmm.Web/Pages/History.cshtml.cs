@@ -21,6 +21,13 @@ public sealed class HistoryModel(Engine engine) : PageModel
 
     public string? Error { get; private set; }
 
+    /// <summary>"1.0.0+57b7c72": a version with its commit hash cut to seven characters (the cell's title has it whole).</summary>
+    public static string Short(string version)
+    {
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        return plus >= 0 && version.Length > plus + 8 ? version[..(plus + 8)] : version;
+    }
+
     public void OnGet()
     {
         if (engine.Options.Store is not { } path) return;
