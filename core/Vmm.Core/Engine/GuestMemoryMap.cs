@@ -22,7 +22,7 @@ public sealed record GuestMemoryMap(string Vm, long Pages, long PagesPerCell, Gu
             var pages = (long)vm.Pages;
             var perCell = Math.Max(1, (pages + maxCells - 1) / maxCells);
             var cells = new GuestPageState[(pages + perCell - 1) / perCell];
-            var stride = Math.Max(1, perCell / MaxSamplesPerCell);
+            var stride = (perCell + MaxSamplesPerCell - 1) / MaxSamplesPerCell;
             for (var c = 0; c < cells.Length; c++)
             {
                 var first = c * perCell;
