@@ -163,9 +163,25 @@ public sealed class VmmHost : IDisposable
     public ValidationResult Validate(string file, ScenarioOverrides? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(file);
+        return Validate(file, () => ScenarioParser.ParseFile(file), overrides);
+    }
+
+    /// <summary>
+    /// As <see cref="Validate(string, ScenarioOverrides?)"/> for scenario text that is not in a file (pasted or uploaded
+    /// into a front end); <paramref name="name"/> stands for the file in diagnostics and reports.
+    /// </summary>
+    public ValidationResult ValidateText(string json, string name, ScenarioOverrides? overrides = null)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(name);
+        return Validate(name, () => ScenarioParser.Parse(json, name), overrides);
+    }
+
+    private ValidationResult Validate(string file, Func<Scenario> parse, ScenarioOverrides? overrides)
+    {
         try
         {
-            var scenario = ScenarioParser.ParseFile(file);
+            var scenario = parse();
             var warnings = _runner.Validate(scenario, (overrides ?? ScenarioOverrides.None).ToEngine());
             return new ValidationResult(file, scenario, null, warnings.Select(Diagnostic.From).ToList());
         }

@@ -19,6 +19,9 @@ public interface IScenarioMachine
 
     /// <summary>The most frames in use at once so far; 0 when the machine does not model frames.</summary>
     long PeakFramesInUse => 0;
+
+    /// <summary>Each VM's guest memory now, at most <paramref name="maxCells"/> cells per VM; empty when the machine does not model memory.</summary>
+    IReadOnlyList<GuestMemoryMap> MapGuestMemory(int maxCells) => [];
 }
 
 /// <summary>Creates the machine for one run; registered as a singleton (tests replace it with a fake machine).</summary>
@@ -39,5 +42,6 @@ public sealed class SimulationMachineFactory : IScenarioMachineFactory
         public IReadOnlyList<string> Warnings => simulation.Warnings;
         public CostLedger Ledger => simulation.Ledger;
         public long PeakFramesInUse => simulation.Kernel.Mm.Allocator.PeakAllocatedFrames;
+        public IReadOnlyList<GuestMemoryMap> MapGuestMemory(int maxCells) => GuestMemoryMap.Of(simulation.Kernel, maxCells);
     }
 }

@@ -50,6 +50,9 @@ public sealed class ScenarioRun : IDisposable
         }
     }
 
+    /// <summary>Each VM's guest memory as it is between steps (see <see cref="IScenarioMachine.MapGuestMemory"/>).</summary>
+    public IReadOnlyList<GuestMemoryMap> MapGuestMemory(int maxCells) => _machine.MapGuestMemory(maxCells);
+
     /// <summary>Runs the remaining steps and returns the scenario's result.</summary>
     public ScenarioResult Finish()
     {

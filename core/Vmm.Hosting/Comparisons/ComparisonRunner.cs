@@ -56,6 +56,7 @@ public sealed class ComparisonRunner(VmmHost host)
         for (var w = 0; w < comparison.Workloads.Count; w++)
             for (var r = 0; r < comparison.Repeat; r++)
             {
+                cancellationToken.ThrowIfCancellationRequested(); // a time limit also stops a long generation
                 var document = Generate(comparison.Workloads[w], comparison.Seed + r, shared);
                 for (var v = 0; v < variants.Count; v++)
                     generated[w, r, v] = Parse(comparison.Workloads[w], comparison.Seed + r, Adapt(document, variants[v]));

@@ -51,12 +51,7 @@ public sealed record Inspect : StepOp
             state["hwpoisonEntry"] = false;
             state["huge"] = valid && (flags & FrameFlags.Compound) != 0;
         }
-        var owner = valid ? kernel.Mm.Frames.Owner(pfn) : VmId.None;
-        if (valid && kernel.FileById(kernel.Mm.Frames.FileId(pfn)) is { Kind: BackingKind.GuestMemfd } gmem)
-        {
-            // A guest_memfd page belongs to the VM the file is bound to (P-guest-memfd).
-            owner = gmem.Vm;
-        }
+        var owner = valid ? GuestMemoryMap.OwnerOf(kernel, pfn) : VmId.None;
         state["owner"] = owner.IsNone || owner.Value >= kernel.Kvm.VmList.Count ? null : kernel.Kvm.VmList[owner.Value].Info.Name;
         state["lines"] = new Dictionary<string, object?> { ["poisoned"] = valid ? kernel.Memory.PoisonedLineCount(pfn) : 0 };
         state["refcount"] = valid ? kernel.Mm.RefCount(pfn) : 0;
