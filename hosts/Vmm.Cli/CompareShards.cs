@@ -93,7 +93,7 @@ internal static class CompareShards
         text.AppendLine(CultureInfo.InvariantCulture,
             $"{comparison.Workloads.Count} workloads × {comparison.Stacks.Count} stacks × {comparison.Repeat} seed{(comparison.Repeat == 1 ? "" : "s")} = {comparison.RunCount} runs, {totalSteps} steps, seed {comparison.Seed}, baseline {comparison.Baseline}");
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"estimated cost: {Seconds(plan.EstimatedMilliseconds)} s on one core: each run's steps (counted from its scenario) × its workload's time per step, timed just now by running each workload once under {plan.CalibrationStack} (stacks are taken to cost alike; a loaded machine makes the figure larger)");
+            $"estimated cost: {Seconds(plan.EstimatedMilliseconds)} s on one core: each run's steps (counted from its scenario) × its workload's time per step, the faster of two timed runs of each workload under {plan.CalibrationStack}, just now (stacks are taken to cost alike; a loaded machine makes the figure larger)");
         text.AppendLine();
         var width = Math.Max("workload".Length, comparison.Workloads.Max(w => w.Length));
         text.AppendLine(CultureInfo.InvariantCulture, $"{"workload".PadRight(width)}  runs  steps/run  ms/step  est. s");

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Vmm.Hosting;
 
 /// <summary>A merge of every shard of one comparison: the comparison read back from the shard files and its report.</summary>
@@ -46,7 +48,9 @@ public sealed partial class ComparisonRunner
             if (shard.Fingerprint != first.Fingerprint)
                 throw new ComparisonException(
                     $"{path} is from another comparison than {firstPath}: fingerprint {shard.Fingerprint} against {first.Fingerprint}"
-                    + (shard.Comparison == first.Comparison ? $" (the same comparison run by another engine: {shard.Engine} against {first.Engine})" : ""));
+                    + (shard.Comparison == first.Comparison
+                        ? $" (the same comparison run by another engine: {shard.Engine} against {first.Engine})"
+                        : $" (the comparisons differ in {string.Join(", ", Differences(shard.Comparison, first.Comparison))})"));
             if (shard.Result.Shard.Count != first.Result.Shard.Count)
                 throw new ComparisonException($"{path} is shard {shard.Result.Shard} and {firstPath} is shard {first.Result.Shard}: the sweep was cut into {shard.Result.Shard.Count} and into {first.Result.Shard.Count} shards; merge the shards of one cut");
         }
@@ -72,5 +76,13 @@ public sealed partial class ComparisonRunner
                 : $"{firstPath}: its fingerprint {first.Fingerprint} is not its comparison's (an edited file; run the shards again)");
         var report = Report(comparison, [.. shards.SelectMany(s => s.File.Result.Results)], shards.Max(s => s.File.Result.WallTime));
         return new ComparisonMerge(comparison, report, [.. shards.OrderBy(s => s.File.Result.Shard.Index).Select(s => s.Path)]);
+    }
+
+    /// <summary>The properties of two comparison files' JSON that differ ("seed", "stacks").</summary>
+    private static IEnumerable<string> Differences(string a, string b)
+    {
+        var left = JsonNode.Parse(a)!.AsObject();
+        var right = JsonNode.Parse(b)!.AsObject();
+        return left.Select(p => p.Key).Union(right.Select(p => p.Key)).Where(key => !JsonNode.DeepEquals(left[key], right[key]));
     }
 }
