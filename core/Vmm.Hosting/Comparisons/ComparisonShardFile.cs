@@ -114,14 +114,14 @@ public sealed record ComparisonShardFile(string Fingerprint, string Engine, stri
                     Property(run, "stack", JsonValueKind.String).GetString()!,
                     Integer(run, "seed"),
                     Numbers(run, "metrics"),
-                    Number(Property(run, "wallMs", JsonValueKind.Number)),
+                    NumberProperty(run, "wallMs"),
                     Integer(run, "steps"),
                     Numbers(run, "modelledNsByKind")));
             }
             var expected = shard.Runs(total);
             if (!results.Select(r => r.Run).SequenceEqual(expected))
                 throw new ComparisonException($"{path}: holds runs {Runs(results.Select(r => r.Run))} where shard {shard} of {total} runs has {Runs(expected)} (a damaged or edited file; run the shard again)");
-            var wall = TimeSpan.FromSeconds(Number(Property(root, "wallSeconds", JsonValueKind.Number)));
+            var wall = TimeSpan.FromSeconds(NumberProperty(root, "wallSeconds"));
             return new ComparisonShardFile(
                 Property(root, "fingerprint", JsonValueKind.String).GetString()!,
                 Property(root, "engine", JsonValueKind.String).GetString()!,
@@ -146,16 +146,23 @@ public sealed record ComparisonShardFile(string Fingerprint, string Engine, stri
     private static int Integer(JsonElement element, string name) =>
         Property(element, name, JsonValueKind.Number).TryGetInt32(out var value) ? value : throw new MissingProperty($"\"{name}\" is not a whole number");
 
-    private static double Number(JsonElement element) =>
-        element.TryGetDouble(out var value) ? value : throw new MissingProperty($"{element.GetRawText()} is not a number");
+    private static double NumberProperty(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) ? Number(value, name) : throw new MissingProperty($"\"{name}\" is missing");
+
+    /// <summary>A number as written, or NaN and the infinities, which JSON has no numbers for, as the strings "NaN", "Infinity", "-Infinity".</summary>
+    private static double Number(JsonElement element, string name)
+    {
+        if (element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number)) return number;
+        if (element.ValueKind == JsonValueKind.String && element.GetString() is "NaN" or "Infinity" or "-Infinity")
+            return JsonSerializer.Deserialize<double>(element.GetRawText(), Options);
+        throw new MissingProperty($"\"{name}\" is not a number: {element.GetRawText()}");
+    }
 
     private static Dictionary<string, double> Numbers(JsonElement element, string name)
     {
         var numbers = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var property in Property(element, name, JsonValueKind.Object).EnumerateObject())
-            numbers[property.Name] = property.Value.ValueKind == JsonValueKind.String
-                ? JsonSerializer.Deserialize<double>(property.Value.GetRawText(), Options)
-                : Number(property.Value);
+            numbers[property.Name] = Number(property.Value, $"{name}.{property.Name}");
         return numbers;
     }
 
