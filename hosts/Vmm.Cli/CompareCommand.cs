@@ -11,8 +11,8 @@ namespace Vmm.Cli;
 
 /// <summary>
 /// <c>vmm compare [--stack S]... [--workload W]... [--baseline S] [--seed N] [--repeat N] [--set ...]... [--kernel V]
-/// [--dump DIR] [--export md,csv,json [--output DIR] [--force]] [--jobs N] [--plugins FILE]</c>: the same seeded
-/// workloads under several protection designs, one table per workload.
+/// [--dump DIR] [--export md,csv,json [--output DIR] [--force]] [--jobs N] [--plugins FILE] [--shard I/N] [--plan]</c>: the same seeded
+/// workloads under several protection designs, one table per workload (--shard and --plan: CompareShards).
 /// </summary>
 internal static class CompareCommand
 {
@@ -77,7 +77,7 @@ internal static class CompareCommand
         };
         var output = new Option<string?>("--output")
         {
-            Description = "The directory --export writes to (default: the current directory; made if missing).",
+            Description = "The directory --export, --plot and --shard write to (default: the current directory; made if missing).",
             HelpName = "dir",
         };
         var plot = new Option<bool>("--plot")

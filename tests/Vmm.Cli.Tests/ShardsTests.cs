@@ -231,6 +231,17 @@ public sealed class ShardsTests(ShardsFixture single) : IClassFixture<ShardsFixt
     }
 
     [Fact]
+    public void Shard_WithoutRunsOfAWorkload_StillRejectsItsBadOptionValue()
+    {
+        using var cli = new CliHarness();
+
+        var result = Vmm(cli, ["compare", "--workload", "boot,malicious-vmm", "--stack", "tdx-ci+none", "--set", "malicious-vmm.pages=0", "--shard", "0/2", "--output", Path.Combine(cli.Directory, "results")]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Equal("vmm: option \"malicious-vmm.pages\": pages must be 1 or more, not 0" + Environment.NewLine, result.Stderr);
+    }
+
+    [Fact]
     public void Merge_EmptyDirectoryOrNoSuchPath_SaysWhatWritesShardFiles()
     {
         using var cli = new CliHarness();

@@ -63,9 +63,9 @@ public sealed partial class ComparisonRunner(VmmHost host)
     {
         Check(comparison);
         var shared = comparison.Options.Select(o => ToOption(o, "--option")).ToList();
-        var (needs, variants, generated) = GenerateScenarios(comparison, shared);
-
         var owned = shard.Runs(comparison.RunCount);
+        var (needs, variants, generated) = GenerateScenarios(comparison, shared, owned);
+
         var total = owned.Count;
         var results = new ComparisonRunResult[total];
         var done = 0;
@@ -185,18 +185,23 @@ public sealed partial class ComparisonRunner(VmmHost host)
     /// <summary>
     /// One scenario per workload and seed, written once: every stack sees the same ops. A design that needs its own
     /// backing or kernel (its RequiresAttribute) gets the scenario with that backing and kernel (variant needs[stack]).
+    /// With <paramref name="runs"/> (a shard's), only the scenarios those runs use are made, and each workload's first
+    /// seed is written anyway, so that a bad option fails in every shard alike.
     /// </summary>
     private (List<(string?, KernelVersion?)> Needs, List<(string?, KernelVersion?)> Variants, (JsonObject Document, Scenario Scenario)[,,] Generated) GenerateScenarios(
-        Comparison comparison, IReadOnlyList<KeyValuePair<string, (JsonElement, SourceLocation)>> shared)
+        Comparison comparison, IReadOnlyList<KeyValuePair<string, (JsonElement, SourceLocation)>> shared, IReadOnlyList<int>? runs = null)
     {
         var needs = comparison.Stacks.Select(NeedsOf).ToList();
         var variants = needs.Distinct().ToList();
         var generated = new (JsonObject Document, Scenario Scenario)[comparison.Workloads.Count, comparison.Repeat, variants.Count];
+        var used = runs?.Select(run => Decompose(run, comparison)).Select(run => (run.Workload, run.Repeat, variants.IndexOf(needs[run.Stack]))).ToHashSet();
         for (var w = 0; w < comparison.Workloads.Count; w++)
             for (var r = 0; r < comparison.Repeat; r++)
             {
+                var wanted = Enumerable.Range(0, variants.Count).Where(v => used is null || used.Contains((w, r, v))).ToList();
+                if (wanted.Count == 0 && r > 0) continue;
                 var document = Generate(comparison.Workloads[w], comparison.Seed + r, shared);
-                for (var v = 0; v < variants.Count; v++)
+                foreach (var v in wanted)
                     generated[w, r, v] = Parse(comparison.Workloads[w], comparison.Seed + r, Adapt(document, variants[v]));
             }
         return (needs, variants, generated);
