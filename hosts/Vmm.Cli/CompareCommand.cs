@@ -11,8 +11,8 @@ namespace Vmm.Cli;
 
 /// <summary>
 /// <c>vmm compare [--stack S]... [--workload W]... [--baseline S] [--seed N] [--repeat N] [--set ...]... [--kernel V]
-/// [--dump DIR] [--export md,csv,json [--output DIR] [--force]] [--jobs N] [--plugins FILE]</c>: the same seeded
-/// workloads under several protection designs, one table per workload.
+/// [--dump DIR] [--export md,csv,json [--output DIR] [--force]] [--jobs N] [--plugins FILE] [--shard I/N] [--plan]</c>: the same seeded
+/// workloads under several protection designs, one table per workload (--shard and --plan: CompareShards).
 /// </summary>
 internal static class CompareCommand
 {
@@ -77,7 +77,7 @@ internal static class CompareCommand
         };
         var output = new Option<string?>("--output")
         {
-            Description = "The directory --export writes to (default: the current directory; made if missing).",
+            Description = "The directory --export, --plot and --shard write to (default: the current directory; made if missing).",
             HelpName = "dir",
         };
         var plot = new Option<bool>("--plot")
@@ -97,6 +97,15 @@ internal static class CompareCommand
             Description = "Runs at once (default: one per core). Results do not depend on it.",
             DefaultValueFactory = _ => Environment.ProcessorCount,
         };
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "Run only the I-th of N disjoint slices of the runs (I from 0 to N-1, as SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX count) and write them into --output as compare-shard-I-of-N.json; vmm merge makes the report (docs/shards.md).",
+            HelpName = "I/N",
+        };
+        var plan = new Option<bool>("--plan")
+        {
+            Description = "Run nothing but a calibration: print how many runs the comparison has, their estimated cost, and a number of shards to cut it into.",
+        };
         var costs = CostsCommand.FileOption();
         var plugins = PluginsCommand.PluginsOption();
         var command = new Command("compare",
@@ -112,12 +121,14 @@ internal static class CompareCommand
               vmm compare --stack tdx-ci+none --stack tdx-ci+hwpoison-v2 --stack tdx-ci+hwpoison-v2,hwpoison.trackReason=true
               vmm compare --set boot.pages=512 --export md,csv,json --output reports/
               vmm compare --workload malicious-vmm --dump runs/ && vmm run runs/
+              vmm compare --plan
+              vmm compare --shard 0/4 --output results/   (and 1/4, 2/4, 3/4 elsewhere), then: vmm merge results/ --export json
 
             Exit codes: 0 the comparison ran; 2 invalid input (an unknown stack component, workload or option, an
             existing export file); 3 internal error.
             """)
         {
-            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file, byKind,
+            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file, shard, plan, byKind,
         };
         command.SetAction(parseResult => Execute(context, new CompareArguments(
             parseResult.GetValue(stacks) ?? [],
@@ -138,6 +149,8 @@ internal static class CompareCommand
             parseResult.GetValue(costs),
             parseResult.GetValue(file))
         {
+            Shard = parseResult.GetValue(shard),
+            Plan = parseResult.GetValue(plan),
             ByKind = parseResult.GetValue(byKind),
         }));
         return command;
@@ -147,6 +160,10 @@ internal static class CompareCommand
         string[] Stacks, string[] Workloads, string? Baseline, int? Seed, int? Repeat, string[] Sets, string? Kernel,
         string? Dump, string[] Exports, bool Plot, string? Output, bool Force, int Jobs, string? Plugins, string? Store, string? Costs, string? File)
     {
+        public string? Shard { get; init; }
+
+        public bool Plan { get; init; }
+
         public bool ByKind { get; init; }
     }
 
@@ -170,7 +187,13 @@ internal static class CompareCommand
                 context.Error($"--jobs: expected 1 or more, not {arguments.Jobs}");
                 return ExitCodes.BadInput;
             }
-            var exports = ParseExports(arguments, out var exportError);
+            if (!CompareShards.Allowed(arguments.Shard, arguments.Plan, arguments.Exports, arguments.Plot, arguments.Store, arguments.Dump, arguments.Output, arguments.Force, out var shard, out var shardError))
+            {
+                context.Error(shardError!);
+                return ExitCodes.BadInput;
+            }
+            // A shard writes its own file into --output (CompareShards); only a whole comparison exports.
+            var exports = ParseExports(arguments.Exports, shard is null ? arguments.Output : null, arguments.Force, arguments.Plot, out var exportError);
             if (exports is null)
             {
                 context.Error(exportError!);
@@ -185,51 +208,12 @@ internal static class CompareCommand
             using var host = VmmHost.Load(PluginsLocator.FindAll(arguments.Plugins, arguments.File is { } near ? [near] : null), context.ConfigureServices);
             var runner = new ComparisonRunner(host);
             var comparison = Build(host, runner, arguments, kernelOverride.Kernel);
+            if (arguments.Plan) return CompareShards.Plan(context, runner, comparison);
+            if (shard is { } slice) return CompareShards.Run(context, host, runner, comparison, slice, arguments.Output, arguments.Force);
             using var database = arguments.Store is { } storePath ? ComparisonStore.Open(storePath) : null;
-            var report = RunWithProgress(context, runner, comparison);
-            Write(context.OutConsole, report, arguments.ByKind);
-            if (database is not null)
-            {
-                var id = database.Append(report, ComparisonFile.ToJson(comparison), HistoryCommand.Version);
-                context.Error($"stored as run {id} in {database.Path}; see: vmm history --store {database.Path}");
-            }
-            foreach (var (exporter, file) in exports)
-            {
-                try
-                {
-                    var directory = Path.GetDirectoryName(file);
-                    if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-                    using var stream = new FileStream(file, arguments.Force ? FileMode.Create : FileMode.CreateNew, FileAccess.Write);
-                    using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false));
-                    exporter.Export(report, writer);
-                    context.Error($"wrote {file}");
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    context.Error($"--export: cannot write {file}: {e.Message}");
-                    return ExitCodes.BadInput;
-                }
-            }
-            if (arguments.Plot)
-            {
-                var directory = arguments.Output ?? ".";
-                try
-                {
-                    Directory.CreateDirectory(directory);
-                    foreach (var chart in ComparisonCharts.From(report))
-                    {
-                        var png = Path.Combine(directory, $"compare-{chart.Name}.png");
-                        var svg = Path.Combine(directory, $"compare-{chart.Name}.svg");
-                        ChartRenderer.Save(chart, png, svg);
-                        context.Error($"wrote {png} and {svg}");
-                    }
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    context.Error($"--plot: cannot write into {directory}: {e.Message}");
-                    return ExitCodes.BadInput;
-                }
-            }
+            var report = RunWithProgress(context, runner, comparison.RunCount, () => runner.Run(comparison));
+            var written = WriteReport(context, report, comparison, database, exports, arguments.Plot, arguments.Output, arguments.Force, storeAgain: true, arguments.ByKind);
+            if (written != ExitCodes.Passed) return written;
             if (arguments.Dump is { } dumped) context.Error($"wrote {report.Runs} scenario files below {dumped}; replay them with: vmm run {dumped}");
             return ExitCodes.Passed;
         }
@@ -252,6 +236,66 @@ internal static class CompareCommand
         {
             return context.InternalError(e);
         }
+    }
+
+    /// <summary>
+    /// The report's tables on stdout, then --store, --export and --plot: what vmm compare and vmm merge both write.
+    /// <paramref name="storeAgain"/> false leaves a store that already holds this very run (configuration, version and report) as it is.
+    /// </summary>
+    internal static int WriteReport(
+        CliContext context, ComparisonReport report, Comparison comparison, ComparisonStore? database, IReadOnlyList<(IComparisonExporter, string)> exports,
+        bool plot, string? output, bool force, bool storeAgain, bool byKind = false)
+    {
+        Write(context.OutConsole, report, byKind);
+        if (database is not null)
+        {
+            var configuration = ComparisonFile.ToJson(comparison);
+            if (!storeAgain && database.Find(report, configuration, HistoryCommand.Version) is { } stored)
+                context.Error($"already stored as run {stored} in {database.Path}; not added again");
+            else
+            {
+                var id = database.Append(report, configuration, HistoryCommand.Version);
+                context.Error($"stored as run {id} in {database.Path}; see: vmm history --store {database.Path}");
+            }
+        }
+        foreach (var (exporter, file) in exports)
+        {
+            try
+            {
+                var directory = Path.GetDirectoryName(file);
+                if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+                using var stream = new FileStream(file, force ? FileMode.Create : FileMode.CreateNew, FileAccess.Write);
+                using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false));
+                exporter.Export(report, writer);
+                context.Error($"wrote {file}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                context.Error($"--export: cannot write {file}: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+        }
+        if (plot)
+        {
+            var directory = output ?? ".";
+            try
+            {
+                Directory.CreateDirectory(directory);
+                foreach (var chart in ComparisonCharts.From(report))
+                {
+                    var png = Path.Combine(directory, $"compare-{chart.Name}.png");
+                    var svg = Path.Combine(directory, $"compare-{chart.Name}.svg");
+                    ChartRenderer.Save(chart, png, svg);
+                    context.Error($"wrote {png} and {svg}");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                context.Error($"--plot: cannot write into {directory}: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+        }
+        return ExitCodes.Passed;
     }
 
     private static Comparison Build(VmmHost host, ComparisonRunner runner, CompareArguments arguments, KernelVersion? kernel)
@@ -305,12 +349,13 @@ internal static class CompareCommand
         };
     }
 
-    private static List<(IComparisonExporter, string)>? ParseExports(CompareArguments arguments, out string? error)
+    /// <summary>The files --export NAMES writes into <paramref name="output"/>, or null and the message when one exists (without --force) or a name is unknown; vmm merge applies the same rules.</summary>
+    internal static List<(IComparisonExporter, string)>? ParseExports(string[] exports, string? output, bool force, bool plot, out string? error)
     {
         error = null;
         var targets = new List<(IComparisonExporter, string)>();
-        var directory = arguments.Output ?? ".";
-        foreach (var name in arguments.Exports.SelectMany(n => n.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
+        var directory = output ?? ".";
+        foreach (var name in exports.SelectMany(n => n.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
         {
             var exporter = ComparisonExporters.Find(name);
             if (exporter is null)
@@ -320,24 +365,24 @@ internal static class CompareCommand
             }
             var file = Path.Combine(directory, $"compare.{exporter.FileExtension}");
             if (targets.Any(t => t.Item2 == file)) continue;
-            if (!arguments.Force && (File.Exists(file) || Directory.Exists(file)))
+            if (!force && (File.Exists(file) || Directory.Exists(file)))
             {
                 error = $"--export: {file} already exists; give --force to overwrite it, or another --output";
                 return null;
             }
             targets.Add((exporter, file));
         }
-        if (arguments.Exports.Length > 0 && targets.Count == 0)
+        if (exports.Length > 0 && targets.Count == 0)
         {
             error = $"--export: name at least one exporter: {ComparisonExporters.Names}";
             return null;
         }
-        if (targets.Count == 0 && !arguments.Plot && arguments.Output is not null)
+        if (targets.Count == 0 && !plot && output is not null)
         {
-            error = $"--output: give --export or --plot too, e.g. --export md,csv --output {arguments.Output}";
+            error = $"--output: give --export or --plot too, e.g. --export md,csv --output {output}";
             return null;
         }
-        if (arguments.Plot && !arguments.Force)
+        if (plot && !force)
         {
             foreach (var chart in new[] { "safety", "cost" })
                 foreach (var extension in new[] { "png", "svg" })
@@ -374,11 +419,13 @@ internal static class CompareCommand
         return true;
     }
 
-    private static ComparisonReport RunWithProgress(CliContext context, ComparisonRunner runner, Comparison comparison)
+    /// <summary>Runs <paramref name="run"/> (<paramref name="total"/> runs of <paramref name="runner"/>) with a progress bar on a terminal.</summary>
+    internal static T RunWithProgress<T>(CliContext context, ComparisonRunner runner, int total, Func<T> run)
+        where T : class
     {
         var console = context.ErrorConsole;
-        if (!console.Profile.Capabilities.Interactive) return runner.Run(comparison);
-        ComparisonReport? report = null;
+        if (!console.Profile.Capabilities.Interactive) return run();
+        T? report = null;
         ConsoleCancelEventHandler showCursor = (_, _) => console.Cursor.Show();
         Console.CancelKeyPress += showCursor;
         try
@@ -388,13 +435,13 @@ internal static class CompareCommand
                 .Columns(new SpinnerColumn(), new ProgressBarColumn { Width = 20 }, new TaskDescriptionColumn { Alignment = Justify.Left })
                 .Start(progress =>
                 {
-                    var task = progress.AddTask($"0/{comparison.RunCount} runs", maxValue: comparison.RunCount);
+                    var task = progress.AddTask($"0/{total} runs", maxValue: Math.Max(1, total));
                     runner.RunFinished += done =>
                     {
                         task.Value = done.Done;
                         task.Description = Markup.Escape($"{done.Done}/{done.Total} runs ({done.Workload} under {done.Stack})");
                     };
-                    report = runner.Run(comparison);
+                    report = run();
                 });
         }
         finally
@@ -404,7 +451,7 @@ internal static class CompareCommand
         return report!;
     }
 
-    private static void Write(IAnsiConsole console, ComparisonReport report, bool byKind)
+    internal static void Write(IAnsiConsole console, ComparisonReport report, bool byKind)
     {
         foreach (var (table, time) in ComparisonTables.From(report).Zip(ComparisonTables.TimeByKind(report)))
         {

@@ -46,6 +46,7 @@ public static class Program
         {
             RunCommand.Create(context),
             CompareCommand.Create(context),
+            MergeCommand.Create(context),
             HistoryCommand.Create(context),
             CostsCommand.Create(context),
             PluginsCommand.Create(context),

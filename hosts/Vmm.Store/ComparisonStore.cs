@@ -121,6 +121,19 @@ public sealed class ComparisonStore : IDisposable
         return id;
     }
 
+    /// <summary>The id of a stored run with this very configuration, vmm version and report (the json export), or null: what makes storing a merge idempotent.</summary>
+    public long? Find(ComparisonReport report, string configuration, string version)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var json = new StringWriter();
+        ComparisonExporters.Find("json")!.Export(report, json);
+        using var query = Command("SELECT id FROM runs WHERE configuration = $configuration AND version = $version AND report = $report ORDER BY id LIMIT 1");
+        query.Parameters.AddWithValue("$configuration", configuration);
+        query.Parameters.AddWithValue("$version", version);
+        query.Parameters.AddWithValue("$report", json.ToString());
+        return query.ExecuteScalar() as long?;
+    }
+
     /// <summary>Every stored run, oldest first.</summary>
     public IReadOnlyList<StoredRun> List()
     {

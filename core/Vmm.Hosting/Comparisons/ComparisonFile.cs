@@ -26,6 +26,14 @@ public static class ComparisonFile
         {
             throw new ComparisonException($"{path}: cannot read the comparison file ({e.Message})", e);
         }
+        return Parse(text, path, components, defaults);
+    }
+
+    /// <summary>As <see cref="Read"/>, from the file's <paramref name="text"/>; messages name <paramref name="path"/> (where the text came from).</summary>
+    public static Comparison Parse(string text, string path, IReadOnlyList<ComponentInfo> components, Comparison defaults)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(path);
         JsonNode? root;
         try
         {

@@ -19,7 +19,7 @@ public readonly record struct ComparisonProgress(int Done, int Total, string Wor
 /// runs it, and <see cref="RunMetrics"/> counts what happened. Runs are independent and go in parallel; the report
 /// depends only on the comparison (the same seed gives the same report, in parallel or not), except wall times.
 /// </summary>
-public sealed class ComparisonRunner(VmmHost host)
+public sealed partial class ComparisonRunner(VmmHost host)
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
@@ -44,31 +44,36 @@ public sealed class ComparisonRunner(VmmHost host)
     public ComparisonReport Run(Comparison comparison, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(comparison);
-        Check(comparison);
         var clock = Stopwatch.StartNew();
+        var results = RunEach(comparison, ComparisonShard.Whole, cancellationToken);
+        return Report(comparison, results, clock.Elapsed);
+    }
+
+    /// <summary>Runs only <paramref name="shard"/>'s runs of the comparison (<see cref="ComparisonShard.Owns"/>); <see cref="Report"/> takes every shard's results together.</summary>
+    public ComparisonShardResult RunShard(Comparison comparison, ComparisonShard shard, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(comparison);
+        var clock = Stopwatch.StartNew();
+        var results = RunEach(comparison, shard, cancellationToken);
+        return new ComparisonShardResult(shard, comparison.RunCount, results, clock.Elapsed);
+    }
+
+    /// <summary>The runs of <paramref name="shard"/>, in the comparison's order; each scenario is generated once and shared by the stacks.</summary>
+    private List<ComparisonRunResult> RunEach(Comparison comparison, ComparisonShard shard, CancellationToken cancellationToken)
+    {
+        Check(comparison);
         var shared = comparison.Options.Select(o => ToOption(o, "--option")).ToList();
+        var owned = shard.Runs(comparison.RunCount);
+        var (needs, variants, generated) = GenerateScenarios(comparison, shared, owned, cancellationToken);
 
-        // One scenario per workload and seed, written once: every stack sees the same ops. A design that needs its
-        // own backing or kernel (its RequiresAttribute) gets the scenario with that backing and kernel.
-        var needs = comparison.Stacks.Select(NeedsOf).ToList();
-        var variants = needs.Distinct().ToList();
-        var generated = new (JsonObject Document, Scenario Scenario)[comparison.Workloads.Count, comparison.Repeat, variants.Count];
-        for (var w = 0; w < comparison.Workloads.Count; w++)
-            for (var r = 0; r < comparison.Repeat; r++)
-            {
-                cancellationToken.ThrowIfCancellationRequested(); // a time limit also stops a long generation
-                var document = Generate(comparison.Workloads[w], comparison.Seed + r, shared);
-                for (var v = 0; v < variants.Count; v++)
-                    generated[w, r, v] = Parse(comparison.Workloads[w], comparison.Seed + r, Adapt(document, variants[v]));
-            }
-
-        var total = comparison.RunCount;
-        var results = new (IReadOnlyDictionary<string, double> Metrics, double WallMs, int Steps, IReadOnlyDictionary<string, double> ByKind)[total];
+        var total = owned.Count;
+        var results = new ComparisonRunResult[total];
         var done = 0;
         var dumpError = (Exception?)null;
         var errors = new ComparisonException?[total];
-        Parallel.For(0, total, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, comparison.Parallelism), CancellationToken = cancellationToken }, index =>
+        Parallel.For(0, total, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, comparison.Parallelism), CancellationToken = cancellationToken }, slot =>
         {
+            var index = owned[slot];
             var (w, s, r) = Decompose(index, comparison);
             var stack = comparison.Stacks[s];
             var (document, generic) = generated[w, r, variants.IndexOf(needs[s])];
@@ -82,10 +87,10 @@ public sealed class ComparisonRunner(VmmHost host)
             catch (ScenarioException e)
             {
                 // Kept per run and thrown after the loop, the first in comparison order, so the message never depends on timing.
-                errors[index] = new ComparisonException($"stack \"{stack.Label}\" on workload {comparison.Workloads[w]}: {e.Message}", e);
+                errors[slot] = new ComparisonException($"stack \"{stack.Label}\" on workload {comparison.Workloads[w]}: {e.Message}", e);
                 return;
             }
-            results[index] = (RunMetrics.Of(scenario, result), watch.Elapsed.TotalMilliseconds, result.Steps.Count, result.ModelledNanosecondsByKind);
+            results[slot] = new ComparisonRunResult(index, comparison.Workloads[w], stack.Label, comparison.Seed + r, RunMetrics.Of(scenario, result), watch.Elapsed.TotalMilliseconds, result.Steps.Count, result.ModelledNanosecondsByKind);
             if (comparison.DumpDirectory is { } directory)
             {
                 try
@@ -102,6 +107,36 @@ public sealed class ComparisonRunner(VmmHost host)
         if (errors.FirstOrDefault(e => e is not null) is { } firstError) throw firstError;
         if (dumpError is not null)
             throw new ComparisonException($"--dump: cannot write into {comparison.DumpDirectory}: {dumpError.Message}", dumpError);
+        return [.. results];
+    }
+
+    /// <summary>
+    /// The report of <paramref name="comparison"/> from every one of its runs' results, in any order (one process's
+    /// or every shard's, merged): the one place a report is built, so a merged report is the one a single process makes.
+    /// </summary>
+    public ComparisonReport Report(Comparison comparison, IReadOnlyList<ComparisonRunResult> runs, TimeSpan wallTime)
+    {
+        ArgumentNullException.ThrowIfNull(comparison);
+        ArgumentNullException.ThrowIfNull(runs);
+        Check(comparison);
+        var total = comparison.RunCount;
+        var results = new ComparisonRunResult[total];
+        foreach (var run in runs)
+        {
+            if (run.Run < 0 || run.Run >= total) throw new ComparisonException($"run {run.Run} is not one of the comparison's {total} runs");
+            if (results[run.Run] is not null) throw new ComparisonException($"run {run.Run} ({run.Workload} under {run.Stack}, seed {run.Seed}) is given twice");
+            var (w, s, r) = Decompose(run.Run, comparison);
+            if (run.Workload != comparison.Workloads[w] || run.Stack != comparison.Stacks[s].Label || run.Seed != comparison.Seed + r)
+                throw new ComparisonException($"run {run.Run} is {run.Workload} under {run.Stack}, seed {run.Seed}, where the comparison's run {run.Run} is {comparison.Workloads[w]} under {comparison.Stacks[s].Label}, seed {comparison.Seed + r}");
+            if (RunMetrics.Definitions.FirstOrDefault(d => !run.Metrics.ContainsKey(d.Name)) is { } absent)
+                throw new ComparisonException($"run {run.Run} ({run.Workload} under {run.Stack}, seed {run.Seed}) has no value for the metric \"{absent.Name}\"");
+            results[run.Run] = run;
+        }
+        if (Array.FindIndex(results, r => r is null) is var missing and >= 0)
+        {
+            var (w, s, r) = Decompose(missing, comparison);
+            throw new ComparisonException($"run {missing} ({comparison.Workloads[w]} under {comparison.Stacks[s].Label}, seed {comparison.Seed + r}) is missing");
+        }
 
         var tables = new List<WorkloadTable>();
         for (var w = 0; w < comparison.Workloads.Count; w++)
@@ -118,9 +153,9 @@ public sealed class ComparisonRunner(VmmHost host)
                     metrics[definition.Name] = new MetricValue(values.Average(), StdDev(values));
                 }
                 var time = metrics[RunMetrics.ModelledMicroseconds].Mean;
-                var wall = Enumerable.Range(0, comparison.Repeat).Average(r => results[Index(comparison, w, s, r)].WallMs);
+                var wall = Enumerable.Range(0, comparison.Repeat).Average(r => results[Index(comparison, w, s, r)].WallMilliseconds);
                 var steps = results[Index(comparison, w, s, 0)].Steps;
-                var byKind = Enumerable.Range(0, comparison.Repeat).SelectMany(r => results[Index(comparison, w, s, r)].ByKind)
+                var byKind = Enumerable.Range(0, comparison.Repeat).SelectMany(r => results[Index(comparison, w, s, r)].ModelledNanosecondsByKind)
                     .GroupBy(k => k.Key, StringComparer.Ordinal)
                     .OrderBy(g => g.Key, StringComparer.Ordinal)
                     .ToDictionary(g => g.Key, g => g.Sum(k => k.Value) / comparison.Repeat, StringComparer.Ordinal);
@@ -140,11 +175,37 @@ public sealed class ComparisonRunner(VmmHost host)
             comparison.Repeat,
             comparison.Kernel?.ToString(),
             total,
-            clock.Elapsed,
+            wallTime,
             Conclusions.Of(tables, comparison.Baseline))
         {
             Claims = Claims.Of(tables),
         };
+    }
+
+    /// <summary>
+    /// One scenario per workload and seed, written once: every stack sees the same ops. A design that needs its own
+    /// backing or kernel (its RequiresAttribute) gets the scenario with that backing and kernel (variant needs[stack]).
+    /// With <paramref name="runs"/> (a shard's), only the scenarios those runs use are made, and each workload's first
+    /// seed is written anyway, so that a bad option fails in every shard alike.
+    /// </summary>
+    private (List<(string?, KernelVersion?)> Needs, List<(string?, KernelVersion?)> Variants, (JsonObject Document, Scenario Scenario)[,,] Generated) GenerateScenarios(
+        Comparison comparison, IReadOnlyList<KeyValuePair<string, (JsonElement, SourceLocation)>> shared, IReadOnlyList<int>? runs = null, CancellationToken cancellationToken = default)
+    {
+        var needs = comparison.Stacks.Select(NeedsOf).ToList();
+        var variants = needs.Distinct().ToList();
+        var generated = new (JsonObject Document, Scenario Scenario)[comparison.Workloads.Count, comparison.Repeat, variants.Count];
+        var used = runs?.Select(run => Decompose(run, comparison)).Select(run => (run.Workload, run.Repeat, variants.IndexOf(needs[run.Stack]))).ToHashSet();
+        for (var w = 0; w < comparison.Workloads.Count; w++)
+            for (var r = 0; r < comparison.Repeat; r++)
+            {
+                var wanted = Enumerable.Range(0, variants.Count).Where(v => used is null || used.Contains((w, r, v))).ToList();
+                if (wanted.Count == 0 && r > 0) continue;
+                cancellationToken.ThrowIfCancellationRequested(); // a time limit also stops a long generation
+                var document = Generate(comparison.Workloads[w], comparison.Seed + r, shared);
+                foreach (var v in wanted)
+                    generated[w, r, v] = Parse(comparison.Workloads[w], comparison.Seed + r, Adapt(document, variants[v]));
+            }
+        return (needs, variants, generated);
     }
 
     private void Check(Comparison comparison)
@@ -308,7 +369,7 @@ public sealed class ComparisonRunner(VmmHost host)
 
     private static int Index(Comparison comparison, int w, int s, int r) => ((w * comparison.Stacks.Count) + s) * comparison.Repeat + r;
 
-    private static double Mean((IReadOnlyDictionary<string, double> Metrics, double, int, IReadOnlyDictionary<string, double>)[] results, Comparison comparison, int w, int s, string metric) =>
+    private static double Mean(ComparisonRunResult[] results, Comparison comparison, int w, int s, string metric) =>
         s < 0 ? 0 : Enumerable.Range(0, comparison.Repeat).Average(r => results[Index(comparison, w, s, r)].Metrics[metric]);
 
     private static double StdDev(List<double> values)
