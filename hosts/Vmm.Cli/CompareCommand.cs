@@ -169,7 +169,7 @@ internal static class CompareCommand
 
     private static int Execute(CliContext context, CompareArguments arguments)
     {
-        try
+        return Guarded(context, () =>
         {
             if (arguments.File is { } given && given.StartsWith('-'))
             {
@@ -216,6 +216,15 @@ internal static class CompareCommand
             if (written != ExitCodes.Passed) return written;
             if (arguments.Dump is { } dumped) context.Error($"wrote {report.Runs} scenario files below {dumped}; replay them with: vmm run {dumped}");
             return ExitCodes.Passed;
+        });
+    }
+
+    /// <summary>Runs a comparison command's body (compare, merge): bad plugins, comparisons or stores are one line and exit 2, anything else an internal error.</summary>
+    internal static int Guarded(CliContext context, Func<int> body)
+    {
+        try
+        {
+            return body();
         }
         catch (PluginLoadException e)
         {

@@ -74,7 +74,7 @@ internal static class MergeCommand
 
     private static int Execute(CliContext context, string[] paths, string[] exportNames, string? output, bool plot, string? storePath, bool force, string? plugins)
     {
-        try
+        return CompareCommand.Guarded(context, () =>
         {
             if (paths.FirstOrDefault(p => p.StartsWith('-')) is { } option)
             {
@@ -93,25 +93,6 @@ internal static class MergeCommand
             using var database = storePath is not null ? ComparisonStore.Open(storePath) : null;
             context.Error($"merged {merged.Files.Count} shard{(merged.Files.Count == 1 ? "" : "s")} of {merged.Report.Runs} runs: {string.Join(", ", merged.Files)}");
             return CompareCommand.WriteReport(context, merged.Report, merged.Comparison, database, exports, plot, output, force, storeAgain: false);
-        }
-        catch (PluginLoadException e)
-        {
-            context.Error(e.Message);
-            return ExitCodes.BadInput;
-        }
-        catch (ComparisonException e)
-        {
-            context.Error(e.Message);
-            return ExitCodes.BadInput;
-        }
-        catch (StoreException e)
-        {
-            context.Error($"--store: {e.Message}");
-            return ExitCodes.BadInput;
-        }
-        catch (Exception e)
-        {
-            return context.InternalError(e);
-        }
+        });
     }
 }

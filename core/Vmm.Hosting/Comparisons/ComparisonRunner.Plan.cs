@@ -36,7 +36,7 @@ public sealed partial class ComparisonRunner
         ArgumentNullException.ThrowIfNull(comparison);
         Check(comparison);
         var shared = comparison.Options.Select(o => ToOption(o, "--option")).ToList();
-        var (needs, variants, generated) = GenerateScenarios(comparison, shared);
+        var (needs, variants, generated) = GenerateScenarios(comparison, shared, cancellationToken: cancellationToken);
         var baseline = comparison.Stacks.ToList().FindIndex(s => s.Label == comparison.Baseline);
         var calibration = comparison with { Stacks = [comparison.Stacks[baseline]], Repeat = 1, Parallelism = 1, DumpDirectory = null };
 
