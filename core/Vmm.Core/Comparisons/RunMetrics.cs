@@ -83,6 +83,7 @@ public static class RunMetrics
         var counts = Definitions.ToDictionary(d => d.Name, _ => 0.0, StringComparer.Ordinal);
         // Real memory errors not yet reported, by (vm, page), and whether anyone touched the page since.
         var pending = new Dictionary<(string Vm, ulong Page), bool>();
+        var reported = new HashSet<(string Vm, ulong Page)>();
         var killed = new HashSet<string>(StringComparer.Ordinal);
         var ops = scenario.Steps.ToDictionary(s => s.Index, s => s.Op);
         foreach (var step in result.Steps)
@@ -118,12 +119,26 @@ public static class RunMetrics
             else if (step.Op == "hw.memory-error")
             {
                 // Early kill (AO) or an action-required error reports at once; otherwise the error waits for its page's next access.
-                if (page is { } failed && !Reports(actual)) pending[failed] = false;
+                // memory_failure()'s own EHWPOISON ("already poisoned") tells nobody, unless the page is bad from an error already reported.
+                var hidden = actual is { Kind: OutcomeKind.Errno, Errno: Errno.EHWPOISON } && page is { } known && !reported.Contains(known);
+                if (page is { } failed && (!Reports(actual) || hidden)) pending[failed] = false;
+                else if (page is { } told) reported.Add(told);
             }
-            else if (page is { } touched && pending.ContainsKey(touched))
+            else if (page is { } touched && step.Op == "hw.unpoison")
             {
-                if (Reports(actual) || actual.Kind == OutcomeKind.GuestKilled) pending.Remove(touched);
-                else pending[touched] = true;
+                // unpoison_memory() is asked for by someone who knows of the error, and the page is good again.
+                pending.Remove(touched);
+                reported.Remove(touched);
+            }
+            else if (page is { } used && pending.ContainsKey(used))
+            {
+                if (Reports(actual) || actual.Kind == OutcomeKind.GuestKilled)
+                {
+                    pending.Remove(used);
+                    reported.Add(used);
+                }
+                // Only a read or write that went through consumed or replaced the data; inspect, conversions or a refused access did not.
+                else if (actual.Kind == OutcomeKind.Ok && AccessesData(step.Op)) pending[used] = true;
             }
         }
         // An error whose page was used again and nobody was told: the data was consumed or replaced silently.
@@ -144,6 +159,10 @@ public static class RunMetrics
     /// <summary>Ops a host-side actor issues: what they receive must never be guest-private plaintext.</summary>
     public static bool IsHostSide(string op) =>
         op.StartsWith("host.", StringComparison.Ordinal) || op.StartsWith("kernel.", StringComparison.Ordinal) || op.StartsWith("device.", StringComparison.Ordinal);
+
+    /// <summary>Ops that read or write a page's data (what a lost memory error is consumed or overwritten by).</summary>
+    private static bool AccessesData(string op) => op is "guest.read" or "guest.write" or "host.read" or "host.write" or "host.pread" or "host.pwrite"
+        or "host.procmem-read" or "host.procmem-write" or "host.process-vm-readv" or "kernel.read" or "kernel.write" or "device.dma-read" or "device.dma-write";
 
     /// <summary>Whether an outcome tells someone of a memory error.</summary>
     private static bool Reports(Outcome outcome) => outcome.Kind switch
