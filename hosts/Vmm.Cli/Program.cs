@@ -44,6 +44,7 @@ public static class Program
         {
             RunCommand.Create(context),
             CompareCommand.Create(context),
+            ExploreCommand.Create(context),
             HistoryCommand.Create(context),
             CostsCommand.Create(context),
             PluginsCommand.Create(context),
