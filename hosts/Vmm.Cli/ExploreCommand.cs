@@ -212,7 +212,7 @@ internal static class ExploreCommand
                 .Columns(new SpinnerColumn(), new ElapsedTimeColumn(), new TaskDescriptionColumn { Alignment = Justify.Left })
                 .Start(progress =>
                 {
-                    var task = progress.AddTask(options.Exhaustive ? "depth 0" : "0 sequences", maxValue: 1);
+                    var task = progress.AddTask(options.Exhaustive ? $"depth 0/{options.EffectiveDepth} done" : "0 sequences tried, corpus 0, 0 behaviours", maxValue: 1);
                     explorer.Progress += p => task.Description = Markup.Escape(options.Exhaustive
                         ? $"depth {p.Depth}/{options.EffectiveDepth} done: {p.Tried} sequences, {p.States} distinct states"
                         : $"{p.Tried} sequences tried, corpus {p.Corpus}, {p.Behaviours} behaviours");

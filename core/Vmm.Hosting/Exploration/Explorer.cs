@@ -66,6 +66,9 @@ public sealed record ExploreFinding(ExploreGoal Goal, IReadOnlyList<FindingStep>
 {
     /// <summary>Set when the "violation" was the simulator throwing: a bug in the engine or a plugin, not a finding about the design.</summary>
     public string? Bug { get; init; }
+
+    /// <summary>The steps as the explorer holds them (to run them under another design).</summary>
+    internal IReadOnlyList<ExploreStep> Source { get; init; } = [];
 }
 
 /// <summary>What an exploration did and found.</summary>
@@ -141,13 +144,13 @@ public sealed class Explorer(VmmHost host)
         {
             var buggy = target.Document(trial.Steps, name);
             var bugSteps = trial.Steps.Select((s, i) => new FindingStep(i, s.ToString(), "")).ToList();
-            return new ExploreFinding(goal, bugSteps, before, buggy) { Bug = $"{bug.GetType().Name}: {bug.Message}" };
+            return new ExploreFinding(goal, bugSteps, before, buggy) { Bug = $"{bug.GetType().Name}: {bug.Message}", Source = trial.Steps };
         }
         var document = target.Document(trial.Steps, name);
         document["description"] = Description(goal, options, trial);
         var scenario = ComparisonRunner.Observed(document, name, trial.Scenario!, trial.Result!);
         var steps = trial.Steps.Select((s, i) => new FindingStep(i, s.ToString(), i < trial.Result!.Steps.Count ? OutcomeJson.ToJson(trial.Result.Steps[i].Actual) : "")).ToList();
-        return new ExploreFinding(goal, steps, before, scenario);
+        return new ExploreFinding(goal, steps, before, scenario) { Source = trial.Steps };
     }
 
     private static string Description(ExploreGoal goal, ExploreOptions options, Trial trial) =>
