@@ -1,0 +1,40 @@
+using Vmm.Core.Scenarios;
+using Vmm.Tests.Infrastructure;
+
+namespace Vmm.Hosting.Tests.Exploration;
+
+/// <summary>What vmm explore found wrong in the simulator itself, fixed, so the search cannot find it again.</summary>
+public sealed class SimulatorFindingsTests
+{
+    private static string Scenario(string memory) => $$"""
+        { "name": "t", "components": { "memory": "{{memory}}", "policy": "none" },
+          "vms": [ { "name": "vm1", "memory": "16K", "protected": true } ],
+          "steps": [ { "op": "hw.memory-error", "vm": "vm1", "gpa": "0x0" },
+                     { "op": "kernel.read", "vm": "vm1", "gpa": "0x0", "len": 8, "requester": "seam" } ] }
+        """;
+
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("mktme")]
+    [InlineData("sev-snp")]
+    public void KernelReadBySeam_WithoutATdxModule_IsBadInput(string memory)
+    {
+        using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
+        var scenario = ScenarioParser.Parse(Scenario(memory), "seam.json");
+
+        var error = Assert.Throws<ScenarioException>(() => host.Run(scenario));
+
+        Assert.Contains("step 1 (kernel.read) with \"requester\": \"seam\" needs a TDX memory controller (tdx-ci, tdx-li): this platform has no TDX module", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void KernelReadBySeam_OnTdxCi_ConsumingPoisonIsTheShutdown()
+    {
+        using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
+        var scenario = ScenarioParser.Parse(Scenario("tdx-ci"), "seam.json");
+
+        var result = host.Run(scenario);
+
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Shutdown, result.Steps[1].Actual.Kind);
+    }
+}
