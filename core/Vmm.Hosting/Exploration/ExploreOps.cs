@@ -189,8 +189,15 @@ internal static class ExploreScenario
     /// <summary>The small host every explored run gets (2 MiB, the least the engine rounds to): runs stay cheap.</summary>
     public const ulong HostMemory = 2UL << 20;
 
-    public static JsonObject Write(string name, IReadOnlyList<ExploreStep> steps, int pages)
+    public static JsonObject Write(string name, IReadOnlyList<ExploreStep> steps, int pages) => Write(name, steps, pages, out _);
+
+    /// <summary>
+    /// As <see cref="Write(string, IReadOnlyList{ExploreStep}, int)"/>; <paramref name="unfaithful"/> says why the sequence is not one a
+    /// careful guest would run (it shares a page that still holds its secrets: what the host then reads, the guest gave away).
+    /// </summary>
+    public static JsonObject Write(string name, IReadOnlyList<ExploreStep> steps, int pages, out string? unfaithful)
     {
+        unfaithful = null;
         var writer = new ScenarioWriter(name);
         writer.Vm(VmName, (ulong)pages * PageSize, backing: "shmem", isProtected: true);
         // What the guest last wrote privately, byte by byte, so its reads carry the expected data.
@@ -223,6 +230,10 @@ internal static class ExploreScenario
             }
             else if (op.Actor == ExploreActor.Guest && op.ChangesContents || op.Op == "vm.destroy")
             {
+                if (op.Op == "guest.convert" && op.Fixed.Contains(("to", "shared")))
+                    for (var p = step.Page; p < step.Page + step.Pages; p++)
+                        if (shadow.TryGetValue(p, out var held) && Array.Exists(held.Known, k => k))
+                            unfaithful ??= $"step {i} shares page {p}, which still holds the guest's secrets";
                 // The guest gave the page up (shared it, or wrote it shared): it expects nothing of it any more.
                 for (var p = step.Page; p < step.Page + (op.HasPages ? step.Pages : 1); p++) shadow.Remove(p);
                 if (op.Op == "vm.destroy") shadow.Clear();

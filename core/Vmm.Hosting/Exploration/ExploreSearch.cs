@@ -15,6 +15,7 @@ internal sealed class ExploreSearch(ExploreTarget target, IReadOnlyList<ExploreO
 
     public const int LaneCount = 8;
     public const int RoundSize = 8;
+    private const int RecentEntries = 16;
 
     private static readonly int[] Lengths = [8, 64, 64, 64, 512];
 
@@ -37,6 +38,14 @@ internal sealed class ExploreSearch(ExploreTarget target, IReadOnlyList<ExploreO
             var found = lanes.Where(l => l.Found is not null).OrderBy(l => l.FoundAt).ThenBy(l => l.Index).FirstOrDefault();
             if (found is not null) return found.Found;
         }
+    }
+
+    /// <summary>A random step; most often at a page <paramref name="sequence"/> already uses, since bugs need several ops on one page.</summary>
+    internal ExploreStep RandomStep(Random random, IReadOnlyList<ExploreStep> sequence)
+    {
+        var step = RandomStep(random);
+        var used = sequence.Where(s => s.Op.HasPage).ToList();
+        return used.Count > 0 && random.Next(4) != 0 ? Normalize(step with { Page = used[random.Next(used.Count)].Page }, _target.Pages) : step;
     }
 
     internal ExploreStep RandomStep(Random random)
@@ -63,16 +72,29 @@ internal sealed class ExploreSearch(ExploreTarget target, IReadOnlyList<ExploreO
         return new ExploreStep(op, page, offset & ~7, length & ~7, pages);
     }
 
+    private List<ExploreStep> Fresh(Random random)
+    {
+        var sequence = new List<ExploreStep>();
+        var length = 1 + random.Next(_depth);
+        // As the workloads do, the guest most often starts by writing its secrets: the state most attacks need.
+        if (random.Next(2) == 0 && alphabet.FirstOrDefault(o => o.IsGuestSecretWrite) is { } write)
+            sequence.Add(Normalize(new ExploreStep(write, random.Next(_target.Pages), 0, Lengths[random.Next(Lengths.Length)]), _target.Pages));
+        while (sequence.Count < length) sequence.Add(RandomStep(random, sequence));
+        return sequence;
+    }
+
     private List<ExploreStep> Mutate(Random random, IReadOnlyList<ExploreStep[]> corpus)
     {
-        var sequence = corpus[random.Next(corpus.Count)].ToList();
+        // Half the time one of the newest entries: what just showed new behaviour is the likeliest to lead further.
+        var pick = random.Next(2) == 0 ? random.Next(Math.Max(0, corpus.Count - RecentEntries), corpus.Count) : random.Next(corpus.Count);
+        var sequence = corpus[pick].ToList();
         var count = 1 + random.Next(3);
         for (var m = 0; m < count; m++)
         {
             switch (random.Next(6))
             {
                 case 0:
-                    sequence.Insert(random.Next(sequence.Count + 1), RandomStep(random));
+                    sequence.Insert(random.Next(sequence.Count + 1), RandomStep(random, sequence));
                     break;
                 case 1 when sequence.Count > 1:
                     sequence.RemoveAt(random.Next(sequence.Count));
@@ -103,7 +125,7 @@ internal sealed class ExploreSearch(ExploreTarget target, IReadOnlyList<ExploreO
                     sequence.Insert(random.Next(sequence.Count + 1), sequence[random.Next(sequence.Count)]);
                     break;
                 default:
-                    sequence.Add(RandomStep(random));
+                    sequence.Add(RandomStep(random, sequence));
                     break;
             }
         }
@@ -126,9 +148,7 @@ internal sealed class ExploreSearch(ExploreTarget target, IReadOnlyList<ExploreO
         {
             for (var i = 0; i < count && Found is null; i++)
             {
-                var sequence = Corpus.Count == 0 || _random.Next(5) == 0
-                    ? Enumerable.Range(0, 1 + _random.Next(search._depth)).Select(_ => search.RandomStep(_random)).ToList()
-                    : search.Mutate(_random, Corpus);
+                var sequence = Corpus.Count == 0 || _random.Next(5) == 0 ? search.Fresh(_random) : search.Mutate(_random, Corpus);
                 Attempts++;
                 var trial = search._target.Run(sequence);
                 if (trial.Invalid is not null) continue;

@@ -61,7 +61,8 @@ internal sealed class ExploreTarget
     /// </summary>
     public Trial Run(IReadOnlyList<ExploreStep> steps, bool probe = false, ExploreGoal? goal = null)
     {
-        var document = Document(steps);
+        var document = ComparisonRunner.Adapt(ExploreScenario.Write("explore", steps, Pages, out var unfaithful), _needs);
+        if (unfaithful is not null) return new Trial(steps, document, null, null, Empty, null, EmptyFeatures, unfaithful, null);
         var run = document;
         if (probe)
         {
@@ -96,21 +97,14 @@ internal sealed class ExploreTarget
     private static readonly IReadOnlySet<string> EmptyFeatures = new HashSet<string>();
 
     /// <summary>
-    /// The behaviour a run showed, as syzkaller's coverage signal: each step's op with its outcome, each outcome with the
-    /// outcome before it, every cost-ledger category the run touched (its count bucketed by powers of two) and every
-    /// kernel warning.
+    /// The behaviour a run showed, as syzkaller's coverage signal: each step's op with its outcome, every cost-ledger
+    /// category the run touched (its count bucketed by powers of two) and every kernel warning.
     /// </summary>
     private static HashSet<string> FeaturesOf(IReadOnlyList<ExploreStep> steps, ScenarioResult result)
     {
         var features = new HashSet<string>(StringComparer.Ordinal);
-        var previous = "start";
         for (var i = 0; i < result.Steps.Count && i < steps.Count; i++)
-        {
-            var outcome = Describe(result.Steps[i].Actual);
-            features.Add($"{steps[i].Op.Label}→{outcome}");
-            features.Add($"{previous}⇒{steps[i].Op.Label}→{outcome}");
-            previous = $"{steps[i].Op.Label}→{outcome}";
-        }
+            features.Add($"{steps[i].Op.Label}→{Describe(result.Steps[i].Actual)}");
         foreach (var (kind, count) in result.Costs)
             if (count > 0) features.Add($"cost {kind} {Math.ILogB(count)}");
         foreach (var warning in result.Warnings) features.Add("warn " + new string(warning.Where(c => !char.IsAsciiDigit(c)).ToArray()));

@@ -48,7 +48,7 @@ public sealed record ExploreOptions
 
     public const int DefaultSearchDepth = 8;
     public const int DefaultExhaustiveDepth = 3;
-    public const int DefaultSearchPages = 4;
+    public const int DefaultSearchPages = 2;
     public const int DefaultExhaustivePages = 2;
 
     public int EffectiveDepth => Depth ?? (Exhaustive ? DefaultExhaustiveDepth : DefaultSearchDepth);
@@ -103,6 +103,13 @@ public sealed record ExploreReport(ExploreOptions Options, ExploreFinding? Findi
 public sealed class Explorer(VmmHost host)
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Indented, with '+' and the like as written ("tdx-ci+none", not "tdx-ci\u002Bnone"): the file is for people too.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions FileFormat = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>Raised after each round (search) or level (exhaustive).</summary>
     public event Action<ExploreProgress>? Progress;
@@ -170,7 +177,7 @@ public sealed class Explorer(VmmHost host)
         Directory.CreateDirectory(directory);
         var mode = report.Options.Exhaustive ? $"depth{report.Options.EffectiveDepth}" : $"seed{report.Options.Seed}";
         var stem = $"explore-{finding.Goal.Name}-{report.Options.Stack.FileName}-{mode}";
-        var text = finding.Scenario.ToJsonString(ScenarioWriter.Indented) + "\n";
+        var text = finding.Scenario.ToJsonString(FileFormat) + "\n";
         for (var n = 1; ; n++)
         {
             var path = Path.Combine(directory, n == 1 ? $"{stem}.json" : $"{stem}-{n}.json");

@@ -124,17 +124,19 @@ public sealed class ExplorerTests : IClassFixture<ExplorerTests.HostFixture>
     }
 
     [Fact]
-    public void Exhaustive_TdxCiNoneKernelActor_FindsAShortestHostPanic()
+    public void Exhaustive_PlainHwpoisonV1_FindsAShortestLeak()
     {
         using var scratch = new ScratchDirectory();
 
-        var report = new Explorer(_host).Run(Options("tdx-ci+none", ExploreGoal.HostPanic, "kernel") with { Exhaustive = true, Depth = 3, Budget = new ExploreBudget(null, null) });
+        var report = new Explorer(_host).Run(Options("plain+hwpoison-v1", ExploreGoal.PlaintextLeak, "vmm") with { Exhaustive = true, Depth = 3, Budget = new ExploreBudget(null, null) });
 
         var finding = Assert.IsType<ExploreFinding>(report.Finding);
-        Assert.Equal(report.Progress.Depth, finding.Steps.Count);
-        Assert.Equal("\"host-panic\"", finding.Steps[^1].Outcome);
+        // Breadth first: the guest's write and one read by the VMM, found at depth 2 before depth 3 is tried.
+        Assert.Equal(2, finding.Steps.Count);
+        Assert.Equal(2, report.Progress.Depth);
+        Assert.Equal("guest.write page 0 64 bytes", finding.Steps[0].Step);
         var (file, metrics) = WriteAndReplay(report, scratch);
-        Assert.Equal(1, metrics[RunMetrics.HostPanics]);
+        Assert.Equal(64, metrics[RunMetrics.PlaintextBytes]);
         Assert.EndsWith("-depth3.json", file, StringComparison.Ordinal);
     }
 

@@ -37,4 +37,25 @@ public sealed class SimulatorFindingsTests
 
         Assert.Equal(Vmm.Abstractions.OutcomeKind.Shutdown, result.Steps[1].Actual.Kind);
     }
+
+    [Fact]
+    public void TdxCi_PrivateReadAfterASharedReadOfTheSamePage_TakesThePageInsteadOfKillingTheTd()
+    {
+        // explore found this: the shared access's EPT entry served the private access, which then read lines the host
+        // had cleared with KeyID 0 and failed integrity. A private access needs the page taken (TDH.MEM.PAGE.AUG) first.
+        using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
+        var scenario = ScenarioParser.Parse("""
+            { "name": "t", "components": { "memory": "tdx-ci", "policy": "none" },
+              "vms": [ { "name": "vm1", "memory": "16K", "protected": true } ],
+              "steps": [ { "op": "guest.read", "vm": "vm1", "gpa": "0x0", "len": 8, "shared": true },
+                         { "op": "guest.read", "vm": "vm1", "gpa": "0x0", "len": 8 },
+                         { "op": "inspect", "vm": "vm1", "gpa": "0x0" } ] }
+            """, "shared-then-private.json");
+
+        var result = host.Run(scenario);
+
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Ok, result.Steps[1].Actual.Kind);
+        Assert.Equal(new byte[8], result.Steps[1].Actual.Data);
+        Assert.Equal(true, result.Steps[2].Actual.State!["private"]);
+    }
 }
