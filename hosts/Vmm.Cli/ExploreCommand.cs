@@ -42,7 +42,9 @@ internal static class ExploreCommand
         };
         var pages = new Option<int?>("--pages")
         {
-            Description = $"The VM's size in 4 KiB pages (default {ExploreOptions.DefaultSearchPages}; {ExploreOptions.DefaultExhaustivePages} with --exhaustive).",
+            Description = ExploreOptions.DefaultSearchPages == ExploreOptions.DefaultExhaustivePages
+                ? $"The VM's size in 4 KiB pages (default {ExploreOptions.DefaultSearchPages})."
+                : $"The VM's size in 4 KiB pages (default {ExploreOptions.DefaultSearchPages}; {ExploreOptions.DefaultExhaustivePages} with --exhaustive).",
             HelpName = "n",
         };
         var actors = new Option<string?>("--actors")
@@ -148,6 +150,7 @@ internal static class ExploreCommand
                 Kernel = kernelOverride.Kernel,
                 Jobs = arguments.Jobs,
             };
+            Explorer.Check(options);
             var explorer = new Explorer(host);
             var report = RunWithProgress(context, explorer, options);
             var console = context.OutConsole;

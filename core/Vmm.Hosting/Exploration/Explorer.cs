@@ -134,8 +134,10 @@ public sealed class Explorer(VmmHost host)
         return new ExploreReport(options, ToFinding(target, options, shrunk, found.Steps.Count), progress, clock.Elapsed);
     }
 
-    private static void Check(ExploreOptions options)
+    /// <summary>Throws an <see cref="ExploreException"/> for options out of range (what <see cref="Run"/> checks first, for front ends to call before showing progress).</summary>
+    public static void Check(ExploreOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         if (options.EffectiveDepth is < 1 or > 64) throw new ExploreException($"--depth: expected 1 to 64 steps, not {options.EffectiveDepth}");
         if (options.Exhaustive && options.EffectiveDepth > 8) throw new ExploreException($"--depth: the exhaustive mode enumerates at most 8 steps (the sequences grow as the alphabet to the depth), not {options.EffectiveDepth}");
         if (options.EffectivePages is < 1 or > 64) throw new ExploreException($"--pages: expected 1 to 64 pages, not {options.EffectivePages}");
