@@ -111,7 +111,8 @@ public static class RunMetrics
                 if (step.Op == "guest.read" && at.Vm is { } reader)
                     counts[CrossVm] += GuestSecret.CountForeign(data, (byte)scenario.Vms.FindIndex(v => v.Name == reader)) * GuestSecret.WordSize;
                 if (op is KernelRead { Requester: "kvm" }) counts[KvmPlaintext] += GuestSecret.Count(data) * GuestSecret.WordSize;
-                if (IsHostSide(step.Op)) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
+                // The TDX module is inside the TD's trust boundary: what it reads with the TD's key is not the host's to see.
+                if (IsHostSide(step.Op) && op is not KernelRead { Requester: "seam" }) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
                 if (step.Expected is { Kind: OutcomeKind.Ok, Data: { } expected } && !expected.AsSpan().SequenceEqual(data)) counts[SilentCorruptions]++;
             }
 
@@ -121,8 +122,9 @@ public static class RunMetrics
                 // Early kill (AO) or an action-required error reports at once; otherwise the error waits for its page's next access.
                 // memory_failure()'s own EHWPOISON ("already poisoned") tells nobody, unless the page is bad from an error already reported.
                 var hidden = actual is { Kind: OutcomeKind.Errno, Errno: Errno.EHWPOISON } && page is { } known && !reported.Contains(known);
-                if (page is { } failed && (!Reports(actual) || hidden)) pending[failed] = false;
-                else if (page is { } told) reported.Add(told);
+                // An error that went unreported: handled silently (ok) or hidden; any other errno poisoned nothing (no frame there).
+                if (page is { } failed && (actual.Kind == OutcomeKind.Ok || hidden)) pending[failed] = false;
+                else if (page is { } told && Reports(actual)) reported.Add(told);
             }
             else if (page is { } touched && step.Op == "hw.unpoison")
             {

@@ -1,3 +1,4 @@
+using Vmm.Core.Comparisons;
 using Vmm.Core.Scenarios;
 using Vmm.Tests.Infrastructure;
 
@@ -58,4 +59,42 @@ public sealed class SimulatorFindingsTests
         Assert.Equal(new byte[8], result.Steps[1].Actual.Data);
         Assert.Equal(true, result.Steps[2].Actual.State!["private"]);
     }
+
+    private static IReadOnlyDictionary<string, double> Metrics(string policy, string steps, string options = "", string backing = "shmem")
+    {
+        using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
+        var scenario = ScenarioParser.Parse($$"""
+            { "name": "t", "kernel": "6.8", "components": { "memory": "tdx-ci", "policy": "{{policy}}" }, "options": { {{options}} },
+              "vms": [ { "name": "vm1", "memory": "16K", "protected": true, "backing": "{{backing}}" } ],
+              "steps": [ {{steps}} ] }
+            """, "metrics.json");
+        return RunMetrics.Of(scenario, host.Run(scenario));
+    }
+
+    [Fact]
+    public void SeamRead_OfTdPrivateData_IsNotPlaintextTheHostReceived() =>
+        // The TDX module is inside the TD's trust boundary (TDH.EXPORT.MEM hands the host ciphertext).
+        Assert.Equal(0, Metrics("none", """
+            { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x5345435254000000" },
+            { "op": "kernel.read", "vm": "vm1", "gpa": "0x0", "len": 8, "requester": "seam" }
+            """)[RunMetrics.PlaintextBytes]);
+
+    [Theory]
+    [InlineData("hwpoison-v2", "\"hwpoison.trackReason\": true")]
+    [InlineData("none", "")]
+    public void RealErrorFrame_KeptOffline_IsNotALeakedFrame(string policy, string options) =>
+        // A really bad frame kept out of the allocator on free is the point, not a leak (K24 is about policy poison).
+        Assert.Equal(0, Metrics(policy, """
+            { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x5345435254000000" },
+            { "op": "hw.memory-error", "vm": "vm1", "gpa": "0x0", "consumed": true },
+            { "op": "vm.destroy", "vm": "vm1" }
+            """, options)[RunMetrics.FramesLeaked]);
+
+    [Fact]
+    public void MemoryError_ThatPoisonedNothing_IsNotPending() =>
+        // guest-memfd: a private gfn the guest never touched has no frame, so the error op fails and nothing is lost.
+        Assert.Equal(0, Metrics("guest-memfd", """
+            { "op": "hw.memory-error", "vm": "vm1", "gpa": "0x0" },
+            { "op": "device.dma-read", "vm": "vm1", "gpa": "0x0", "len": 8 }
+            """, backing: "guest-memfd")[RunMetrics.UnreportedErrors]);
 }
