@@ -144,11 +144,8 @@ public abstract class IntegrityMemoryController : IMemoryController
             var lineStart = line * PageGeometry.LineSize;
             var from = Math.Max(access.Offset, lineStart);
             var to = Math.Min(access.Offset + source.Length, lineStart + PageGeometry.LineSize);
-            var full = to - from == PageGeometry.LineSize;
-            // A partial write is a read-modify-write with the writer's key: a host-side one to a TD-owned line reads zeros there
-            // (H4), so the rest of the line becomes zeros, never the TD's old plaintext.
-            if (!full && !isPrivate && Mode != IntegrityMode.None && (owner & (1UL << line)) != 0) frame.Slice(lineStart, PageGeometry.LineSize).Clear();
             source.Slice(from - access.Offset, to - from).CopyTo(frame[from..]);
+            var full = to - from == PageGeometry.LineSize;
             if (Mode != IntegrityMode.None && PartialWriteErratum && !full && !isPrivate && partialPath && (owner & (1UL << line)) != 0)
             {
                 // H11: on erratum parts a partial write to a TD-owned line poisons it at once.

@@ -97,18 +97,4 @@ public sealed class SimulatorFindingsTests
             { "op": "hw.memory-error", "vm": "vm1", "gpa": "0x0" },
             { "op": "device.dma-read", "vm": "vm1", "gpa": "0x0", "len": 8 }
             """, backing: "guest-memfd")[RunMetrics.UnreportedErrors]);
-
-    [Fact]
-    public void TdxCi_PartialDeviceWriteToATdOwnedLine_LeavesNoPlaintextInTheRestOfTheLine()
-    {
-        // explore found the device reading back the TD's secret word next to the 8 bytes it wrote: the write is a
-        // read-modify-write with KeyID 0, which reads a TD-owned line as zeros (H4).
-        var metrics = Metrics("hwpoison-v2", """
-            { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x53454352540000005345435254000001" },
-            { "op": "device.dma-write", "vm": "vm1", "gpa": "0x0", "data": "0x00a1a1a1a1a1a1a1" },
-            { "op": "device.dma-read", "vm": "vm1", "gpa": "0x0", "len": 16 }
-            """);
-
-        Assert.Equal(0, metrics[RunMetrics.PlaintextBytes]);
-    }
 }
