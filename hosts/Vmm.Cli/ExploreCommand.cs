@@ -216,6 +216,7 @@ internal static class ExploreCommand
                 .Start(progress =>
                 {
                     var task = progress.AddTask(options.Exhaustive ? $"depth 0/{options.EffectiveDepth} done" : "0 sequences tried, corpus 0, 0 behaviours", maxValue: 1);
+                    progress.Refresh();
                     explorer.Progress += p => task.Description = Markup.Escape(options.Exhaustive
                         ? $"depth {p.Depth}/{options.EffectiveDepth} done: {p.Tried} sequences, {p.States} distinct states"
                         : $"{p.Tried} sequences tried, corpus {p.Corpus}, {p.Behaviours} behaviours");

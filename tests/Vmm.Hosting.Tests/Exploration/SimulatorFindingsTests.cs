@@ -18,14 +18,15 @@ public sealed class SimulatorFindingsTests
     [InlineData("plain")]
     [InlineData("mktme")]
     [InlineData("sev-snp")]
-    public void KernelReadBySeam_WithoutATdxModule_IsBadInput(string memory)
+    public void KernelReadBySeam_WithoutATdxModule_IsENODEV(string memory)
     {
         using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
         var scenario = ScenarioParser.Parse(Scenario(memory), "seam.json");
 
-        var error = Assert.Throws<ScenarioException>(() => host.Run(scenario));
+        var result = host.Run(scenario);
 
-        Assert.Contains("step 1 (kernel.read) with \"requester\": \"seam\" needs a TDX memory controller (tdx-ci, tdx-li): this platform has no TDX module", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Errno, result.Steps[1].Actual.Kind);
+        Assert.Equal(Vmm.Abstractions.Errno.ENODEV, result.Steps[1].Actual.Errno);
     }
 
     [Fact]

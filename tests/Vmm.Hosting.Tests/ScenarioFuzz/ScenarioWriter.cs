@@ -130,7 +130,6 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         j.Name("components");
         j.BeginObject();
         _policy = policy;
-        _memory = memory;
         foreach (var (kind, names) in vocabulary.Components)
         {
             var forced = kind == "memory" ? memory : kind == "policy" ? policy : null;
@@ -143,7 +142,6 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
             j.Name(r.Chance(Hazard) ? r.Pick(new[] { "Memory", "memry", "policies", "thp " }) : kind);
             var name = r.Chance(Hazard * 2) ? r.Pick(UnknownComponents) : r.Pick(names);
             if (kind == "policy") _policy = name;
-            if (kind == "memory") _memory = name;
             Value(r, j, () => JsonText.Quote(name), FuzzSlot.String);
         }
         j.EndObject();
@@ -377,7 +375,6 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     private bool _aligned; // the step has a size or pages: its address is page-aligned
     private bool _usesFile; // the step acts on the VM's backing file
     private bool _byPfn; // the step names its frame by pfn
-    private string? _memory; // the memory controller named, if any: only TDX has a TDX module to be "seam"
 
     private string StepValue(FuzzRandom r, string property, VmDraft vm)
     {
@@ -429,11 +426,7 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
             case "mode": return StringList(r, Modes, r.Chance(Hazard * 3) ? "ZERO_RANGE" : null);
             case "advice": return JsonText.Quote(r.Chance(Hazard) ? "hwpoison" : r.Pick(Advices));
             // seam and kvm act on a VM's memory: by pfn only the kernel may ask.
-            case "requester":
-                {
-                    var requester = r.Chance(Hazard) ? "device" : _byPfn && !r.Chance(Slip) ? "kernel" : r.Pick(Requesters);
-                    return JsonText.Quote(requester == "seam" && _memory is not ("tdx-ci" or "tdx-li") && !r.Chance(Slip) ? "kernel" : requester);
-                }
+            case "requester": return JsonText.Quote(r.Chance(Hazard) ? "device" : _byPfn && !r.Chance(Slip) ? "kernel" : r.Pick(Requesters));
             case "prot": return JsonText.Quote(r.Chance(Hazard) ? "GUEST" : "guest");
             case "expect": return Expectation(r);
             default: return Size(r, (ulong)r.Int(0, 4096));

@@ -19,8 +19,8 @@ public sealed record KernelRead(ulong Len, string? Requester = null) : StepOp
 
     protected internal override void CheckAfterRange(StepReader step) => KernelRequester.Check(step, At, Requester);
 
-    public override KernelResult Execute(OpContext context) => KernelRequester.Checked(context, Requester) == "kvm"
-        ? context.KvmCopy(context.ReadBuffer(Len), toGuest: false)
+    public override KernelResult Execute(OpContext context) => KernelRequester.NoTdxModule(context, Requester) ? Outcome.Error(Errno.ENODEV)
+        : Requester == "kvm" ? context.KvmCopy(context.ReadBuffer(Len), toGuest: false)
         : context.FrameAccess(context.ReadBuffer(Len), write: false, KernelRequester.Of(Requester));
 }
 
@@ -36,8 +36,8 @@ public sealed record KernelWrite(byte[] Data, string? Requester = null) : StepOp
 
     protected internal override void CheckAfterRange(StepReader step) => KernelRequester.Check(step, At, Requester);
 
-    public override KernelResult Execute(OpContext context) => KernelRequester.Checked(context, Requester) == "kvm"
-        ? context.KvmCopy(context.WriteBuffer(Data), toGuest: true)
+    public override KernelResult Execute(OpContext context) => KernelRequester.NoTdxModule(context, Requester) ? Outcome.Error(Errno.ENODEV)
+        : Requester == "kvm" ? context.KvmCopy(context.WriteBuffer(Data), toGuest: true)
         : context.FrameAccess(context.WriteBuffer(Data), write: true, KernelRequester.Of(Requester));
 }
 
@@ -48,11 +48,8 @@ internal static class KernelRequester
 
     public static Requester Of(string? requester) => requester == "seam" ? Requester.Seam : Requester.HostKernel;
 
-    /// <summary>The requester, once the machine has it: only a TDX platform has a TDX module to be "seam".</summary>
-    public static string? Checked(OpContext context, string? requester) =>
-        requester == "seam" && !context.Kernel.Memory.HasSeam
-            ? throw context.Bad("with \"requester\": \"seam\" needs a TDX memory controller (tdx-ci, tdx-li): this platform has no TDX module")
-            : requester;
+    /// <summary>"seam" on a platform without a TDX module (plain, mktme, sev-snp): nobody to ask, so the request fails with ENODEV.</summary>
+    public static bool NoTdxModule(OpContext context, string? requester) => requester == "seam" && !context.Kernel.Memory.HasSeam;
 
     /// <summary>The TDX module and KVM act on a VM's memory, so they need vm + gpa, not a bare pfn.</summary>
     public static void Check(StepReader step, StepAddress at, string? requester)
