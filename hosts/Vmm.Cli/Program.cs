@@ -47,6 +47,7 @@ public static class Program
             RunCommand.Create(context),
             CompareCommand.Create(context),
             MergeCommand.Create(context),
+            ExploreCommand.Create(context),
             HistoryCommand.Create(context),
             CostsCommand.Create(context),
             PluginsCommand.Create(context),

@@ -100,4 +100,7 @@ public interface IMemoryController
 
     /// <summary>The guest asked for a conversion: it rescinds validation before sharing and validates again after.</summary>
     void OnGuestPageStateChange(in GuestPageStateChange change);
+
+    /// <summary>Whether the platform has a TDX module (SEAM) that touches memory with a TD's private KeyID; only then may a kernel op have requester "seam".</summary>
+    bool HasSeam => false;
 }

@@ -89,6 +89,7 @@ public static class RunMetrics
         var counts = Definitions.ToDictionary(d => d.Name, _ => 0.0, StringComparer.Ordinal);
         // Real memory errors not yet reported, by (vm, page), and whether anyone touched the page since.
         var pending = new Dictionary<(string Vm, ulong Page), bool>();
+        var reported = new HashSet<(string Vm, ulong Page)>();
         var killed = new HashSet<string>(StringComparer.Ordinal);
         var ops = scenario.Steps.ToDictionary(s => s.Index, s => s.Op);
         foreach (var step in result.Steps)
@@ -116,7 +117,8 @@ public static class RunMetrics
                 if (step.Op == "guest.read" && at.Vm is { } reader)
                     counts[CrossVm] += GuestSecret.CountForeign(data, (byte)scenario.Vms.FindIndex(v => v.Name == reader)) * GuestSecret.WordSize;
                 if (op is KernelRead { Requester: "kvm" }) counts[KvmPlaintext] += GuestSecret.Count(data) * GuestSecret.WordSize;
-                if (IsHostSide(step.Op)) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
+                // The TDX module is inside the TD's trust boundary: what it reads with the TD's key is not the host's to see.
+                if (IsHostSide(step.Op) && op is not KernelRead { Requester: "seam" }) counts[PlaintextBytes] += GuestSecret.Count(data) * GuestSecret.WordSize;
                 if (step.Expected is { Kind: OutcomeKind.Ok, Data: { } expected } && !expected.AsSpan().SequenceEqual(data)) counts[SilentCorruptions]++;
             }
 
@@ -124,12 +126,27 @@ public static class RunMetrics
             else if (step.Op == "hw.memory-error")
             {
                 // Early kill (AO) or an action-required error reports at once; otherwise the error waits for its page's next access.
-                if (page is { } failed && !Reports(actual)) pending[failed] = false;
+                // memory_failure()'s own EHWPOISON ("already poisoned") tells nobody, unless the page is bad from an error already reported.
+                var hidden = actual is { Kind: OutcomeKind.Errno, Errno: Errno.EHWPOISON } && page is { } known && !reported.Contains(known);
+                // An error that went unreported: handled silently (ok) or hidden; any other errno poisoned nothing (no frame there).
+                if (page is { } failed && (actual.Kind == OutcomeKind.Ok || hidden)) pending[failed] = false;
+                else if (page is { } told && Reports(actual)) reported.Add(told);
             }
-            else if (page is { } touched && pending.ContainsKey(touched))
+            else if (page is { } touched && step.Op == "hw.unpoison")
             {
-                if (Reports(actual) || actual.Kind == OutcomeKind.GuestKilled) pending.Remove(touched);
-                else pending[touched] = true;
+                // unpoison_memory() is asked for by someone who knows of the error, and the page is good again.
+                pending.Remove(touched);
+                reported.Remove(touched);
+            }
+            else if (page is { } used && pending.ContainsKey(used))
+            {
+                if (Reports(actual) || actual.Kind == OutcomeKind.GuestKilled)
+                {
+                    pending.Remove(used);
+                    reported.Add(used);
+                }
+                // Only a read or write that went through consumed or replaced the data; inspect, conversions or a refused access did not.
+                else if (actual.Kind == OutcomeKind.Ok && AccessesData(step.Op)) pending[used] = true;
             }
         }
         // An error whose page was used again and nobody was told: the data was consumed or replaced silently.
@@ -153,6 +170,10 @@ public static class RunMetrics
     /// <summary>Ops a host-side actor issues: what they receive must never be guest-private plaintext.</summary>
     public static bool IsHostSide(string op) =>
         op.StartsWith("host.", StringComparison.Ordinal) || op.StartsWith("kernel.", StringComparison.Ordinal) || op.StartsWith("device.", StringComparison.Ordinal);
+
+    /// <summary>Ops that read or write a page's data (what a lost memory error is consumed or overwritten by).</summary>
+    private static bool AccessesData(string op) => op is "guest.read" or "guest.write" or "host.read" or "host.write" or "host.pread" or "host.pwrite"
+        or "host.procmem-read" or "host.procmem-write" or "host.process-vm-readv" or "kernel.read" or "kernel.write" or "device.dma-read" or "device.dma-write";
 
     /// <summary>Whether an outcome tells someone of a memory error.</summary>
     private static bool Reports(Outcome outcome) => outcome.Kind switch

@@ -432,8 +432,12 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     private Pfn EptTranslate(Vm vm, ulong gpa, bool write, bool isPrivate, out KernelResult failure)
     {
         failure = default;
+        // A private access of a VM with its own KeyID takes the page into that VM (TDH.MEM.PAGE.AUG), so
+        // hva_to_pfn faults it in for write: a page of its own, never the shared zero page.
+        var takesPage = isPrivate && !vm.Info.PrivateKey.IsShared;
         if (vm.Tlb.TryLookup(gpa, out var cached, out var cachedSize) && (!write || cached.IsWritable)
-            && (vm.GuestMemfd is null || SourceOf(vm, new Gfn(gpa >> PageGeometry.PageShift), isPrivate) != GuestMemorySource.MemoryFault))
+            && (vm.GuestMemfd is null || SourceOf(vm, new Gfn(gpa >> PageGeometry.PageShift), isPrivate) != GuestMemorySource.MemoryFault)
+            && (!takesPage || Frames.Key(MemoryManager.LeafPfn(cached, cachedSize, gpa)) == vm.Info.PrivateKey))
         {
             CostLedger.Add(CostKind.TlbHit);
             return MemoryManager.LeafPfn(cached, cachedSize, gpa);
@@ -442,16 +446,15 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         var entry = vm.Ept.Lookup(gpa, out var size);
         var gfn = new Gfn(gpa >> PageGeometry.PageShift);
         // A guest_memfd VM's private and shared views differ: an access of the other kind faults even over a present entry.
-        if (entry.IsPresent && (!write || entry.IsWritable) && (vm.GuestMemfd is null || SourceOf(vm, gfn, isPrivate) != GuestMemorySource.MemoryFault))
+        // A private access over an entry a shared access installed faults too: the private (Secure) EPT has no entry yet.
+        if (entry.IsPresent && (!write || entry.IsWritable) && (vm.GuestMemfd is null || SourceOf(vm, gfn, isPrivate) != GuestMemorySource.MemoryFault)
+            && (!takesPage || Frames.Key(MemoryManager.LeafPfn(entry, size, gpa)) == vm.Info.PrivateKey))
         {
             vm.Tlb.Insert(gpa, entry, size);
             return MemoryManager.LeafPfn(entry, size, gpa);
         }
         CostLedger.Add(CostKind.EptFault);
         var hva = vm.Info.HvaBase.Value + (gpa & ~(ulong)(PageGeometry.PageSize - 1));
-        // A private fault of a VM with its own KeyID takes the page into that VM (TDH.MEM.PAGE.AUG), so
-        // hva_to_pfn faults it in for write: a page of its own, never the shared zero page.
-        var takesPage = isPrivate && !vm.Info.PrivateKey.IsShared;
         switch (SourceOf(vm, gfn, isPrivate))
         {
             case GuestMemorySource.MemoryFault:

@@ -106,10 +106,10 @@ internal sealed class MemoryManager
             {
                 if (action != FreeAction.ClearPoisonAndFree)
                 {
-                    // K24: a poisoned frame never returns to the allocator.
+                    // K24: a poisoned frame never returns to the allocator; a leak unless it really is bad (then offlining it is the point).
                     Frames.SetFlags(pfn, FrameFlags.Offlined);
+                    if (!Frames.Has(pfn, FrameFlags.RealError)) _ledger.Add(CostKind.FrameLeaked);
                     Frames.ClearFlags(pfn, FrameFlags.Compound);
-                    _ledger.Add(CostKind.FrameLeaked);
                     leakedAny = true;
                     continue;
                 }

@@ -262,7 +262,7 @@ public sealed partial class ComparisonRunner(VmmHost host)
     }
 
     /// <summary>What a stack's components need of the VMs (<see cref="ComponentInfo.ProtectedBacking"/>, <see cref="ComponentInfo.MinimumKernel"/>).</summary>
-    private (string? Backing, KernelVersion? Kernel) NeedsOf(Stack stack)
+    internal (string? Backing, KernelVersion? Kernel) NeedsOf(Stack stack)
     {
         string? backing = null;
         KernelVersion? kernel = null;
@@ -276,7 +276,7 @@ public sealed partial class ComparisonRunner(VmmHost host)
     }
 
     /// <summary>The workload's scenario with the protected VMs on the design's backing and at least the design's kernel.</summary>
-    private static JsonObject Adapt(JsonObject document, (string? Backing, KernelVersion? Kernel) needs)
+    internal static JsonObject Adapt(JsonObject document, (string? Backing, KernelVersion? Kernel) needs)
     {
         if (needs is (null, null)) return document;
         var adapted = (JsonObject)document.DeepClone();
@@ -299,7 +299,7 @@ public sealed partial class ComparisonRunner(VmmHost host)
     }
 
     /// <summary>"section.option" = text: JSON when it parses as JSON (true, 12, "x"), otherwise the text as a string.</summary>
-    private static KeyValuePair<string, (JsonElement, SourceLocation)> ToOption(KeyValuePair<string, string> option, string where)
+    internal static KeyValuePair<string, (JsonElement, SourceLocation)> ToOption(KeyValuePair<string, string> option, string where)
     {
         JsonElement value;
         try
@@ -314,7 +314,7 @@ public sealed partial class ComparisonRunner(VmmHost host)
         return new(option.Key, (value, new SourceLocation(where, 0, 0)));
     }
 
-    private static Scenario WithOptions(Scenario scenario, IEnumerable<KeyValuePair<string, (JsonElement Value, SourceLocation Location)>> options)
+    internal static Scenario WithOptions(Scenario scenario, IEnumerable<KeyValuePair<string, (JsonElement Value, SourceLocation Location)>> options)
     {
         var merged = new Dictionary<string, (JsonElement, SourceLocation)>(scenario.Options, StringComparer.Ordinal);
         foreach (var (key, value) in options) merged[key] = value;
@@ -336,8 +336,17 @@ public sealed partial class ComparisonRunner(VmmHost host)
     /// <summary>Writes the run as DIR/WORKLOAD/STACK-seedN.json: the workload's scenario with the stack's components and options and what each step observed as its expect.</summary>
     private static void Dump(string directory, string workload, Stack stack, int seed, JsonObject document, Scenario scenario, ScenarioResult result)
     {
+        var ordered = Observed(document, $"{workload} under {stack.Label} (seed {seed})", scenario, result);
+        var folder = Path.Combine(directory, workload);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, $"{stack.FileName}-seed{seed}.json"), ordered.ToJsonString(ScenarioWriter.Indented) + "\n", Utf8);
+    }
+
+    /// <summary>The run as a scenario document vmm run replays: the stack's components and options, and what each step observed as its expect.</summary>
+    internal static JsonObject Observed(JsonObject document, string title, Scenario scenario, ScenarioResult result)
+    {
         var dump = (JsonObject)document.DeepClone();
-        dump["name"] = $"{workload} under {stack.Label} (seed {seed})";
+        dump["name"] = title;
         dump["kernel"] = result.Kernel.ToString();
         var components = new JsonObject();
         foreach (var (kind, name) in result.Components.OrderBy(c => c.Key)) components[kind.Key()] = name;
@@ -353,11 +362,9 @@ public sealed partial class ComparisonRunner(VmmHost host)
             steps[i]!["expect"] = JsonNode.Parse(OutcomeJson.ToJson(result.Steps[i].Actual));
         // Reordered so that the file reads name, kernel, components, options, vms, steps.
         var ordered = new JsonObject();
-        foreach (var key in new[] { "name", "description", "kernel", "components", "options", "vms", "steps" })
+        foreach (var key in new[] { "name", "description", "kernel", "components", "options", "host", "vms", "steps" })
             if (dump[key] is { } node) { dump.Remove(key); ordered[key] = node; }
-        var folder = Path.Combine(directory, workload);
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, $"{stack.FileName}-seed{seed}.json"), ordered.ToJsonString(ScenarioWriter.Indented) + "\n", Utf8);
+        return ordered;
     }
 
     private static (int Workload, int Stack, int Repeat) Decompose(int index, Comparison comparison)

@@ -45,6 +45,9 @@ public abstract class IntegrityMemoryController : IMemoryController
     }
 
     public IntegrityMode Mode { get; }
+
+    /// <summary>TDX (Ci, Li) has the TDX module; MKTME alone does not.</summary>
+    public bool HasSeam => Mode != IntegrityMode.None;
     public KeyIdLayout Layout { get; }
     public ILineMac? Mac { get; }
     public bool PartialWriteErratum { get; }

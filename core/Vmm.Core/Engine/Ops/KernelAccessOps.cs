@@ -19,8 +19,8 @@ public sealed record KernelRead(ulong Len, string? Requester = null) : StepOp
 
     protected internal override void CheckAfterRange(StepReader step) => KernelRequester.Check(step, At, Requester);
 
-    public override KernelResult Execute(OpContext context) => Requester == "kvm"
-        ? context.KvmCopy(context.ReadBuffer(Len), toGuest: false)
+    public override KernelResult Execute(OpContext context) => KernelRequester.NoTdxModule(context, Requester) ? Outcome.Error(Errno.ENODEV)
+        : Requester == "kvm" ? context.KvmCopy(context.ReadBuffer(Len), toGuest: false)
         : context.FrameAccess(context.ReadBuffer(Len), write: false, KernelRequester.Of(Requester));
 }
 
@@ -36,8 +36,8 @@ public sealed record KernelWrite(byte[] Data, string? Requester = null) : StepOp
 
     protected internal override void CheckAfterRange(StepReader step) => KernelRequester.Check(step, At, Requester);
 
-    public override KernelResult Execute(OpContext context) => Requester == "kvm"
-        ? context.KvmCopy(context.WriteBuffer(Data), toGuest: true)
+    public override KernelResult Execute(OpContext context) => KernelRequester.NoTdxModule(context, Requester) ? Outcome.Error(Errno.ENODEV)
+        : Requester == "kvm" ? context.KvmCopy(context.WriteBuffer(Data), toGuest: true)
         : context.FrameAccess(context.WriteBuffer(Data), write: true, KernelRequester.Of(Requester));
 }
 
@@ -47,6 +47,9 @@ internal static class KernelRequester
     public static readonly string[] Names = ["kernel", "seam", "kvm"];
 
     public static Requester Of(string? requester) => requester == "seam" ? Requester.Seam : Requester.HostKernel;
+
+    /// <summary>"seam" on a platform without a TDX module (plain, mktme, sev-snp): nobody to ask, so the request fails with ENODEV.</summary>
+    public static bool NoTdxModule(OpContext context, string? requester) => requester == "seam" && !context.Kernel.Memory.HasSeam;
 
     /// <summary>The TDX module and KVM act on a VM's memory, so they need vm + gpa, not a bare pfn.</summary>
     public static void Check(StepReader step, StepAddress at, string? requester)
