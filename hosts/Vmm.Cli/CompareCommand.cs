@@ -130,7 +130,7 @@ internal static class CompareCommand
         {
             stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file, shard, plan, byKind,
         };
-        command.SetAction(parseResult => Execute(context, new CompareArguments(
+        command.SetAction(parseResult => Execute(context, command, new CompareArguments(
             parseResult.GetValue(stacks) ?? [],
             parseResult.GetValue(workloads) ?? [],
             parseResult.GetValue(baseline),
@@ -167,13 +167,13 @@ internal static class CompareCommand
         public bool ByKind { get; init; }
     }
 
-    private static int Execute(CliContext context, CompareArguments arguments)
+    private static int Execute(CliContext context, Command command, CompareArguments arguments)
     {
         return Guarded(context, () =>
         {
             if (arguments.File is { } given && given.StartsWith('-'))
             {
-                context.Error($"unknown option {given}; see vmm compare --help");
+                context.Error($"unknown option {given}{NameHint.DidYouMean(given, command.Options.Select(o => o.Name))}; see vmm compare --help");
                 return ExitCodes.BadInput;
             }
             var kernelOverride = Overrides.Parse(arguments.Kernel, [], out var kernelError);

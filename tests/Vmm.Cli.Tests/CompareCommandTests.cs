@@ -72,7 +72,7 @@ public sealed class CompareCommandTests
     [InlineData(new[] { "--set", "colour=red" }, "vmm: --set: \"colour\" is neither a component kind")]
     [InlineData(new[] { "--export", "xml" }, "vmm: --export: unknown exporter \"xml\"; known: md, csv, json")]
     [InlineData(new[] { "--jobs", "0" }, "vmm: --jobs: expected 1 or more, not 0")]
-    [InlineData(new[] { "--stak" }, "vmm: unknown option --stak; see vmm compare --help")]
+    [InlineData(new[] { "--stak" }, "vmm: unknown option --stak (did you mean \"--stack\"?); see vmm compare --help")]
     [InlineData(new[] { "--stak", "tdx-ci+none" }, "vmm: unknown option --stak (did you mean \"--stack\"?); see 'vmm compare --help' for usage")]
     [InlineData(new[] { "--workloads", "boot" }, "vmm: unknown option --workloads (did you mean \"--workload\"?); see 'vmm compare --help' for usage")]
     [InlineData(new[] { "--repeat", "0" }, "vmm: --repeat: expected 1 to 1000 runs per point, not 0")]
