@@ -66,7 +66,7 @@ public sealed class CompareCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "--stack", "tdx-cx+none" }, "vmm: stack \"tdx-cx+none\": no component is named \"tdx-cx\"; known: ")]
+    [InlineData(new[] { "--stack", "tdx-cx+none" }, "vmm: stack \"tdx-cx+none\": no component is named \"tdx-cx\" (did you mean \"tdx-ci\"?); known: ")]
     [InlineData(new[] { "--workload", "malicous-vmm" }, "vmm: --workload: unknown workload \"malicous-vmm\" (did you mean \"malicious-vmm\"?); known: ")]
     [InlineData(new[] { "--set", "boot.pagez=3", "--workload", "boot" }, "vmm: unknown option \"pagez\" for \"boot\"")]
     [InlineData(new[] { "--set", "colour=red" }, "vmm: --set: \"colour\" is neither a component kind")]

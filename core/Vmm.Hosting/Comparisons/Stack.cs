@@ -52,7 +52,10 @@ public sealed record Stack(string Label, IReadOnlyDictionary<ComponentKind, stri
                     throw new ComparisonException($"stack \"{text}\": unknown component kind \"{part[..equals]}\"; use one of: {string.Join(", ", ComponentKind.WellKnown.Select(k => k.Name))}");
                 name = part[(equals + 1)..];
                 if (!components.Any(c => c.Kind == kind && c.Name == name))
-                    throw new ComparisonException($"stack \"{text}\": no {kind.Name} \"{name}\" is registered; known: {string.Join(", ", components.Where(c => c.Kind == kind).Select(c => c.Name))}");
+                {
+                    var ofKind = components.Where(c => c.Kind == kind).Select(c => c.Name).ToList();
+                    throw new ComparisonException($"stack \"{text}\": no {kind.Name} \"{name}\" is registered{NameHint.DidYouMean(name, ofKind)}; known: {string.Join(", ", ofKind)}");
+                }
             }
             else
             {
@@ -60,8 +63,8 @@ public sealed record Stack(string Label, IReadOnlyDictionary<ComponentKind, stri
                 var kinds = components.Where(c => c.Name == name && ComponentKind.WellKnown.Contains(c.Kind)).Select(c => c.Kind).Distinct().ToList();
                 if (kinds.Count == 0)
                 {
-                    var known = components.Where(c => ComponentKind.WellKnown.Contains(c.Kind)).Select(c => c.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-                    throw new ComparisonException($"stack \"{text}\": no component is named \"{name}\"; known: {string.Join(", ", known)} (see vmm plugins)");
+                    var known = components.Where(c => ComponentKind.WellKnown.Contains(c.Kind)).Select(c => c.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+                    throw new ComparisonException($"stack \"{text}\": no component is named \"{name}\"{NameHint.DidYouMean(name, known)}; known: {string.Join(", ", known)} (see vmm plugins)");
                 }
                 if (kinds.Count > 1)
                     throw new ComparisonException($"stack \"{text}\": \"{name}\" is a {string.Join(" and a ", kinds.Select(k => k.Name))}; write {kinds[0].Name}={name}");
