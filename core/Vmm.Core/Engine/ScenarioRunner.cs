@@ -132,18 +132,10 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 Ledger = provider.GetRequiredService<CostLedger>(),
             };
 
-            var effective = new Scenario
+            var effective = scenario with
             {
-                File = scenario.File,
-                Name = scenario.Name,
-                Description = scenario.Description,
                 Kernel = overrides.Kernel ?? scenario.Kernel,
                 Components = new Dictionary<ComponentKind, string>(names),
-                ComponentLocations = scenario.ComponentLocations,
-                Options = scenario.Options,
-                HostMemory = scenario.HostMemory,
-                Vms = scenario.Vms,
-                Steps = scenario.Steps,
             };
             return new PreparedRun(scope, effective, components, names) { Warnings = options.Warnings.ToList() };
         }

@@ -10,8 +10,8 @@ public readonly record struct SourceLocation(string File, long Line, long Column
     public override string ToString() => Line > 0 ? $"{File}:{Line}:{Column}" : File;
 }
 
-/// <summary>A parsed scenario file (scenario-format.md, version 1).</summary>
-public sealed class Scenario
+/// <summary>A parsed scenario file (scenario-format.md, version 1); a record so a variant is <c>with</c> the fields it changes.</summary>
+public sealed record Scenario
 {
     public required string File { get; init; }
     public required string Name { get; init; }

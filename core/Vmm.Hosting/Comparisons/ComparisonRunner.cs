@@ -318,19 +318,7 @@ public sealed partial class ComparisonRunner(VmmHost host)
     {
         var merged = new Dictionary<string, (JsonElement, SourceLocation)>(scenario.Options, StringComparer.Ordinal);
         foreach (var (key, value) in options) merged[key] = value;
-        return new Scenario
-        {
-            File = scenario.File,
-            Name = scenario.Name,
-            Description = scenario.Description,
-            Kernel = scenario.Kernel,
-            Components = scenario.Components,
-            ComponentLocations = scenario.ComponentLocations,
-            Options = merged,
-            HostMemory = scenario.HostMemory,
-            Vms = scenario.Vms,
-            Steps = scenario.Steps,
-        };
+        return scenario with { Options = merged };
     }
 
     /// <summary>Writes the run as DIR/WORKLOAD/STACK-seedN.json: the workload's scenario with the stack's components and options and what each step observed as its expect.</summary>
