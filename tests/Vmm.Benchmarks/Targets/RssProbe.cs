@@ -77,7 +77,7 @@ internal static class RssProbe
     }
 
     /// <summary>The dotnet host that runs this process, or the one on PATH when this is an apphost or a test host.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var path = Environment.ProcessPath;
         if (path is not null && Path.GetFileNameWithoutExtension(path) == "dotnet") return path;

@@ -11,7 +11,8 @@ namespace Vmm.Benchmarks.Targets;
 /// <summary>
 /// `--targets`: measures every row of issue 12's table that can be measured and writes targets.json.
 /// Timed rows run the existing benchmark classes in one BenchmarkDotNet run (ShortRun, each target beside
-/// its baseline); footprint rows are byte counts of a simulation; rss-64t is a child process's peak RSS.
+/// its baseline); footprint rows are byte counts of a simulation; rss-64t is a child process's peak RSS; compare-default
+/// times the built `vmm compare` as a child process.
 /// `--targets-quick` uses the Dry job in process and smaller guests: it checks the mode, its numbers mean nothing.
 /// </summary>
 public static class TargetMode
@@ -83,8 +84,7 @@ public static class TargetMode
             Untouched(footprint),
             TargetRow.Unmeasured("full-4t", "4 TiB guest fully mapped, VMM and EPT, contents-free", 24, Bound.AtMost, "GiB",
                 "not measured: the simulator has no contents-free mode yet, and with contents a fully mapped 4 TiB guest needs 4 TiB of frames"),
-            TargetRow.Unmeasured("compare-default", "`vmm compare` default sweep, wall time", 10, Bound.AtMost, "s",
-                "not measured: `vmm compare` does not exist yet"),
+            CompareProbe.Row(SolutionDirectory(), quick),
             Alloc(results, job),
         ];
         return [.. rows.Select(WithReason)];
