@@ -18,10 +18,16 @@ public sealed class RadixPageTable : IPageTable
     private const int BlocksPerTable = Entries / BlockEntries;
     private const ulong TableFlags = PteValue.Present | PteValue.Writable | PteValue.User | PteValue.Accessed;
 
-    /// <summary>Entries, block by block; block 0 is never used, so a block number of 0 means "not allocated".</summary>
-    private ulong[] _entries = new ulong[BlockEntries * 8];
-    /// <summary>Per table, the block numbers of its eight blocks (0 = all of that block's entries are 0).</summary>
-    private int[] _blocksOf = new int[BlocksPerTable * 8];
+    /// <summary>Entries, block by block, in segments of <see cref="EntrySegment"/> (the first grows up to that):
+    /// the pool grows without copying what it holds, so a large table never needs its old and new storage at
+    /// once. Block 0 is never used, so a block number of 0 means "not allocated".</summary>
+    private ulong[][] _entries = [new ulong[BlockEntries * 8]];
+    /// <summary>Per table, the block numbers of its eight blocks (0 = all of that block's entries are 0), segmented as <see cref="_entries"/>.</summary>
+    private int[][] _blocksOf = [new int[BlocksPerTable * 8]];
+    private const int EntrySegmentShift = 16;
+    private const int EntrySegment = 1 << EntrySegmentShift; // 512 KiB of entries
+    private const int BlockMapSegmentShift = 16;
+    private const int BlockMapSegment = 1 << BlockMapSegmentShift; // 256 KiB of block numbers
     private int _blockCount = 1;
     private int _tableCount = 1;
     private readonly Stack<int> _freeTables = new();
@@ -31,22 +37,36 @@ public sealed class RadixPageTable : IPageTable
     public int LastWalkDepth { get; private set; }
 
     /// <summary>What the simulator holds for these tables (entries and block maps), in bytes: beside the x86 size <see cref="TablePages"/> × 4 KiB.</summary>
-    public long StorageBytes => (long)_entries.Length * sizeof(ulong) + (long)_blocksOf.Length * sizeof(int);
+    public long StorageBytes => Capacity(_entries) * sizeof(ulong) + Capacity(_blocksOf) * sizeof(int);
+
+    private static long Capacity<T>(T[][] segments) => (long)(segments.Length - 1) * segments[0].Length + segments[^1].Length;
+
+    private ref int BlockOf(int table, int part)
+    {
+        var at = table * BlocksPerTable + part;
+        return ref _blocksOf[at >> BlockMapSegmentShift][at & (BlockMapSegment - 1)];
+    }
+
+    private ref ulong EntryIn(int block, int index)
+    {
+        var at = (block << BlockShift) + index;
+        return ref _entries[at >> EntrySegmentShift][at & (EntrySegment - 1)];
+    }
 
     private static int Index(ulong va, int level) => (int)((va >> (PageGeometry.PageShift + 9 * level)) & (Entries - 1));
 
     private ulong Entry(int table, int index)
     {
-        var block = _blocksOf[table * BlocksPerTable + (index >> BlockShift)];
-        return block == 0 ? 0 : _entries[(block << BlockShift) + (index & (BlockEntries - 1))];
+        var block = BlockOf(table, index >> BlockShift);
+        return block == 0 ? 0 : EntryIn(block, index & (BlockEntries - 1));
     }
 
     /// <summary>The entry's slot, allocating its block.</summary>
     private ref ulong Slot(int table, int index)
     {
-        ref var block = ref _blocksOf[table * BlocksPerTable + (index >> BlockShift)];
+        ref var block = ref BlockOf(table, index >> BlockShift);
         if (block == 0) block = NewBlock();
-        return ref _entries[(block << BlockShift) + (index & (BlockEntries - 1))];
+        return ref EntryIn(block, index & (BlockEntries - 1));
     }
 
     public PteValue Lookup(ulong va, out MappingSize size)
@@ -128,13 +148,13 @@ public sealed class RadixPageTable : IPageTable
         var to = Math.Min(Entries - 1, (int)((last - baseVa) >> shift));
         for (var i = from; i <= to; i++)
         {
-            var block = _blocksOf[table * BlocksPerTable + (i >> BlockShift)];
+            var block = BlockOf(table, i >> BlockShift);
             if (block == 0)
             {
                 i |= BlockEntries - 1; // the whole block is empty: on to the next one
                 continue;
             }
-            var entry = _entries[(block << BlockShift) + (i & (BlockEntries - 1))];
+            var entry = EntryIn(block, i & (BlockEntries - 1));
             if (entry == 0) continue;
             var va = baseVa + (ulong)i * span;
             if (level == 0)
@@ -158,28 +178,44 @@ public sealed class RadixPageTable : IPageTable
     private int NewTable()
     {
         if (_freeTables.Count > 0) return _freeTables.Pop();
-        if ((_tableCount + 1) * BlocksPerTable > _blocksOf.Length) Array.Resize(ref _blocksOf, Grown(_blocksOf.Length));
+        Reserve(ref _blocksOf, (long)(_tableCount + 1) * BlocksPerTable, BlockMapSegmentShift);
         return _tableCount++;
     }
 
     private int NewBlock()
     {
         if (_freeBlocks.Count > 0) return _freeBlocks.Pop();
-        if ((_blockCount + 1) * BlockEntries > _entries.Length) Array.Resize(ref _entries, Grown(_entries.Length));
+        if (_blockCount >= int.MaxValue >> BlockShift) throw new InvalidOperationException("A page table holds at most 2^25 blocks of 64 entries (16 GiB of entries).");
+        Reserve(ref _entries, (long)(_blockCount + 1) * BlockEntries, EntrySegmentShift);
         return _blockCount++;
     }
 
-    /// <summary>Pools grow by half, block-aligned: at most a third of a large pool is slack.</summary>
-    private static int Grown(int length) => checked(length + Math.Max(length / 2 / BlockEntries, 1) * BlockEntries);
-
+    /// <summary>
+    /// Room for <paramref name="needed"/> items: the first segment grows by half (block-aligned) up to a whole
+    /// segment, so small tables stay small; after that, whole segments are added and nothing is copied.
+    /// </summary>
+    private static void Reserve<T>(ref T[][] segments, long needed, int segmentShift)
+    {
+        var segment = 1 << segmentShift;
+        if (needed <= Capacity(segments)) return;
+        if (segments.Length == 1 && segments[0].Length < segment)
+        {
+            var length = segments[0].Length;
+            Array.Resize(ref segments[0], Math.Min(segment, length + Math.Max(length / 2 / BlockEntries, 1) * BlockEntries));
+            return;
+        }
+        Array.Resize(ref segments, segments.Length + 1);
+        segments[^1] = new T[segment];
+    }
     /// <summary>Returns a table and its blocks to the pools, cleared (only a PT a 2 MiB leaf replaced, whose mappings the caller moved).</summary>
     private void FreeTable(int table)
     {
         for (var b = 0; b < BlocksPerTable; b++)
         {
-            ref var block = ref _blocksOf[table * BlocksPerTable + b];
+            ref var block = ref BlockOf(table, b);
             if (block == 0) continue;
-            Array.Clear(_entries, block << BlockShift, BlockEntries);
+            var at = block << BlockShift; // a block never straddles two segments
+            _entries[at >> EntrySegmentShift].AsSpan(at & (EntrySegment - 1), BlockEntries).Clear();
             _freeBlocks.Push(block);
             block = 0;
         }

@@ -298,4 +298,44 @@ public class RadixPageTableTests
         var stored = (double)table.StorageBytes / leaves;
         Assert.True(stored < x86 / 3, $"{stored:0} B of simulator storage per sparse leaf against {x86:0} B of x86 table pages");
     }
+
+    [Fact]
+    public void ManySparseLeaves_AcrossStorageSegments_LookUpVisitAndFreeLikeFewOnes()
+    {
+        var table = new RadixPageTable();
+        const int leaves = 20_000; // one PT each: more tables and blocks than one storage segment holds
+
+        for (var i = 0; i < leaves; i++) table.Set(Base + (ulong)i * 3 * Huge + (ulong)(i % 512) * Page, Leaf((ulong)i + 1), MappingSize.Size4K);
+        var (pages, storage) = (table.TablePages, table.StorageBytes);
+        for (var i = 0; i < leaves; i += 2) table.Set(Base + (ulong)i * 3 * Huge, Leaf((ulong)i << 9, MappingSize.Size2M), MappingSize.Size2M); // frees every other PT
+        Assert.Equal(pages - leaves / 2, table.TablePages);
+        for (var i = 0; i < leaves; i += 2) table.Set(Base + (ulong)i * 3 * Huge + Huge, Leaf((ulong)i + 7), MappingSize.Size4K); // takes the freed PTs and blocks
+
+        Assert.Equal(pages, table.TablePages);
+        Assert.Equal(storage, table.StorageBytes);
+        for (var i = 0; i < leaves; i++)
+        {
+            var va = Base + (ulong)i * 3 * Huge;
+            if (i % 2 == 0)
+            {
+                Assert.Equal(Leaf((ulong)i << 9, MappingSize.Size2M), table.Lookup(va, out var size));
+                Assert.Equal(MappingSize.Size2M, size);
+                Assert.Equal(Leaf((ulong)i + 7), table.Lookup(va + Huge, out _));
+            }
+            else
+            {
+                Assert.Equal(Leaf((ulong)i + 1), table.Lookup(va + (ulong)(i % 512) * Page, out _));
+            }
+        }
+        var visited = 0;
+        ulong last = 0;
+        table.Visit(0, ulong.MaxValue, (va, _, _) =>
+        {
+            Assert.True(va >= last);
+            last = va;
+            visited++;
+            return true;
+        });
+        Assert.Equal(leaves + leaves / 2, visited);
+    }
 }
