@@ -41,8 +41,9 @@ public sealed class Simulation
                 throw new ScenarioException($"vm '{vm.Name}': guest-memfd backing needs kernel 6.8 or later (scenario kernel is {scenario.Kernel}); set \"kernel\": \"6.8\"", vm.Location);
             if (vm.Thp && components.Thp is null)
                 throw new ScenarioException($"vm '{vm.Name}' has thp: true but no huge-page strategy was resolved; add a THP plugin or set thp: false", vm.Location);
-            if (vm.Memory > Process.UserSpaceEnd - _kernel.Vmm.MmapCursor)
-                throw new ScenarioException($"vm '{vm.Name}' ({vm.Memory} bytes) does not fit the VMM's address space: VMs are mapped from 0x{Process.MmapBase:x}, each at the next 1 GiB boundary, and user space ends at 0x{Process.UserSpaceEnd:x}, so the VMs' memory, each rounded up to 1G, must total at most 1T; make the VMs smaller or fewer", vm.Location);
+            ulong up = _kernel.Vmm.MmapCursor, down = _kernel.Vmm.MmapLowCursor;
+            if (!ScenarioLimits.TryPlaceVmMapping(ref up, ref down, vm.Memory, out _))
+                throw new ScenarioException($"vm '{vm.Name}' ({vm.Memory} bytes) does not fit the VMM's address space: VMs are mapped from 0x{Process.MmapBase:x} up to 0x{Process.UserSpaceEnd:x}, each at the next 1 GiB boundary, and one that no longer fits there top-down below 0x{Process.MmapBase:x} down to 0x{ScenarioLimits.VmmLowFloor:x}; make the VMs smaller or fewer", vm.Location);
             try
             {
                 _kernel.Kvm.CreateVm(vm.Name, vm.Memory, vm.Protected, vm.Backing, vm.Thp, vm.GmemFlags);

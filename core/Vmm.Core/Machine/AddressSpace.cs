@@ -1,4 +1,5 @@
 using Vmm.Abstractions;
+using Vmm.Core.Scenarios;
 
 namespace Vmm.Core.Machine;
 
@@ -81,6 +82,9 @@ internal sealed class Process
     /// <summary>Next free address for a new mapping (grows upward, 1 GiB-aligned, never past <see cref="UserSpaceEnd"/>).</summary>
     public ulong MmapCursor { get; set; } = MmapBase;
 
+    /// <summary>Lowest VM placed below <see cref="MmapBase"/> (grows downward; <see cref="MmapBase"/> while there is none).</summary>
+    public ulong MmapLowCursor { get; set; } = MmapBase;
+
     public Vma? FindVma(ulong va)
     {
         foreach (var vma in Vmas)
@@ -94,10 +98,18 @@ internal sealed class Process
     /// </summary>
     public bool TryReserveRange(ulong bytes, out ulong start)
     {
-        const ulong align = 1UL << 30;
-        start = MmapCursor;
-        if (bytes == 0 || bytes > UserSpaceEnd - start) return false;
-        MmapCursor = (start + bytes + align - 1) & ~(align - 1);
+        var up = MmapCursor;
+        if (!ScenarioLimits.TryPlaceAbove(ref up, bytes, out start)) return false;
+        MmapCursor = up;
+        return true;
+    }
+
+    /// <summary>Places a VM's memory (<see cref="ScenarioLimits.TryPlaceVmMapping"/>): above the base while it fits, else below it.</summary>
+    public bool TryReserveVmRange(ulong bytes, out ulong start)
+    {
+        ulong up = MmapCursor, down = MmapLowCursor;
+        if (!ScenarioLimits.TryPlaceVmMapping(ref up, ref down, bytes, out start)) return false;
+        (MmapCursor, MmapLowCursor) = (up, down);
         return true;
     }
 

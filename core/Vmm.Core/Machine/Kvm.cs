@@ -72,9 +72,9 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     {
         if (memory == 0 || memory % PageGeometry.PageSize != 0)
             throw new ArgumentOutOfRangeException(nameof(memory), memory, $"vm '{name}': memory must be a non-zero multiple of 4 KiB, not 0x{memory:x} bytes.");
-        if (!Vmm.TryReserveRange(memory, out var hva))
+        if (!Vmm.TryReserveVmRange(memory, out var hva))
             throw new ArgumentOutOfRangeException(nameof(memory), memory,
-                $"vm '{name}' needs 0x{memory:x} bytes of the VMM's address space from 0x{Vmm.MmapCursor:x}, but user space ends at 0x{Process.UserSpaceEnd:x}: the VMs' mappings, each rounded up to 1 GiB, total at most 1 TiB.");
+                $"vm '{name}' needs 0x{memory:x} bytes of the VMM's address space, which has room neither from 0x{Vmm.MmapCursor:x} up to 0x{Process.UserSpaceEnd:x} nor below 0x{Vmm.MmapLowCursor:x} down to 0x{ScenarioLimits.VmmLowFloor:x}.");
         var id = new VmId(_vms.Count);
         var key = isProtected ? Memory.AssignPrivateKey(id) : KeyId.Shared;
         if (backing == BackingKind.GuestMemfd && gmemFlags != GuestMemfdFlags.None && !_kernel.Version.AtLeast(6, 18))

@@ -371,6 +371,7 @@ internal sealed class Syscalls
     {
         var child = _kernel.NewProcess(parent.Name + "-child");
         child.MmapCursor = parent.MmapCursor;
+        child.MmapLowCursor = parent.MmapLowCursor;
         foreach (var vma in parent.Vmas) child.AddVma(vma.CloneRange(vma.Start, vma.End));
         var leaves = new List<(ulong Va, PteValue Entry, MappingSize Size)>();
         parent.PageTable.Visit(0, ulong.MaxValue, (va, entry, size) =>

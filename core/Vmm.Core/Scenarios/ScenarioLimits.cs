@@ -31,10 +31,47 @@ public static class ScenarioLimits
     public const ulong VmMappingAlignment = 1UL << 30;
 
     /// <summary>
-    /// Room for the VMs' mappings: <see cref="UserSpaceEnd"/> − <see cref="VmmMappingBase"/> = 1 TiB. The VMs'
-    /// memory, each rounded up to 1 GiB, must fit in it.
+    /// Room above <see cref="VmmMappingBase"/>: <see cref="UserSpaceEnd"/> − <see cref="VmmMappingBase"/> = 1 TiB.
+    /// VMs that no longer fit there go below the base (<see cref="TryPlaceVmMapping"/>).
     /// </summary>
     public const ulong MaxVmMappingBytes = UserSpaceEnd - VmmMappingBase;
+
+    /// <summary>How far down VMs placed below <see cref="VmmMappingBase"/> may reach: 4 GiB (the program, its heap and mmap_min_addr stay below).</summary>
+    public const ulong VmmLowFloor = 1UL << 32;
+
+    /// <summary>
+    /// Where the VMM maps a new mapping of <paramref name="bytes"/> at <paramref name="up"/> (from
+    /// <see cref="VmmMappingBase"/> upward): there, moving <paramref name="up"/> to the next 1 GiB boundary, when it
+    /// ends inside user space; false (mmap's ENOMEM) otherwise, with nothing moved.
+    /// </summary>
+    public static bool TryPlaceAbove(ref ulong up, ulong bytes, out ulong start)
+    {
+        start = up;
+        if (bytes == 0 || bytes > UserSpaceEnd - up) return false;
+        up = (up + bytes + VmMappingAlignment - 1) & ~(VmMappingAlignment - 1);
+        return true;
+    }
+
+    /// <summary>
+    /// Where the VMM maps a VM of <paramref name="bytes"/>, in declaration order: above the base while the VM fits
+    /// (<see cref="TryPlaceAbove"/>); a VM that does not fit in what is left of that 1 TiB goes top-down below
+    /// <see cref="VmmMappingBase"/>, 1 GiB-aligned under the previous such VM (<paramref name="down"/>, starting at
+    /// the base), as Linux's top-down mmap places a large mapping, down to <see cref="VmmLowFloor"/>. The one rule
+    /// for the parser and the machine.
+    /// </summary>
+    public static bool TryPlaceVmMapping(ref ulong up, ref ulong down, ulong bytes, out ulong start)
+    {
+        if (TryPlaceAbove(ref up, bytes, out start)) return true;
+        var rounded = MappingBytes(bytes);
+        if (bytes == 0 || down < VmmLowFloor || rounded > down - VmmLowFloor)
+        {
+            start = 0;
+            return false;
+        }
+        down -= rounded;
+        start = down;
+        return true;
+    }
 
     /// <summary>
     /// Largest single data value: hex bytes, <c>fill</c> or <c>pattern</c> data, and also the <c>len</c> of a

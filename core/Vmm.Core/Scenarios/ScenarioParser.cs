@@ -306,7 +306,7 @@ public static partial class ScenarioParser
             ExpectArray(node, "a list of VMs like [{\"name\": \"vm1\", \"memory\": \"64M\"}]");
             var vms = new List<VmSpec>();
             ulong total = 0;
-            ulong mapped = 0;
+            ulong mappedUp = ScenarioLimits.VmmMappingBase, mappedDown = ScenarioLimits.VmmMappingBase;
             foreach (var vm in node.Items())
             {
                 ExpectObject(vm, "{\"name\": \"vm1\", \"memory\": \"64M\"}");
@@ -336,9 +336,8 @@ public static partial class ScenarioParser
                     throw Fail(memoryNode, $"VM {NameHints.Quote(name)}: hugetlb memory must be a multiple of 2M, not {ScenarioLimits.Format(memory)}");
                 if (hostMemory is { } host && memory > host)
                     throw Fail(memoryNode, $"VM {NameHints.Quote(name)} has {ScenarioLimits.Format(memory)} of memory, more than host.memory ({ScenarioLimits.Format(host)}); raise host.memory or give the VM less");
-                mapped = ScenarioLimits.SaturatingAdd(mapped, ScenarioLimits.MappingBytes(memory));
-                if (mapped > ScenarioLimits.MaxVmMappingBytes)
-                    throw Fail(memoryNode, $"the VMs' mappings need {ScenarioLimits.Format(mapped)} by VM {NameHints.Quote(name)}: the VMM maps each VM at the next 1G boundary from 0x{ScenarioLimits.VmmMappingBase:x}, and user space ends at 0x{ScenarioLimits.UserSpaceEnd:x}, so the VMs' memory, each rounded up to 1G, must total at most 1T; give the VMs less memory or use fewer VMs");
+                if (!ScenarioLimits.TryPlaceVmMapping(ref mappedUp, ref mappedDown, memory, out _))
+                    throw Fail(memoryNode, $"VM {NameHints.Quote(name)} ({ScenarioLimits.Format(memory)}) does not fit the VMM's address space: the VMM maps each VM at the next 1G boundary from 0x{ScenarioLimits.VmmMappingBase:x} up to 0x{ScenarioLimits.UserSpaceEnd:x}, and one that no longer fits there top-down below 0x{ScenarioLimits.VmmMappingBase:x} down to 0x{ScenarioLimits.VmmLowFloor:x}, each rounded up to 1G; give the VMs less memory or use fewer VMs");
                 total += memory;
                 if (hostMemory is { } hostBytes && total > hostBytes)
                     throw Fail(hostMemoryNode!.Value, $"host.memory ({ScenarioLimits.Format(hostBytes)}) is smaller than the VMs' memory ({ScenarioLimits.Format(total)} with VM {NameHints.Quote(name)}); raise host.memory or leave it out (the default is the VMs' memory plus 256M)");

@@ -12,14 +12,15 @@ internal static class RssProbe
 {
     public const string Flag = "--rss-probe";
     private const ulong GuestBytes = 64UL << 40;
+    private const double MiB = 1 << 20;
 
     public static TargetRow Row(int touchedMiB, string job)
     {
         var what = "peak RSS, 64 TiB guest declared, touched at random by the guest";
         var note = $"VmHWM of a child process that declares the guest on a 64 TiB host and writes 8 bytes to each of {touchedMiB} MiB of random pages";
-        var (peak, failure) = RunChild(touchedMiB * 256);
+        var (peak, failure, detail) = RunChild(touchedMiB * 256);
         var measured = peak is { } bytes ? bytes / (double)(1L << 30) : (double?)null;
-        return new TargetRow("rss-64t", new TargetCheck(what, 2, Bound.AtMost, "GiB", measured), job, failure is null ? note : $"{note}; not measured: {failure}");
+        return new TargetRow("rss-64t", new TargetCheck(what, 2, Bound.AtMost, "GiB", measured), job, failure is null ? $"{note}; at the end: {detail}" : $"{note}; not measured: {failure}");
     }
 
     /// <summary>The child's side (`--rss-probe pages [guest GiB]`): prints VmHWM in bytes.</summary>
@@ -49,6 +50,10 @@ internal static class RssProbe
             BitConverter.TryWriteBytes(data, page);
             guest.Write(page * PageGeometry.PageSize, data);
         }
+        var heap = GC.GetGCMemoryInfo();
+        var kernel = simulation.Kernel;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"contents+metadata {simulation.FootprintBytes / MiB:0} MiB, VMM page table {((Vmm.Core.Paging.RadixPageTable)kernel.Vmm.PageTable).StorageBytes / MiB:0} MiB, EPT {((Vmm.Core.Paging.RadixPageTable)kernel.Kvm.VmList[0].Ept).StorageBytes / MiB:0} MiB, GC heap {heap.HeapSizeBytes / MiB:0} MiB (committed {heap.TotalCommittedBytes / MiB:0} MiB)"));
         GC.KeepAlive(simulation);
         var line = File.ReadLines("/proc/self/status").First(line => line.StartsWith("VmHWM:", StringComparison.Ordinal));
         var kib = long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
@@ -56,9 +61,9 @@ internal static class RssProbe
         return 0;
     }
 
-    private static (long? Peak, string? Failure) RunChild(int pages)
+    private static (long? Peak, string? Failure, string? Detail) RunChild(int pages)
     {
-        if (!File.Exists("/proc/self/status")) return (null, "no /proc/self/status on this system");
+        if (!File.Exists("/proc/self/status")) return (null, "no /proc/self/status on this system", null);
         var start = new ProcessStartInfo(DotnetHost())
         {
             RedirectStandardOutput = true,
@@ -72,8 +77,8 @@ internal static class RssProbe
         child.WaitForExit();
         var text = stdout.Result.Trim();
         if (child.ExitCode != 0 || !long.TryParse(text.Split('\n')[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var peak))
-            return (null, child.ExitCode == 2 ? stderr.Trim() : $"the child process exited with {child.ExitCode}: {stderr.Trim()}");
-        return (peak, null);
+            return (null, child.ExitCode == 2 ? stderr.Trim() : $"the child process exited with {child.ExitCode}: {stderr.Trim()}", null);
+        return (peak, null, stderr.Trim());
     }
 
     /// <summary>The dotnet host that runs this process, or the one on PATH when this is an apphost or a test host.</summary>

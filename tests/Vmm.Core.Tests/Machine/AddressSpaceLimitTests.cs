@@ -22,6 +22,22 @@ public class AddressSpaceLimitTests
     }
 
     [Fact]
+    public void AVmTooLargeForWhatIsLeftAboveTheBase_IsMappedBelowIt_AndMmapBackingStaysAbove()
+    {
+        var m = TestMachine.Create(new MachineSetup
+        {
+            Vms = [TestMachine.Vm("first", TiB - (1UL << 30), BackingKind.Shmem), TestMachine.Vm("second", 2 * TiB, BackingKind.Shmem), TestMachine.Vm(TestMachine.DefaultVm, 4 * MiB, BackingKind.Shmem)],
+        });
+
+        Assert.Equal(Process.MmapBase, m.HvaOf(0, "first"));
+        Assert.Equal(Process.MmapBase - 2 * TiB, m.HvaOf(0, "second"));
+        Assert.Equal(Process.MmapBase + TiB - (1UL << 30), m.HvaOf(0)); // the last GiB above the base is still free
+        Expect.Error(Errno.ENOMEM, m.Run("host.mmap-backing", offset: 0, size: 4096)); // mmap-backing never goes below
+        Expect.Ok(m.HostWrite(0x1000, 0x5a, vm: "second"));
+        Assert.Equal(m.FrameOf(0x1000, "second"), m.VmmPte(0x1000, "second").Pfn); // the VMM touched the VM below the base through its own mapping
+    }
+
+    [Fact]
     public void MmapBacking_ThatWouldEndPastUserSpace_IsEnomemAndTheCursorStays()
     {
         var m = TestMachine.Create(BackingKind.Shmem);

@@ -91,12 +91,12 @@ public class HostSizeLimitTests
     }
 
     [Fact]
-    public void Vms_PastTheEndOfUserSpace_AreAScenarioErrorNamingThe1TiBRule()
+    public void AVm_PastTheEndOfUserSpace_IsMappedTopDownBelowTheBase()
     {
-        var e = Assert.Throws<ScenarioException>(() => Simulate(4 * TiB, TestMachine.Vm("a", 1 * TiB - (1UL << 30)), TestMachine.Vm("b", 2UL << 30)));
+        var simulation = Simulate(4 * TiB, TestMachine.Vm("a", 1 * TiB - (1UL << 30)), TestMachine.Vm("b", 2UL << 30));
 
-        Assert.Contains("vm 'b'", e.Message);
-        Assert.Contains("1T", e.Message);
+        Assert.Equal(0x7f00_0000_0000UL - (2UL << 30), simulation.Kernel.Kvm.VmList[1].Info.HvaBase.Value);
+        Assert.Equal(0x7f00_0000_0000UL - (2UL << 30), simulation.Kernel.Vmm.MmapLowCursor);
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public class HostSizeLimitTests
     [Theory]
     [InlineData(0UL)]
     [InlineData(4095UL)]
-    [InlineData(2UL << 40)]
+    [InlineData(128UL << 40)] // room neither above the base nor below it
     [InlineData(ulong.MaxValue)]
     public void CreateVm_ThatIsEmptyUnalignedOrPastUserSpace_IsArgumentOutOfRangeAndChangesNothing(ulong memory)
     {
@@ -133,6 +133,7 @@ public class HostSizeLimitTests
         Assert.Throws<ArgumentOutOfRangeException>(() => m.Kernel.Kvm.CreateVm("big", memory, isProtected: false, BackingKind.Shmem, thp: false));
 
         Assert.Equal(cursor, m.VmmProcess.MmapCursor);
+        Assert.Equal(Process.MmapBase, m.VmmProcess.MmapLowCursor);
         Assert.Single(m.Kernel.Kvm.VmList);
     }
 

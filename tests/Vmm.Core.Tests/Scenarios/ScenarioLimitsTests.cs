@@ -17,6 +17,7 @@ public class ScenarioLimitsTests
     {
         Assert.Equal(64UL << 40, ScenarioLimits.MaxHostMemory);
         Assert.Equal(1UL << 40, ScenarioLimits.MaxVmMappingBytes);
+        Assert.Equal(1UL << 32, ScenarioLimits.VmmLowFloor);
         Assert.Equal(64UL << 20, ScenarioLimits.MaxDataBytes);
         Assert.Equal(256UL << 20, ScenarioLimits.MaxScenarioDataBytes);
         Assert.Equal((8UL << 20) + (256UL << 20), ScenarioLimits.DefaultHostMemory(8UL << 20));
@@ -52,6 +53,7 @@ public class ScenarioLimitsTests
     [InlineData("\"4K\"", "anon")]
     [InlineData("\"2M\"", "hugetlb")]
     [InlineData("\"1T\"", "shmem")]
+    [InlineData("\"0x10000001000\"", "shmem")] // 1 TiB + 4 KiB: too large for the window above the base, so below it
     public void VmMemory_AtTheBoundaries_Parses(string memory, string backing)
     {
         Assert.Single(Parse(WithVms($$"""{ "name": "vm1", "memory": {{memory}}, "backing": "{{backing}}" }""")).Vms);
@@ -61,9 +63,8 @@ public class ScenarioLimitsTests
     [InlineData("\"2K\"", "anon", "VM \"vm1\": \"memory\" must be a non-zero multiple of 4K, not \"2K\"")]
     [InlineData("0", "anon", "VM \"vm1\": \"memory\" must be a non-zero multiple of 4K, not 0")]
     [InlineData("\"3M\"", "hugetlb", "VM \"vm1\": hugetlb memory must be a multiple of 2M, not 3M")]
-    [InlineData("\"0x10000001000\"", "shmem", "the VMs' mappings need 1025G by VM \"vm1\"")]
     [InlineData("\"18446744073709551615\"", "anon", "must be a non-zero multiple of 4K")]
-    [InlineData("\"0xFFFFFFFFFFFFF000\"", "anon", "each rounded up to 1G, must total at most 1T")]
+    [InlineData("\"0xFFFFFFFFFFFFF000\"", "anon", "VM \"vm1\" (0xfffffffffffff000) does not fit the VMM's address space")]
     public void VmMemory_PastTheLimits_IsBadInputAtTheValue(string memory, string backing, string message)
     {
         var json = WithVms($$"""{ "name": "vm1", "memory": {{memory}}, "backing": "{{backing}}" }""");
@@ -75,16 +76,32 @@ public class ScenarioLimitsTests
     }
 
     [Fact]
-    public void VmMappings_1024VmsOf4K_Fit_The1025th_DoesNot()
+    public void VmMappings_1024VmsOf4K_FillTheTiBAboveTheBase_The1025thGoesBelowIt()
     {
-        var fits = string.Join(",\n    ", Enumerable.Range(0, 1024).Select(i => $$"""{ "name": "v{{i}}", "memory": "4K" }"""));
-        Assert.Equal(1024, Parse(WithVms(fits)).Vms.Count);
+        var fits = string.Join(",\n    ", Enumerable.Range(0, 1025).Select(i => $$"""{ "name": "v{{i}}", "memory": "4K" }"""));
+        Assert.Equal(1025, Parse(WithVms(fits)).Vms.Count);
+    }
 
-        var json = WithVms(fits + ",\n    { \"name\": \"last\", \"memory\": \"4K\" }");
-        var error = Error(json);
+    [Fact]
+    public void VmPlacement_AboveTheBaseWhileItFits_ThenTopDownBelowIt_DownToTheFloor()
+    {
+        ulong up = ScenarioLimits.VmmMappingBase, down = ScenarioLimits.VmmMappingBase;
 
-        Assert.StartsWith("the VMs' mappings need 1025G by VM \"last\": the VMM maps each VM at the next 1G boundary from 0x7f0000000000, and user space ends at 0x800000000000, so the VMs' memory, each rounded up to 1G, must total at most 1T", error.Message, StringComparison.Ordinal);
-        Assert.Equal(At(json, "\"4K\"", 1025), error.Location);
+        Assert.True(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, 4096, out var first));
+        Assert.True(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, 64UL << 40, out var large));
+        Assert.True(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, (1UL << 40) - (1UL << 30), out var fillsAbove));
+        Assert.True(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, 4096, out var nextBelow));
+        Assert.False(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, down - ScenarioLimits.VmmLowFloor + 1, out _));
+        Assert.True(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, down - ScenarioLimits.VmmLowFloor, out var toTheFloor));
+
+        Assert.Equal(0x7f00_0000_0000UL, first);
+        Assert.Equal(0x7f00_0000_0000UL - (64UL << 40), large);
+        Assert.Equal(0x7f00_4000_0000UL, fillsAbove);
+        Assert.Equal(ScenarioLimits.UserSpaceEnd, up);
+        Assert.Equal(large - (1UL << 30), nextBelow);
+        Assert.Equal(ScenarioLimits.VmmLowFloor, toTheFloor);
+        Assert.False(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, 4096, out _));
+        Assert.False(ScenarioLimits.TryPlaceVmMapping(ref up, ref down, 0, out _));
     }
 
     [Fact]
