@@ -1,23 +1,33 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Vmm.Abstractions;
 
 namespace Vmm.Core.Machine;
 
 /// <summary>
-/// Per-frame metadata as struct-of-arrays indexed by pfn (the simulator's struct page): flags, refcount,
-/// mapcount, pins, owner VM, KeyID, page-cache link and rmap head. Chunks exist only where frames were used.
+/// Per-frame metadata indexed by pfn (the simulator's struct page). What every used frame has sits in one
+/// 10-byte <see cref="FrameEntry"/>: flags, refcount and mapcount (a byte each; a count outside 0..254 moves to
+/// an overflow table, exact as an int), and the rmap word (the frame's single mapping inline, else the head of
+/// its rmap nodes). What few frames have lives in side tables whose chunks exist only where written: pins,
+/// hwpoison entry references, owner VM, KeyID and page-cache link. So a touched anon frame costs 10 bytes
+/// here; chunks of 1024 frames exist only where frames were used.
 /// </summary>
 internal sealed class FrameTable
 {
-    private readonly SparseArray<ushort> _flags;
-    private readonly SparseArray<int> _refCount;
-    private readonly SparseArray<int> _mapCount;
+    /// <summary>log2 of the frames per chunk: 1024 frames, 10 KiB of entries, so sparse use wastes little.</summary>
+    private const int ChunkShift = 10;
+    /// <summary>An inline count of this value means the count is in the overflow table.</summary>
+    private const byte CountEscape = byte.MaxValue;
+
+    private readonly SparseArray<FrameEntry> _entries;
+    private readonly Dictionary<ulong, int> _refOverflow = [];
+    private readonly Dictionary<ulong, int> _mapOverflow = [];
     private readonly SparseArray<int> _pinCount;
     private readonly SparseArray<int> _hwpEntryRefs;
     private readonly SparseArray<short> _owner; // VmId + 1; 0 = none
     private readonly SparseArray<ushort> _key;
     private readonly SparseArray<int> _file; // BackingFile id; 0 = none
     private readonly SparseArray<UInt40> _index; // page index in the file
-    private readonly SparseArray<int> _rmapHead;
 
     /// <summary>The most frames a host may have: 2^34, 64 TiB of 4 KiB frames (every pfn then fits the 40-bit page-cache slots).</summary>
     public const long MaxFrames = 1L << 34;
@@ -27,35 +37,58 @@ internal sealed class FrameTable
         if (frameCount is < 1 or > MaxFrames)
             throw new ArgumentOutOfRangeException(nameof(frameCount), frameCount, $"A host has 1 to 2^34 frames (4 KiB to 64 TiB of memory), not {frameCount}.");
         Count = frameCount;
-        _flags = new(frameCount);
-        _refCount = new(frameCount);
-        _mapCount = new(frameCount);
-        _pinCount = new(frameCount);
-        _hwpEntryRefs = new(frameCount);
-        _owner = new(frameCount);
-        _key = new(frameCount);
-        _file = new(frameCount);
-        _index = new(frameCount);
-        _rmapHead = new(frameCount);
+        _entries = new(frameCount, ChunkShift);
+        _pinCount = new(frameCount, ChunkShift);
+        _hwpEntryRefs = new(frameCount, ChunkShift);
+        _owner = new(frameCount, ChunkShift);
+        _key = new(frameCount, ChunkShift);
+        _file = new(frameCount, ChunkShift);
+        _index = new(frameCount, ChunkShift);
     }
 
     public long Count { get; }
 
     public bool IsValid(Pfn pfn) => pfn.Value < (ulong)Count;
 
-    public FrameFlags Flags(Pfn pfn) => (FrameFlags)_flags.Get(pfn.Value);
-    public bool Has(Pfn pfn, FrameFlags flag) => ((FrameFlags)_flags.Get(pfn.Value) & flag) != 0;
-    public void SetFlags(Pfn pfn, FrameFlags flags) => _flags.GetRef(pfn.Value) |= (ushort)flags;
+    public FrameFlags Flags(Pfn pfn) => (FrameFlags)_entries.Get(pfn.Value).Flags;
+    public bool Has(Pfn pfn, FrameFlags flag) => ((FrameFlags)_entries.Get(pfn.Value).Flags & flag) != 0;
+    public void SetFlags(Pfn pfn, FrameFlags flags) => _entries.GetRef(pfn.Value).Flags |= (ushort)flags;
     public void ClearFlags(Pfn pfn, FrameFlags flags)
     {
-        if (_flags.Get(pfn.Value) != 0) _flags.GetRef(pfn.Value) &= (ushort)~flags;
+        ref var entry = ref ExistingEntry(pfn);
+        if (!Unsafe.IsNullRef(ref entry)) entry.Flags &= (ushort)~flags;
     }
-    public void ResetFlags(Pfn pfn, FrameFlags flags) => _flags.Set(pfn.Value, (ushort)flags);
+    public void ResetFlags(Pfn pfn, FrameFlags flags)
+    {
+        ref var entry = ref flags == 0 ? ref ExistingEntry(pfn) : ref _entries.GetRef(pfn.Value);
+        if (!Unsafe.IsNullRef(ref entry)) entry.Flags = (ushort)flags;
+    }
 
-    public ref int RefCount(Pfn pfn) => ref _refCount.GetRef(pfn.Value);
-    public int RefCountOf(Pfn pfn) => _refCount.Get(pfn.Value);
-    public ref int MapCount(Pfn pfn) => ref _mapCount.GetRef(pfn.Value);
-    public int MapCountOf(Pfn pfn) => _mapCount.Get(pfn.Value);
+    public int RefCountOf(Pfn pfn) => ReadCount(_entries.Get(pfn.Value).Ref, _refOverflow, pfn);
+    public void SetRefCount(Pfn pfn, int count)
+    {
+        ref var entry = ref count == 0 ? ref ExistingEntry(pfn) : ref _entries.GetRef(pfn.Value);
+        if (!Unsafe.IsNullRef(ref entry)) WriteCount(ref entry.Ref, _refOverflow, pfn, count);
+    }
+    /// <summary>Adds <paramref name="delta"/> to the refcount and returns the new count.</summary>
+    public int AddRefCount(Pfn pfn, int delta)
+    {
+        ref var entry = ref _entries.GetRef(pfn.Value);
+        var count = ReadCount(entry.Ref, _refOverflow, pfn) + delta;
+        WriteCount(ref entry.Ref, _refOverflow, pfn, count);
+        return count;
+    }
+
+    public int MapCountOf(Pfn pfn) => ReadCount(_entries.Get(pfn.Value).Map, _mapOverflow, pfn);
+    /// <summary>Adds <paramref name="delta"/> to the mapcount and returns the new count.</summary>
+    public int AddMapCount(Pfn pfn, int delta)
+    {
+        ref var entry = ref _entries.GetRef(pfn.Value);
+        var count = ReadCount(entry.Map, _mapOverflow, pfn) + delta;
+        WriteCount(ref entry.Map, _mapOverflow, pfn, count);
+        return count;
+    }
+
     public ref int PinCount(Pfn pfn) => ref _pinCount.GetRef(pfn.Value);
     public int PinCountOf(Pfn pfn) => _pinCount.Get(pfn.Value);
     public ref int HwpEntryRefs(Pfn pfn) => ref _hwpEntryRefs.GetRef(pfn.Value);
@@ -75,15 +108,21 @@ internal sealed class FrameTable
         _index.Set(pfn.Value, new UInt40(index));
     }
 
-    public int RmapHead(Pfn pfn) => _rmapHead.Get(pfn.Value);
-    public void SetRmapHead(Pfn pfn, int node) => _rmapHead.Set(pfn.Value, node);
+    /// <summary>The frame's rmap word, which only <see cref="Rmap"/> reads: 0 when unmapped.</summary>
+    public ulong RmapWord(Pfn pfn) => _entries.Get(pfn.Value).Rmap;
+    public void SetRmapWord(Pfn pfn, ulong word)
+    {
+        ref var entry = ref word == 0 ? ref ExistingEntry(pfn) : ref _entries.GetRef(pfn.Value);
+        if (!Unsafe.IsNullRef(ref entry)) entry.Rmap = word;
+    }
 
-    /// <summary>Clears everything but the flags given (used when a frame returns to the allocator).</summary>
+    /// <summary>Clears everything but the flags given and the rmap (used when a frame returns to the allocator).</summary>
     public void Reset(Pfn pfn, FrameFlags keep)
     {
         ResetFlags(pfn, Flags(pfn) & keep);
-        _refCount.Set(pfn.Value, 0);
-        _mapCount.Set(pfn.Value, 0);
+        SetRefCount(pfn, 0);
+        ref var entry = ref ExistingEntry(pfn);
+        if (!Unsafe.IsNullRef(ref entry)) WriteCount(ref entry.Map, _mapOverflow, pfn, 0);
         _pinCount.Set(pfn.Value, 0);
         _hwpEntryRefs.Set(pfn.Value, 0);
         _owner.Set(pfn.Value, 0);
@@ -92,10 +131,70 @@ internal sealed class FrameTable
         _index.Set(pfn.Value, default);
     }
 
+    /// <summary>Frames whose refcount or mapcount is outside 0..254, so held in the overflow tables.</summary>
+    public int OverflowedCounts => _refOverflow.Count + _mapOverflow.Count;
+
     public long FootprintBytes =>
-        _flags.FootprintBytes(2) + _refCount.FootprintBytes(4) + _mapCount.FootprintBytes(4) + _pinCount.FootprintBytes(4)
-        + _hwpEntryRefs.FootprintBytes(4) + _owner.FootprintBytes(2) + _key.FootprintBytes(2) + _file.FootprintBytes(4)
-        + _index.FootprintBytes(5) + _rmapHead.FootprintBytes(4);
+        _entries.FootprintBytes(Unsafe.SizeOf<FrameEntry>()) + OverflowBytes(_refOverflow) + OverflowBytes(_mapOverflow)
+        + _pinCount.FootprintBytes(4) + _hwpEntryRefs.FootprintBytes(4) + _owner.FootprintBytes(2) + _key.FootprintBytes(2)
+        + _file.FootprintBytes(4) + _index.FootprintBytes(5);
+
+    /// <summary>The entry of a frame whose chunk exists, else a null reference (writing zero needs no chunk); throws past the end like the writes that allocate.</summary>
+    private ref FrameEntry ExistingEntry(Pfn pfn)
+    {
+        if (pfn.Value >= (ulong)Count)
+            throw new ArgumentOutOfRangeException(nameof(pfn), pfn.Value, $"Index 0x{pfn.Value:x} is past the end of a sparse array of 0x{Count:x} entries.");
+        return ref _entries.GetRefIfPresent(pfn.Value);
+    }
+
+    private static int ReadCount(byte inline, Dictionary<ulong, int> overflow, Pfn pfn) => inline == CountEscape ? overflow[pfn.Value] : inline;
+
+    private static void WriteCount(ref byte inline, Dictionary<ulong, int> overflow, Pfn pfn, int count)
+    {
+        if ((uint)count < CountEscape)
+        {
+            if (inline == CountEscape) overflow.Remove(pfn.Value);
+            inline = (byte)count;
+        }
+        else
+        {
+            overflow[pfn.Value] = count;
+            inline = CountEscape;
+        }
+    }
+
+    /// <summary>A dictionary entry (hash, next, key, value) and its bucket, per slot of capacity.</summary>
+    private static long OverflowBytes(Dictionary<ulong, int> overflow) => overflow.EnsureCapacity(0) * (24L + 4);
+}
+
+/// <summary>What every used frame has, packed: 10 bytes per pfn (see <see cref="FrameTable"/>).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 2)]
+internal struct FrameEntry : IEquatable<FrameEntry>
+{
+    private uint _rmapLow;
+    public ushort Flags;
+    private ushort _rmapHigh;
+    /// <summary>The refcount, or the escape value when it is in the overflow table.</summary>
+    public byte Ref;
+    /// <summary>The mapcount, or the escape value.</summary>
+    public byte Map;
+
+    /// <summary>48 bits: 0 = unmapped; the encoding is <see cref="Rmap"/>'s.</summary>
+    public ulong Rmap
+    {
+        readonly get => _rmapLow | (ulong)_rmapHigh << 32;
+        set
+        {
+            if (value >> 48 != 0) throw new ArgumentOutOfRangeException(nameof(value), value, $"An rmap word has 48 bits, not 0x{value:x}.");
+            _rmapLow = (uint)value;
+            _rmapHigh = (ushort)(value >> 32);
+        }
+    }
+
+    public readonly bool Equals(FrameEntry other)
+        => _rmapLow == other._rmapLow && Flags == other.Flags && _rmapHigh == other._rmapHigh && Ref == other.Ref && Map == other.Map;
+    public override readonly bool Equals(object? obj) => obj is FrameEntry other && Equals(other);
+    public override readonly int GetHashCode() => HashCode.Combine(_rmapLow, Flags, _rmapHigh, Ref, Map);
 }
 
 /// <summary>
@@ -118,7 +217,7 @@ internal sealed class FrameAllocator
         _frames = frames;
         _nextHigh = (ulong)frames.Count & ~(ulong)(PageGeometry.PagesPerHuge - 1);
         frames.SetFlags(ZeroPage, FrameFlags.ZeroPage | FrameFlags.InUse);
-        frames.RefCount(ZeroPage) = 1;
+        frames.SetRefCount(ZeroPage, 1);
     }
 
     public static readonly Pfn ZeroPage = new(0);

@@ -93,14 +93,14 @@ internal sealed class HugeMemory
         {
             var sub = head.Add(i);
             Frames.ClearFlags(sub, FrameFlags.Compound | FrameFlags.HasHwPoisoned);
-            Frames.RefCount(sub) = refs[i];
+            Frames.SetRefCount(sub, refs[i]);
         }
         if ((headFlags & FrameFlags.HasHwPoisoned) != 0) Frames.ClearFlags(head, FrameFlags.HasHwPoisoned);
         for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
         {
             if (refs[i] != 0) continue;
             // An unmapped subpage of the old THP is free now.
-            Frames.RefCount(head.Add(i)) = 1;
+            Frames.SetRefCount(head.Add(i), 1);
             _kernel.Mm.PutPage(head.Add(i));
         }
         _kernel.CostLedger.Add(CostKind.ThpSplit);

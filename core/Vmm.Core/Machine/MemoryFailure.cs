@@ -254,7 +254,7 @@ internal sealed class MemoryFailure
             if (size != MappingSize.Size4K || !entry.MapsFrame) continue;
             p.PageTable.Set(hva.Value, PteValue.MigrationEntry(pfn, entry.IsWritable), size);
             _kernel.Mm.Rmap.Remove(pfn, pid, hva.Value);
-            Frames.MapCount(pfn)--;
+            Frames.AddMapCount(pfn, -1);
             _kernel.Mm.PutPage(pfn);
             _kernel.Mm.ShootDown(p, hva, PageGeometry.PageSize);
             _kernel.Mm.MapFrame(p, hva, target, size, entry.IsWritable, entry.IsProtNone);
@@ -268,7 +268,7 @@ internal sealed class MemoryFailure
             Frames.SetFile(target, file.Id, index);
             Frames.SetFile(pfn, 0, 0);
             Frames.ClearFlags(pfn, FrameFlags.PageCache);
-            Frames.RefCount(target)++;
+            Frames.AddRefCount(target, 1);
             _kernel.Mm.PutPage(pfn);
         }
         // The old frame is retired: poisoned and off the allocator, whatever references remain.
@@ -305,7 +305,7 @@ internal sealed class MemoryFailure
         if (file is not null)
         {
             file.Insert(Frames.FileIndex(head) & ~(ulong)(PageGeometry.PagesPerHuge - 1), target);
-            Frames.RefCount(target)++; // the page cache's reference moves with the slot
+            Frames.AddRefCount(target, 1); // the page cache's reference moves with the slot
         }
         foreach (var (pid, hva) in mm.Mappings(head))
         {

@@ -72,16 +72,16 @@ internal sealed class MemoryManager
     public void GetPage(Pfn pfn)
     {
         if (pfn == FrameAllocator.ZeroPage) return;
-        Frames.RefCount(Head(pfn))++;
+        Frames.AddRefCount(Head(pfn), 1);
     }
 
     public void PutPage(Pfn pfn)
     {
         if (pfn == FrameAllocator.ZeroPage) return;
         var head = Head(pfn);
-        ref var rc = ref Frames.RefCount(head);
+        var rc = Frames.RefCountOf(head);
         if (rc <= 0) throw new InvalidOperationException($"put_page on {head} with refcount {rc}: reference counting bug.");
-        if (--rc == 0) FreeFrame(head);
+        if (Frames.AddRefCount(head, -1) == 0) FreeFrame(head);
     }
 
     /// <summary>alloc_page.</summary>
@@ -132,7 +132,7 @@ internal sealed class MemoryManager
         p.PageTable.Set(va.Value, entry, size);
         if (pfn == FrameAllocator.ZeroPage) return;
         GetPage(pfn);
-        if (size == MappingSize.Size4K) Frames.MapCount(pfn)++;
+        if (size == MappingSize.Size4K) Frames.AddMapCount(pfn, 1);
         Rmap.Add(pfn, p.Pid, va.Value, size);
     }
 
@@ -146,7 +146,7 @@ internal sealed class MemoryManager
             p.Tlb.Invalidate(va.Value, size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
             if (pfn == FrameAllocator.ZeroPage) return;
             Rmap.Remove(pfn, p.Pid, va.Value);
-            if (size == MappingSize.Size4K) Frames.MapCount(pfn)--;
+            if (size == MappingSize.Size4K) Frames.AddMapCount(pfn, -1);
             if (entry.IsDirty || entry.IsWritable) Frames.SetFlags(pfn, FrameFlags.Dirty);
             PutPage(pfn);
         }
@@ -238,7 +238,7 @@ internal sealed class MemoryManager
             var target = entry.Pfn;
             p.PageTable.Set(va, (flags & UnmapFlags.HwPoison) != 0 ? PteValue.HwPoisonEntry(target) : PteValue.None, actual);
             Rmap.Remove(target, pid, va);
-            if (actual == MappingSize.Size4K) Frames.MapCount(target)--;
+            if (actual == MappingSize.Size4K) Frames.AddMapCount(target, -1);
             if ((flags & UnmapFlags.KeepReference) != 0 && (flags & UnmapFlags.HwPoison) != 0) Frames.HwpEntryRefs(target)++;
             else PutPage(target);
             _ledger.Add(CostKind.Unmap);

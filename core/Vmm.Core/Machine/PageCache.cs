@@ -22,7 +22,7 @@ internal sealed class PageCache(MemoryManager mm, CostLedger ledger)
         if (!pfn.IsValid) return pfn;
         Frames.SetFlags(pfn, FrameFlags.PageCache | (file.Kind == BackingKind.File ? FrameFlags.None : FrameFlags.SwapBacked));
         Frames.SetFile(pfn, file.Id, index);
-        Frames.RefCount(pfn) = 1; // the page cache's reference
+        Frames.SetRefCount(pfn, 1); // the page cache's reference
         file.Insert(index, pfn);
         return pfn;
     }
@@ -41,7 +41,7 @@ internal sealed class PageCache(MemoryManager mm, CostLedger ledger)
             Frames.SetFlags(head.Add(i), FrameFlags.Hugetlb | FrameFlags.PageCache);
             Frames.SetFile(head.Add(i), file.Id, alignedIndex + (ulong)i);
         }
-        Frames.RefCount(head) = 1;
+        Frames.SetRefCount(head, 1);
         file.Insert(alignedIndex, head);
         return head;
     }

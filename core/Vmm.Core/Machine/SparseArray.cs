@@ -1,35 +1,47 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Vmm.Core.Machine;
 
 /// <summary>
-/// A flat array indexed by pfn (or page index) whose 4096-entry chunks exist only once written. The chunk
-/// directory is two-level (a top array of directory pages of up to 4096 chunks, each made on first use), so
-/// even 2^34 entries (a 64 TiB host) cost a few KiB until touched. Get/Set are allocation-free after the chunk
-/// exists.
+/// A flat array indexed by pfn (or page index) whose chunks (4096 entries unless the constructor says fewer) exist
+/// only once written. The chunk directory is two-level (a top array of directory pages of up to 4096 chunks, each
+/// made on first use), so even 2^34 entries (a 64 TiB host) cost a few KiB until touched. Get/Set are
+/// allocation-free after the chunk exists.
 /// </summary>
 internal sealed class SparseArray<T>
 {
     internal const int ChunkShift = 12;
     internal const int ChunkSize = 1 << ChunkShift;
-    private const int ChunkMask = ChunkSize - 1;
     private const int DirectoryShift = 12;
     private const int DirectorySize = 1 << DirectoryShift;
     private const int DirectoryMask = DirectorySize - 1;
-    private const int TopShift = ChunkShift + DirectoryShift;
 
-    /// <summary>The largest length: 2^36 entries (a top array of 4096 references).</summary>
+    /// <summary>The largest length: 2^36 entries (a top array of 4096 references) with 4096-entry chunks.</summary>
     public const long MaxLength = 1L << 36;
 
     private readonly T[]?[]?[] _top;
+    private readonly int _chunkShift;
+    private readonly int _chunkMask;
+    private readonly int _topShift;
 
-    public SparseArray(long length)
+    /// <param name="chunkShift">log2 of the entries per chunk: smaller chunks waste less where few entries are written, at one directory slot per chunk.</param>
+    public SparseArray(long length, int chunkShift = ChunkShift)
     {
-        if (length is < 0 or > MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(length), length, $"A sparse array holds 0 to 2^36 entries, not {length}.");
+        if (chunkShift is < 6 or > ChunkShift)
+            throw new ArgumentOutOfRangeException(nameof(chunkShift), chunkShift, "A sparse array's chunks hold 2^6 to 2^12 entries.");
+        var maxLength = MaxLength >> (ChunkShift - chunkShift);
+        if (length < 0 || length > maxLength)
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"A sparse array of 2^{chunkShift}-entry chunks holds 0 to 2^{chunkShift + 24} entries, not {length}.");
         Length = length;
-        _top = new T[]?[]?[(int)((length + (1L << TopShift) - 1) >> TopShift)];
+        _chunkShift = chunkShift;
+        _chunkMask = (1 << chunkShift) - 1;
+        _topShift = chunkShift + DirectoryShift;
+        _top = new T[]?[]?[(int)((length + (1L << _topShift) - 1) >> _topShift)];
     }
+
+    /// <summary>Entries per chunk.</summary>
+    public int ChunkLength => 1 << _chunkShift;
 
     public long Length { get; }
 
@@ -37,46 +49,61 @@ internal sealed class SparseArray<T>
     public T Get(ulong index)
     {
         var top = _top;
-        var t = index >> TopShift;
+        var t = index >> _topShift;
         if (t >= (ulong)top.Length) return default!;
         var directory = top[(int)t];
         if (directory is null) return default!;
-        var c = (int)(index >> ChunkShift) & DirectoryMask;
+        var c = (int)(index >> _chunkShift) & DirectoryMask;
         if ((uint)c >= (uint)directory.Length) return default!; // past the end, in the last directory page
         var chunk = directory[c];
-        return chunk is null ? default! : chunk[(int)index & ChunkMask];
+        return chunk is null ? default! : chunk[(int)index & _chunkMask];
     }
 
     public void Set(ulong index, T value)
     {
         CheckIndex(index);
-        var directory = _top[(int)(index >> TopShift)];
+        var directory = _top[(int)(index >> _topShift)];
         if (directory is null)
         {
             if (EqualityComparer<T>.Default.Equals(value, default!)) return;
             directory = NewDirectory(index);
         }
-        ref var chunk = ref directory[(int)(index >> ChunkShift) & DirectoryMask];
+        ref var chunk = ref directory[(int)(index >> _chunkShift) & DirectoryMask];
         if (chunk is null)
         {
             if (EqualityComparer<T>.Default.Equals(value, default!)) return;
-            chunk = new T[ChunkSize];
+            chunk = new T[1 << _chunkShift];
             AllocatedChunks++;
         }
-        chunk[(int)index & ChunkMask] = value;
+        chunk[(int)index & _chunkMask] = value;
     }
 
     public ref T GetRef(ulong index)
     {
         CheckIndex(index);
-        var directory = _top[(int)(index >> TopShift)] ?? NewDirectory(index);
-        ref var chunk = ref directory[(int)(index >> ChunkShift) & DirectoryMask];
+        var directory = _top[(int)(index >> _topShift)] ?? NewDirectory(index);
+        ref var chunk = ref directory[(int)(index >> _chunkShift) & DirectoryMask];
         if (chunk is null)
         {
-            chunk = new T[ChunkSize];
+            chunk = new T[1 << _chunkShift];
             AllocatedChunks++;
         }
-        return ref chunk[(int)index & ChunkMask];
+        return ref chunk[(int)index & _chunkMask];
+    }
+
+    /// <summary>The entry's storage if its chunk exists, else a null reference (<see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>): writing a default value there needs no chunk.</summary>
+    public ref T GetRefIfPresent(ulong index)
+    {
+        var top = _top;
+        var t = index >> _topShift;
+        if (t >= (ulong)top.Length) return ref Unsafe.NullRef<T>();
+        var directory = top[(int)t];
+        if (directory is null) return ref Unsafe.NullRef<T>();
+        var c = (int)(index >> _chunkShift) & DirectoryMask;
+        if ((uint)c >= (uint)directory.Length) return ref Unsafe.NullRef<T>();
+        var chunk = directory[c];
+        if (chunk is null) return ref Unsafe.NullRef<T>();
+        return ref chunk[(int)index & _chunkMask];
     }
 
     public int AllocatedChunks { get; private set; }
@@ -88,7 +115,7 @@ internal sealed class SparseArray<T>
 
     /// <summary>Bytes held by the directories and the allocated chunks (for the memory-per-frame report).</summary>
     public long FootprintBytes(int elementSize)
-        => ((long)_top.Length + _directorySlots) * IntPtr.Size + (long)AllocatedChunks * ChunkSize * elementSize;
+        => ((long)_top.Length + _directorySlots) * IntPtr.Size + (long)AllocatedChunks * (1 << _chunkShift) * elementSize;
 
     /// <summary>
     /// Appends the indexes of non-default entries in [start, end) to <paramref name="into"/>, ascending.
@@ -100,23 +127,23 @@ internal sealed class SparseArray<T>
         end = Math.Min(end, (ulong)Length);
         if (start >= end) return;
         var comparer = EqualityComparer<T>.Default;
-        var lastTop = (end - 1) >> TopShift;
-        for (var t = start >> TopShift; t <= lastTop; t++)
+        var lastTop = (end - 1) >> _topShift;
+        for (var t = start >> _topShift; t <= lastTop; t++)
         {
             var directory = _top[(int)t];
             ScannedBlocks++;
             if (directory is null) continue;
-            var topBase = t << TopShift;
-            var firstChunk = start > topBase ? (int)((start - topBase) >> ChunkShift) : 0;
-            var lastChunk = (int)Math.Min((ulong)directory.Length - 1, (end - 1 - topBase) >> ChunkShift);
+            var topBase = t << _topShift;
+            var firstChunk = start > topBase ? (int)((start - topBase) >> _chunkShift) : 0;
+            var lastChunk = (int)Math.Min((ulong)directory.Length - 1, (end - 1 - topBase) >> _chunkShift);
             for (var c = firstChunk; c <= lastChunk; c++)
             {
                 var chunk = directory[c];
                 if (chunk is null) continue;
                 ScannedBlocks++;
-                var chunkBase = topBase + ((ulong)c << ChunkShift);
+                var chunkBase = topBase + ((ulong)c << _chunkShift);
                 var from = (int)(Math.Max(start, chunkBase) - chunkBase);
-                var to = (int)(Math.Min(end, chunkBase + ChunkSize) - chunkBase);
+                var to = (int)(Math.Min(end, chunkBase + (ulong)ChunkLength) - chunkBase);
                 for (var i = from; i < to; i++)
                     if (!comparer.Equals(chunk[i], default!)) into.Add(chunkBase + (ulong)i);
             }
@@ -140,9 +167,9 @@ internal sealed class SparseArray<T>
     private T[]?[] NewDirectory(ulong index)
     {
         // The last directory page holds only the chunks left, so a small array's directory stays small.
-        var topBase = (long)(index >> TopShift) << TopShift;
-        var directory = new T[]?[(int)Math.Min(DirectorySize, (Length - topBase + ChunkSize - 1) >> ChunkShift)];
-        _top[(int)(index >> TopShift)] = directory;
+        var topBase = (long)(index >> _topShift) << _topShift;
+        var directory = new T[]?[(int)Math.Min(DirectorySize, (Length - topBase + (1 << _chunkShift) - 1) >> _chunkShift)];
+        _top[(int)(index >> _topShift)] = directory;
         AllocatedDirectories++;
         _directorySlots += directory.Length;
         return directory;

@@ -55,6 +55,37 @@ public class SparseArrayTests
         Assert.Equal([0UL], array.NonDefaultIndexes(0, ulong.MaxValue));
     }
 
+    [Fact]
+    public void SmallChunks_Of1024Entries_CostTheirOwnSize_AndCover64TiB()
+    {
+        var array = new SparseArray<int>(Frames64TiB, chunkShift: 10);
+
+        array.Set(Frames64TiB - 1, 7);
+        array.Set(3000, 5);
+
+        Assert.Equal(1024, array.ChunkLength);
+        Assert.Equal(7, array.Get(Frames64TiB - 1));
+        Assert.Equal(5, array.Get(3000));
+        Assert.Equal(0, array.Get(2047)); // the chunk before, never written
+        Assert.Equal(2, array.AllocatedChunks);
+        Assert.Equal([3000UL, (ulong)Frames64TiB - 1], array.NonDefaultIndexes(0, ulong.MaxValue));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SparseArray<int>(Frames64TiB + 1, chunkShift: 10));
+    }
+
+    [Fact]
+    public void GetRefIfPresent_IsNullWithoutAChunk_AndTheEntryWithOne()
+    {
+        var array = new SparseArray<int>(1L << 20, chunkShift: 10);
+        array.Set(5, 9);
+
+        Assert.True(System.Runtime.CompilerServices.Unsafe.IsNullRef(ref array.GetRefIfPresent(2000)));
+        Assert.True(System.Runtime.CompilerServices.Unsafe.IsNullRef(ref array.GetRefIfPresent(ulong.MaxValue)));
+        array.GetRefIfPresent(6) = 4;
+        Assert.Equal(9, array.GetRefIfPresent(5));
+        Assert.Equal(4, array.Get(6));
+        Assert.Equal(1, array.AllocatedChunks);
+    }
+
     [Theory]
     [InlineData(100UL)]
     [InlineData(ulong.MaxValue)]
