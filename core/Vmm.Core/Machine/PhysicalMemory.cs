@@ -44,6 +44,13 @@ public sealed class PhysicalMemory : IPhysicalMemory
         return frame;
     }
 
+    public bool TryGetStorage(Pfn pfn, out FrameBytes bytes)
+    {
+        var frame = Frames.Get(pfn.Value);
+        bytes = frame is null ? default : new FrameBytes(frame, 0);
+        return frame is not null;
+    }
+
     public void Discard(Pfn pfn)
     {
         if (Frames.Get(pfn.Value) is null) return;

@@ -32,6 +32,21 @@ internal sealed class Tlb
         return false;
     }
 
+    /// <summary>Whether a lookup of <paramref name="va"/> would miss (no entry for its page), without changing anything.</summary>
+    public bool Misses(ulong va)
+    {
+        var vpn = va >> PageGeometry.PageShift;
+        return _tags[Slot(vpn)] != vpn + 1;
+    }
+
+    /// <summary>Whether the entry of <paramref name="va"/>'s page is exactly (<paramref name="entry"/>, <paramref name="size"/>).</summary>
+    public bool Holds(ulong va, PteValue entry, MappingSize size)
+    {
+        var vpn = va >> PageGeometry.PageShift;
+        var slot = Slot(vpn);
+        return _tags[slot] == vpn + 1 && _entries[slot] == entry.Raw && _huge[slot] == (size == MappingSize.Size2M);
+    }
+
     public void Insert(ulong va, PteValue entry, MappingSize size)
     {
         var vpn = va >> PageGeometry.PageShift;
