@@ -49,6 +49,7 @@ internal sealed class Vm
 internal sealed class Kvm : IMmuNotifierSubscriber
 {
     private readonly HostKernel _kernel;
+    private readonly CostLedger _ledger;
     private readonly IPageTableFactory _pageTables;
     private readonly List<Vm> _vms = [];
     private readonly List<Pfn> _gupScratch = [];
@@ -57,6 +58,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     public Kvm(HostKernel kernel, IPageTableFactory pageTables)
     {
         _kernel = kernel;
+        _ledger = kernel.CostLedger;
         _pageTables = pageTables;
         kernel.MmuNotifier.Register(kernel.Vmm, this);
         // The controller's plain-DRAM accesses are done here when they are charged to this machine's ledger.
@@ -76,7 +78,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     private Process Vmm => _kernel.Vmm;
     private IMemoryController Memory => _kernel.Memory;
     private FrameTable Frames => _kernel.Mm.Frames;
-    private CostLedger CostLedger => _kernel.CostLedger;
+    private CostLedger CostLedger => _ledger;
     private IGuestFaultPolicy GuestFaultPolicy => _kernel.GuestFaultPolicy;
 
     internal IReadOnlyList<Vm> VmList => _vms;
@@ -394,7 +396,20 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     /// <see cref="GuestAccess"/> that leaves read data in <paramref name="buffer"/> and returns no outcome on
     /// success: allocation-free once the EPT entries exist (the benchmarked hot path).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal bool TryGuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, out KernelResult failure)
+    {
+        if (TryDirectAccess(vm, gpa, buffer, write, shared))
+        {
+            failure = default;
+            return true;
+        }
+        return TryGuestAccessSlow(vm, gpa, buffer, write, shared, out failure);
+    }
+
+    /// <summary><see cref="TryGuestAccess"/> past the soft TLB's direct hits: the checks, the translation, the controller.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool TryGuestAccessSlow(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, out KernelResult failure)
     {
         if (vm.Destroyed)
         {
@@ -455,6 +470,45 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     }
 
     /// <summary>
+    /// The whole of an access within one page that the soft TLB holds with the controller's grant: the semantic TLB's
+    /// lookup (<see cref="TrySoftTlb"/>), the lines charged and the bytes copied, as the slow path would. An entry
+    /// exists only for a gfn of the memslot accessed before, so the bounds need no check of their own.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool TryDirectAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
+    {
+        var offset = (int)(gpa & (PageGeometry.PageSize - 1));
+        var length = buffer.Length;
+        if (length == 0 || offset + length > PageGeometry.PageSize || vm.Destroyed || vm.Dead || !SoftTlbEnabled) return false;
+        ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate: !shared && vm.Info.Protected);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) || !entry.Grants(write)) return false;
+        var ledger = _ledger;
+        switch (vm.Tlb.Touch(gpa, entry.Leaf, (entry.Flags & SoftTlb.HugeFlag) != 0))
+        {
+            case TlbTouch.Hit:
+                ledger.Add(CostKind.TlbHit);
+                break;
+            case TlbTouch.Walked:
+                ledger.Add(CostKind.EptWalk);
+                break;
+            default:
+                return false;
+        }
+        ledger.Add(write ? CostKind.LineWrite : CostKind.LineRead, ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1);
+        ref var bytes = ref System.Runtime.CompilerServices.Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(entry.Bytes!), entry.Offset + offset);
+        var stored = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref bytes, length);
+        if (write)
+        {
+            buffer.CopyTo(stored);
+            Frames.SetFlags(MemoryManager.LeafPfn(entry.Pte, entry.Size, gpa), FrameFlags.Dirty);
+        }
+        else if (length == sizeof(ulong))
+            System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer), System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ulong>(ref bytes));
+        else stored.CopyTo(buffer);
+        return true;
+    }
+
+    /// <summary>
     /// The soft TLB's hit: what <see cref="EptTranslate"/> would do with a present leaf, without the walk. The
     /// semantic TLB gets the same lookup (a hit when it holds this leaf, a walk that inserts it when it holds
     /// nothing for the page, the slow path when it holds another translation that is stale until a flush), and
@@ -470,13 +524,17 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         var leaf = entry.Pte;
         if (write && !leaf.IsWritable) return false;
         var size = entry.Size;
-        if (vm.Tlb.Holds(gpa, leaf, size)) CostLedger.Add(CostKind.TlbHit);
-        else if (vm.Tlb.Misses(gpa))
+        switch (vm.Tlb.Touch(gpa, leaf.Raw, size == MappingSize.Size2M))
         {
-            CostLedger.Add(CostKind.EptWalk);
-            vm.Tlb.Insert(gpa, leaf, size);
+            case TlbTouch.Hit:
+                CostLedger.Add(CostKind.TlbHit);
+                break;
+            case TlbTouch.Walked:
+                CostLedger.Add(CostKind.EptWalk);
+                break;
+            default:
+                return false;
         }
-        else return false;
         pfn = MemoryManager.LeafPfn(leaf, size, gpa);
         if (entry.Grants(write)) direct = new FrameBytes(entry.Bytes!, entry.Offset);
         return true;

@@ -19,7 +19,7 @@ internal sealed class SoftTlb
     /// <summary>Ranges wider than this many pages flush everything rather than dropping page by page.</summary>
     internal const int MaxPagesInvalidated = 64;
 
-    private const int Huge = 1;
+    internal const int HugeFlag = 1;
     private const int DirectRead = 2;
     private const int DirectWrite = 4;
 
@@ -33,7 +33,9 @@ internal sealed class SoftTlb
         public int Flags;
 
         public readonly PteValue Pte => new(Leaf);
-        public readonly MappingSize Size => (Flags & Huge) != 0 ? MappingSize.Size2M : MappingSize.Size4K;
+        public readonly MappingSize Size => (Flags & HugeFlag) != 0 ? MappingSize.Size2M : MappingSize.Size4K;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly bool Grants(bool write) => (Flags & (write ? DirectWrite : DirectRead)) != 0;
     }
 
@@ -56,8 +58,10 @@ internal sealed class SoftTlb
 
     private static int BitLog(int slots) => System.Numerics.BitOperations.Log2((uint)slots);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Tag(ulong gfn, bool isPrivate) => ((gfn << 1) | (isPrivate ? 1UL : 0)) + 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(ulong tag) => (int)((tag * 0x9E3779B97F4A7C15UL) >> _shift);
 
     /// <summary>The entry of (gfn, kind), or a null ref.</summary>
@@ -77,7 +81,10 @@ internal sealed class SoftTlb
         }
     }
 
-    /// <summary>Caches (gfn, kind) → the leaf and the bytes granted for reads and for writes (null when not granted).</summary>
+    /// <summary>
+    /// Caches (gfn, kind) → the leaf and the bytes granted for reads and for writes (null when not granted); a write
+    /// grant counts only when the leaf is writable, so that <see cref="Entry.Grants"/> is the one check of a direct access.
+    /// </summary>
     public void Fill(ulong gfn, bool isPrivate, PteValue leaf, MappingSize size, FrameBytes? read, FrameBytes? write)
     {
         if (_count >= _entries.Length / 2)
@@ -85,12 +92,16 @@ internal sealed class SoftTlb
             if (_entries.Length < MaxSlots) Grow();
             else Flush();
         }
+        if (read is { } r && !Holds(r)) read = null;
+        if (write is { } w && (!Holds(w) || !leaf.IsWritable || (read is not null && read.Value != w))) write = null;
         var bytes = read ?? write;
-        var flags = (size == MappingSize.Size2M ? Huge : 0) | (read is not null ? DirectRead : 0)
-            | (write is { } w && (read is null || read.Value == w) ? DirectWrite : 0);
+        var flags = (size == MappingSize.Size2M ? HugeFlag : 0) | (read is not null ? DirectRead : 0) | (write is not null ? DirectWrite : 0);
         Place(new Entry { Tag = Tag(gfn, isPrivate), Leaf = leaf.Raw, Bytes = bytes?.Array, Offset = bytes?.Offset ?? 0, Flags = flags });
         Fills++;
     }
+
+    // A page of bytes from the offset: direct accesses then copy without a bounds check of their own.
+    private static bool Holds(FrameBytes bytes) => bytes.Offset >= 0 && bytes.Offset <= bytes.Array.Length - PageGeometry.PageSize;
 
     private void Place(in Entry entry)
     {
