@@ -14,4 +14,15 @@ public interface IPhysicalMemory
 
     /// <summary>Drops a frame's contents (the frame reads as zeros afterwards).</summary>
     void Discard(Pfn pfn);
+
+    /// <summary>
+    /// Where <see cref="Peek"/> and <see cref="Materialize"/> find the frame's bytes until its next <see cref="Discard"/>,
+    /// for a controller's direct grant (<see cref="IDirectFrameAccess"/>); false when the frame holds none or the store
+    /// cannot hand them out (a store whose bytes are not the frame's own, e.g. shared scratch).
+    /// </summary>
+    bool TryGetStorage(Pfn pfn, out FrameBytes bytes)
+    {
+        bytes = default;
+        return false;
+    }
 }

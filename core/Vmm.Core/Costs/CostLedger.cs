@@ -10,6 +10,7 @@ public sealed class CostLedger : ICostLedger
 
     public CostLedger(CostOptions? costs = null) => _costNs = (costs ?? new CostOptions()).ToTable();
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Add(CostKind kind, long count = 1) => _counts[(int)kind] += count;
 
     public long Count(CostKind kind) => _counts[(int)kind];

@@ -21,6 +21,8 @@ internal sealed class Vm
     public IPageTable Ept { get; }
     /// <summary>The vCPUs' cached EPT translations; flushed after every zap (kvm_flush_remote_tlbs).</summary>
     public Tlb Tlb { get; } = new();
+    /// <summary>The simulator's cache in front of <see cref="Tlb"/> and the EPT (no behaviour of its own): see <see cref="Kvm.TrySoftTlb"/>.</summary>
+    public SoftTlb SoftTlb { get; } = new();
     public Vma Vma { get; }
     public BackingFile? File { get; }
     public BackingFile? GuestMemfd { get; }
@@ -47,6 +49,7 @@ internal sealed class Vm
 internal sealed class Kvm : IMmuNotifierSubscriber
 {
     private readonly HostKernel _kernel;
+    private readonly CostLedger _ledger;
     private readonly IPageTableFactory _pageTables;
     private readonly List<Vm> _vms = [];
     private readonly List<Pfn> _gupScratch = [];
@@ -55,14 +58,27 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     public Kvm(HostKernel kernel, IPageTableFactory pageTables)
     {
         _kernel = kernel;
+        _ledger = kernel.CostLedger;
         _pageTables = pageTables;
         kernel.MmuNotifier.Register(kernel.Vmm, this);
+        // The controller's plain-DRAM accesses are done here when they are charged to this machine's ledger.
+        if (kernel.Memory is IDirectFrameAccess direct && ReferenceEquals(direct.Ledger, kernel.CostLedger))
+        {
+            DirectFrames = direct;
+            direct.GrantsRevoked += FlushSoftTlbs;
+        }
     }
+
+    /// <summary>The controller's direct grants, when it gives them to this machine's ledger.</summary>
+    internal IDirectFrameAccess? DirectFrames { get; }
+
+    /// <summary>Whether guest accesses use and fill the VMs' <see cref="SoftTlb"/>; off only in tests that compare the machine without it.</summary>
+    internal bool SoftTlbEnabled { get; set; } = true;
 
     private Process Vmm => _kernel.Vmm;
     private IMemoryController Memory => _kernel.Memory;
     private FrameTable Frames => _kernel.Mm.Frames;
-    private CostLedger CostLedger => _kernel.CostLedger;
+    private CostLedger CostLedger => _ledger;
     private IGuestFaultPolicy GuestFaultPolicy => _kernel.GuestFaultPolicy;
 
     internal IReadOnlyList<Vm> VmList => _vms;
@@ -193,8 +209,21 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     {
         var entry = vm.Ept.Lookup(gpa, out size);
         if (entry.IsNone) return false;
-        vm.Ept.Set(size == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, PteValue.None, size);
+        SetEpt(vm, size == MappingSize.Size2M ? gpa & ~(PageGeometry.HugeSize - 1) : gpa, PteValue.None, size);
         return true;
+    }
+
+    /// <summary>Every EPT change: the soft TLB's entries of the leaf go with it (the semantic TLB keeps its own until a flush).</summary>
+    private static void SetEpt(Vm vm, ulong gpa, PteValue entry, MappingSize size)
+    {
+        vm.Ept.Set(gpa, entry, size);
+        vm.SoftTlb.Invalidate(gpa, size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize);
+    }
+
+    /// <summary>The controller revoked its grants: every VM's soft TLB starts over.</summary>
+    private void FlushSoftTlbs()
+    {
+        foreach (var vm in _vms) vm.SoftTlb.Flush();
     }
 
     /// <summary>kvm_flush_remote_tlbs_range: every vCPU drops its cached translations of the zapped leaf or range; one shootdown.</summary>
@@ -352,7 +381,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             zapped.Add((gpa, size));
             return true;
         });
-        foreach (var (gpa, size) in zapped) vm.Ept.Set(gpa, PteValue.None, size);
+        foreach (var (gpa, size) in zapped) SetEpt(vm, gpa, PteValue.None, size);
         if (zapped.Count > 0) FlushRemoteTlbs(vm, from, to - from);
     }
 
@@ -367,7 +396,20 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     /// <see cref="GuestAccess"/> that leaves read data in <paramref name="buffer"/> and returns no outcome on
     /// success: allocation-free once the EPT entries exist (the benchmarked hot path).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal bool TryGuestAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, out KernelResult failure)
+    {
+        if (TryDirectAccess(vm, gpa, buffer, write, shared))
+        {
+            failure = default;
+            return true;
+        }
+        return TryGuestAccessSlow(vm, gpa, buffer, write, shared, out failure);
+    }
+
+    /// <summary><see cref="TryGuestAccess"/> past the soft TLB's direct hits: the checks, the translation, the controller.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool TryGuestAccessSlow(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared, out KernelResult failure)
     {
         if (vm.Destroyed)
         {
@@ -388,11 +430,30 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         failure = default;
         var isPrivate = vm.Info.Protected && !shared;
         var key = isPrivate ? vm.Info.PrivateKey : KeyId.Shared;
+        // The soft TLB holds only translations that need no check beyond the leaf's write bit: not a guest_memfd
+        // VM's (the policy picks the view per access), not a private access that takes the page (the frame's KeyID).
+        var soft = SoftTlbEnabled && vm.GuestMemfd is null && !(isPrivate && !vm.Info.PrivateKey.IsShared);
         foreach (var span in new PageSpans(gpa, buffer))
         {
         restart:
-            var pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
-            if (!pfn.IsValid) return false;
+            var pfn = Pfn.Invalid;
+            FrameBytes direct = default;
+            var cached = soft && TrySoftTlb(vm, span.Address, write, isPrivate, out pfn, out direct);
+            if (cached && direct.Array is not null)
+            {
+                // The controller's plain-DRAM access, done here: its lines charged, the bytes copied.
+                CostLedger.Add(write ? CostKind.LineWrite : CostKind.LineRead, PageLines.Count(span.PageOffset, span.Chunk.Length));
+                var bytes = direct.Array.AsSpan(direct.Offset + span.PageOffset, span.Chunk.Length);
+                if (write) span.Chunk.CopyTo(bytes);
+                else bytes.CopyTo(span.Chunk);
+                if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
+                continue;
+            }
+            if (!cached)
+            {
+                pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
+                if (!pfn.IsValid) return false;
+            }
             var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest, Gpa: new Gpa(span.Address));
             var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
@@ -401,9 +462,97 @@ internal sealed class Kvm : IMmuNotifierSubscriber
                 if (_kernel.Uaccess.Restarts(failure)) goto restart; // K11a: the vCPU re-enters and refaults the dropped page
                 return false;
             }
+            // A write may have given the frame its bytes, which a translation-only entry can now take.
+            if (soft && (!cached || (write && DirectFrames is not null))) FillSoftTlb(vm, access, isPrivate);
             if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
         }
         return true;
+    }
+
+    /// <summary>
+    /// The whole of an access within one page that the soft TLB holds with the controller's grant: the semantic TLB's
+    /// lookup (<see cref="TrySoftTlb"/>), the lines charged and the bytes copied, as the slow path would. An entry
+    /// exists only for a gfn of the memslot accessed before, so the bounds need no check of their own.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool TryDirectAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
+    {
+        var offset = (int)(gpa & (PageGeometry.PageSize - 1));
+        var length = buffer.Length;
+        if (length == 0 || offset + length > PageGeometry.PageSize || vm.Destroyed || vm.Dead || !SoftTlbEnabled) return false;
+        ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate: !shared && vm.Info.Protected);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) || !entry.Grants(write)) return false;
+        var ledger = _ledger;
+        switch (vm.Tlb.Touch(gpa, entry.Leaf, (entry.Flags & SoftTlb.HugeFlag) != 0))
+        {
+            case TlbTouch.Hit:
+                ledger.Add(CostKind.TlbHit);
+                break;
+            case TlbTouch.Walked:
+                ledger.Add(CostKind.EptWalk);
+                break;
+            default:
+                return false;
+        }
+        ledger.Add(write ? CostKind.LineWrite : CostKind.LineRead, ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1);
+        ref var bytes = ref System.Runtime.CompilerServices.Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(entry.Bytes!), entry.Offset + offset);
+        var stored = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref bytes, length);
+        if (write)
+        {
+            buffer.CopyTo(stored);
+            Frames.SetFlags(MemoryManager.LeafPfn(entry.Pte, entry.Size, gpa), FrameFlags.Dirty);
+        }
+        else if (length == sizeof(ulong))
+            System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer), System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ulong>(ref bytes));
+        else stored.CopyTo(buffer);
+        return true;
+    }
+
+    /// <summary>
+    /// The soft TLB's hit: what <see cref="EptTranslate"/> would do with a present leaf, without the walk. The
+    /// semantic TLB gets the same lookup (a hit when it holds this leaf, a walk that inserts it when it holds
+    /// nothing for the page, the slow path when it holds another translation that is stale until a flush), and
+    /// <paramref name="direct"/> is the frame's bytes when the controller granted this kind of access.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool TrySoftTlb(Vm vm, ulong gpa, bool write, bool isPrivate, out Pfn pfn, out FrameBytes direct)
+    {
+        pfn = default;
+        direct = default;
+        ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry)) return false;
+        var leaf = entry.Pte;
+        if (write && !leaf.IsWritable) return false;
+        var size = entry.Size;
+        switch (vm.Tlb.Touch(gpa, leaf.Raw, size == MappingSize.Size2M))
+        {
+            case TlbTouch.Hit:
+                CostLedger.Add(CostKind.TlbHit);
+                break;
+            case TlbTouch.Walked:
+                CostLedger.Add(CostKind.EptWalk);
+                break;
+            default:
+                return false;
+        }
+        pfn = MemoryManager.LeafPfn(leaf, size, gpa);
+        if (entry.Grants(write)) direct = new FrameBytes(entry.Bytes!, entry.Offset);
+        return true;
+    }
+
+    /// <summary>Caches the EPT's present leaf for the access just done (when the access used it) and the controller's grants.</summary>
+    private void FillSoftTlb(Vm vm, in LineAccess access, bool isPrivate)
+    {
+        var gpa = access.Gpa.Value;
+        var leaf = vm.Ept.Lookup(gpa, out var size);
+        if (!leaf.IsPresent || MemoryManager.LeafPfn(leaf, size, gpa) != access.Pfn) return;
+        FrameBytes? read = null, written = null;
+        if (DirectFrames is { } frames)
+        {
+            if (frames.TryGrant(access, write: false, out var r)) read = r;
+            if (frames.TryGrant(access, write: true, out var w)) written = w;
+        }
+        vm.SoftTlb.Fill(gpa >> PageGeometry.PageShift, isPrivate, leaf, size, read, written);
     }
 
     /// <summary>
@@ -560,7 +709,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             CostLedger.Add(CostKind.Conversion, count);
         }
         var leaf = PteValue.Leaf(pfn, writable);
-        vm.Ept.Set(gpa & ~(ulong)(PageGeometry.PageSize - 1), leaf, MappingSize.Size4K);
+        SetEpt(vm, gpa & ~(ulong)(PageGeometry.PageSize - 1), leaf, MappingSize.Size4K);
         vm.Tlb.Insert(gpa, leaf, MappingSize.Size4K);
         return pfn;
     }
@@ -680,7 +829,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         PageSteps += leaves.Count;
         foreach (var (gpa, size) in leaves)
         {
-            vm.Ept.Set(gpa, PteValue.None, size);
+            SetEpt(vm, gpa, PteValue.None, size);
             FlushRemoteTlbs(vm, gpa, size);
         }
         leaves.Clear();
@@ -707,7 +856,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         });
         foreach (var (gpa, size) in entries)
         {
-            vm.Ept.Set(gpa, PteValue.None, size);
+            SetEpt(vm, gpa, PteValue.None, size);
             // TD teardown: TDH.PHYMEM.PAGE.RECLAIM of every page the TD had mapped (cost grows with mapped pages only).
             ReclaimPrivateFrames(vm, gpa, gpa + (size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize));
         }

@@ -58,6 +58,13 @@ public sealed class PhysicalMemory : IPhysicalMemory
         return Slot(slot - 1);
     }
 
+    public bool TryGetStorage(Pfn pfn, out FrameBytes bytes)
+    {
+        var frame = Frames.Get(pfn.Value);
+        bytes = frame is null ? default : new FrameBytes(frame, 0);
+        return frame is not null;
+    }
+
     public void Discard(Pfn pfn)
     {
         var slot = Frames.Get(pfn.Value) - 1;

@@ -5,11 +5,26 @@ namespace Vmm.Plugins.Baseline.Plain;
 /// <summary>
 /// H1: ordinary DRAM with ECC but no encryption or integrity. Data is returned as stored; the only
 /// state beyond the bytes is which lines hold uncorrectable errors (a 64-bit mask per frame, kept
-/// only for frames that have one). Loading a poisoned line is consumption.
+/// only for frames that have one). Loading a poisoned line is consumption. Every access to a frame that holds
+/// bytes is a plain copy (a write always, a read unless the frame has poison), so those are granted direct.
 /// </summary>
-public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger ledger) : IMemoryController
+public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger ledger) : IMemoryController, IDirectFrameAccess
 {
     private readonly Dictionary<ulong, ulong> _poison = [];
+
+    public ICostLedger Ledger => ledger;
+
+    public event Action? GrantsRevoked;
+
+    public bool TryGrant(in LineAccess access, bool write, out FrameBytes bytes)
+    {
+        if (!write && _poison.ContainsKey(access.Pfn.Value))
+        {
+            bytes = default;
+            return false;
+        }
+        return memory.TryGetStorage(access.Pfn, out bytes);
+    }
 
     public MemResult Read(in LineAccess access, Span<byte> destination)
     {
@@ -35,12 +50,14 @@ public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger le
     public void Reinitialize(Pfn pfn, KeyId newKey)
     {
         ledger.Add(CostKind.LineReinit, PageGeometry.LinesPerPage);
+        GrantsRevoked?.Invoke();
         memory.Discard(pfn);
         _poison.Remove(pfn.Value);
     }
 
     public void PoisonLine(Pfn pfn, int line)
     {
+        GrantsRevoked?.Invoke();
         _poison.TryGetValue(pfn.Value, out var mask);
         _poison[pfn.Value] = mask | (1UL << line);
     }
@@ -56,7 +73,12 @@ public sealed class PlainMemoryController(IPhysicalMemory memory, ICostLedger le
 
     public int PoisonedLineCount(Pfn pfn) => _poison.TryGetValue(pfn.Value, out var mask) ? System.Numerics.BitOperations.PopCount(mask) : 0;
 
-    public void OnFrameFreed(Pfn pfn) => _poison.Remove(pfn.Value);
+    // The kernel drops the frame's bytes next (free_pages): grants of them end here.
+    public void OnFrameFreed(Pfn pfn)
+    {
+        GrantsRevoked?.Invoke();
+        _poison.Remove(pfn.Value);
+    }
 
     public KeyId AssignPrivateKey(VmId vm) => KeyId.Shared;
 
