@@ -60,9 +60,9 @@ public sealed class PhysicalMemory : IPhysicalMemory
 
     public bool TryGetStorage(Pfn pfn, out FrameBytes bytes)
     {
-        var frame = Frames.Get(pfn.Value);
-        bytes = frame is null ? default : new FrameBytes(frame, 0);
-        return frame is not null;
+        var slot = Frames.Get(pfn.Value) - 1;
+        bytes = slot < 0 ? default : new FrameBytes(_slabs[slot >> SlabShift], (slot & (FramesPerSlab - 1)) << PageGeometry.PageShift);
+        return slot >= 0; // valid until Discard frees the slot for reuse
     }
 
     public void Discard(Pfn pfn)
