@@ -46,7 +46,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
         {
             var factory = prepared.Scope.ServiceProvider.GetService<IScenarioMachineFactory>() ?? new SimulationMachineFactory();
             var machine = factory.Create(prepared.Scenario, prepared.Components);
-            return new ScenarioRun(scenario, prepared.Scenario, machine, prepared.Names, prepared.Scope);
+            return new ScenarioRun(scenario, prepared.Scenario, machine, prepared.Names, prepared.Scope) { ContentsFree = !prepared.Components.Contents.KeepsContents };
         }
         catch
         {
