@@ -11,6 +11,9 @@ public sealed record RunOverrides
     public KernelVersion? Kernel { get; init; }
 
     public IReadOnlyDictionary<ComponentKind, string> Components { get; init; } = new Dictionary<ComponentKind, string>();
+
+    /// <summary>`--contents-free`: run with memory.contents "none", whatever the file says.</summary>
+    public bool ContentsFree { get; init; }
 }
 
 /// <summary>One step's result: no expectation means passed (the outcome is only recorded).</summary>

@@ -126,6 +126,37 @@ public sealed class ContentsFreeTests
         Assert.Equal(notChecked > 0, free.Warnings.Any(w => w.StartsWith("contents-free run", StringComparison.Ordinal) && w.Contains($"of {notChecked} step", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void CopyOnWrite_OfAWrittenPage_ContentsFree_CopiesAndCountsAsWithBytes_AndAnUnwrittenOneNeither()
+    {
+        using var host = VmmHost.Load(PluginsJson);
+        // The VMM writes one of two pages, forks, then writes both: only the page with contents is copied (wp_page_copy counts pageCopy for it).
+        var scenario = ScenarioParser.Parse("""
+            {
+              "name": "cow", "components": { "memory": "plain", "policy": "none" },
+              "vms": [ { "name": "vm1", "memory": "8M", "backing": "anon" } ],
+              "steps": [
+                { "op": "host.write", "vm": "vm1", "gpa": "0x1000", "data": "0x01" },
+                { "op": "host.read", "vm": "vm1", "gpa": "0x2000", "len": 1 },
+                { "op": "host.fork" },
+                { "op": "host.write", "vm": "vm1", "gpa": "0x1000", "data": "0x02" },
+                { "op": "host.write", "vm": "vm1", "gpa": "0x2000", "data": "0x03" }
+              ]
+            }
+            """, "cow.json");
+        var options = new Dictionary<string, (JsonElement, SourceLocation)>(StringComparer.Ordinal)
+        {
+            ["memory.contents"] = (JsonSerializer.SerializeToElement("none"), new SourceLocation("cow.json", 0, 0)),
+        };
+
+        var full = host.Run(scenario);
+        var free = host.Run(scenario with { Options = options });
+
+        Assert.All(full.Steps, s => Assert.Equal(OutcomeKind.Ok, s.Actual.Kind));
+        Assert.Equal(1, full.Costs[nameof(CostKind.PageCopy)]);
+        Assert.Equal(full.Costs, free.Costs);
+    }
+
     private static string WithoutData(Outcome outcome)
     {
         var json = JsonDocument.Parse(OutcomeJson.ToJson(outcome)).RootElement;
