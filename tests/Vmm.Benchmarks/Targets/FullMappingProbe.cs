@@ -12,6 +12,17 @@ internal static class FullMappingProbe
 {
     private const double GuestTiB = 4;
 
+    /// <summary>`--full-4t [guest MiB]` prints the full-4t row alone (default 4096 MiB, the size --targets maps), without the timed rows.</summary>
+    public const string Flag = "--full-4t";
+
+    public static int Print(string[] args, TextWriter output)
+    {
+        var at = Array.IndexOf(args, Flag);
+        var guestMiB = args.Length > at + 1 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 4096;
+        output.Write(TargetReport.Table([Row(guestMiB, "footprint")]));
+        return 0;
+    }
+
     public static TargetRow Row(int guestMiB, string job)
     {
         var bytes = (ulong)guestMiB << 20;
