@@ -31,7 +31,7 @@ public static partial class VmmCoreServiceCollectionExtensions
         services.TryAddScoped<IKernelLog>(sp => sp.GetRequiredService<KernelServices>());
         services.TryAddScoped<IVmmMemory>(sp => sp.GetRequiredService<KernelServices>());
         // What the memory controller works on, per run scope: the DRAM contents (sized by the machine) and the cost ledger.
-        services.TryAddScoped<PhysicalMemory>();
+        services.TryAddScoped(sp => PhysicalMemory.For(sp.GetRequiredService<ScenarioOptionsSource>().Get<MemoryOptions>(MemoryOptions.Section)));
         services.TryAddScoped<IPhysicalMemory>(sp => sp.GetRequiredService<PhysicalMemory>());
         services.TryAddScoped(sp => new CostLedger(sp.GetRequiredService<ScenarioOptionsSource>().Get<CostOptions>(CostOptions.Section)));
         services.TryAddScoped<ICostLedger>(sp => sp.GetRequiredService<CostLedger>());

@@ -12,5 +12,8 @@ public sealed record ScenarioOverrides
 
     public IReadOnlyDictionary<ComponentKind, string> Components { get; init; } = new Dictionary<ComponentKind, string>();
 
-    internal RunOverrides ToEngine() => new() { Kernel = Kernel, Components = Components };
+    /// <summary><c>--contents-free</c>: memory.contents "none" for every scenario (docs/contents-free.md).</summary>
+    public bool ContentsFree { get; init; }
+
+    internal RunOverrides ToEngine() => new() { Kernel = Kernel, Components = Components, ContentsFree = ContentsFree };
 }

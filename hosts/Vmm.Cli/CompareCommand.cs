@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using Vmm.Abstractions;
+using Vmm.Core.Engine;
 using Vmm.Hosting;
 using Vmm.Hosting.Exporters;
 using Vmm.Charts;
@@ -106,6 +107,10 @@ internal static class CompareCommand
         {
             Description = "Run nothing but a calibration: print how many runs the comparison has, their estimated cost, and a number of shards to cut it into.",
         };
+        var contentsFree = new Option<bool>("--contents-free")
+        {
+            Description = "Keep no guest bytes (memory.contents=none for every run): the same costs, outcomes and frame metadata in less memory, but leaked B, corrupt, cross-VM B and kvm B are n/a (docs/contents-free.md).",
+        };
         var costs = CostsCommand.FileOption();
         var plugins = PluginsCommand.PluginsOption();
         var command = new Command("compare",
@@ -122,13 +127,14 @@ internal static class CompareCommand
               vmm compare --set boot.pages=512 --export md,csv,json --output reports/
               vmm compare --workload malicious-vmm --dump runs/ && vmm run runs/
               vmm compare --plan
+              vmm compare --contents-free --workload thp-heavy
               vmm compare --shard 0/4 --output results/   (and 1/4, 2/4, 3/4 elsewhere), then: vmm merge results/ --export json
 
             Exit codes: 0 the comparison ran; 2 invalid input (an unknown stack component, workload or option, an
             existing export file); 3 internal error.
             """)
         {
-            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file, shard, plan, byKind,
+            stacks, workloads, baseline, seed, repeat, set, kernel, dump, export, plot, output, force, jobs, store, costs, plugins, file, shard, plan, byKind, contentsFree,
         };
         command.SetAction(parseResult => Execute(context, command, new CompareArguments(
             parseResult.GetValue(stacks) ?? [],
@@ -152,6 +158,7 @@ internal static class CompareCommand
             Shard = parseResult.GetValue(shard),
             Plan = parseResult.GetValue(plan),
             ByKind = parseResult.GetValue(byKind),
+            ContentsFree = parseResult.GetValue(contentsFree),
         }));
         return command;
     }
@@ -165,6 +172,8 @@ internal static class CompareCommand
         public bool Plan { get; init; }
 
         public bool ByKind { get; init; }
+
+        public bool ContentsFree { get; init; }
     }
 
     private static int Execute(CliContext context, Command command, CompareArguments arguments)
@@ -313,6 +322,7 @@ internal static class CompareCommand
         if (arguments.File is { } file) defaults = ComparisonFile.Read(file, host.Components, defaults);
         var everyStack = new Dictionary<ComponentKind, string>();
         var options = new List<KeyValuePair<string, string>>(CostsCommand.Read(arguments.Costs));
+        if (arguments.ContentsFree) options.Add(new($"{MemoryOptions.Section}.contents", "none"));
         foreach (var setting in arguments.Sets)
         {
             var equals = setting.IndexOf('=', StringComparison.Ordinal);

@@ -69,6 +69,10 @@ internal static class RunCommand
         {
             Description = "Let --export overwrite files that already exist.",
         };
+        var contentsFree = new Option<bool>("--contents-free")
+        {
+            Description = "Run without guest bytes (memory.contents \"none\" in every scenario): the same outcomes and costs, but an expect's data is not checked and the scenario warns which steps had some (docs/contents-free.md).",
+        };
         var paths = new Argument<string[]>("paths")
         {
             Description = "Scenario files, or directories searched recursively for *.json.",
@@ -96,7 +100,7 @@ internal static class RunCommand
             3 internal error. The first that applies of 2, 3, 1 wins.
             """)
         {
-            json, kernel, set, timeout, keepGoing, export, output, force, plugins, verbose, paths,
+            json, kernel, set, timeout, keepGoing, export, output, force, plugins, verbose, contentsFree, paths,
         };
         command.SetAction(parseResult => Execute(context, new RunArguments(
             parseResult.GetValue(paths) ?? [],
@@ -109,13 +113,19 @@ internal static class RunCommand
             parseResult.GetValue(keepGoing),
             parseResult.GetValue(export) ?? [],
             parseResult.GetValue(output),
-            parseResult.GetValue(force))));
+            parseResult.GetValue(force))
+        {
+            ContentsFree = parseResult.GetValue(contentsFree),
+        }));
         return command;
     }
 
     private sealed record RunArguments(
         string[] Paths, bool Json, string? Kernel, string[] Sets, string? Plugins, bool Verbose, double TimeoutSeconds, bool KeepGoing,
-        string[] Exports, string? Output, bool Force);
+        string[] Exports, string? Output, bool Force)
+    {
+        public bool ContentsFree { get; init; }
+    }
 
     private static int Execute(CliContext context, RunArguments arguments)
     {
@@ -127,6 +137,7 @@ internal static class RunCommand
                 context.Error(overrideError!);
                 return ExitCodes.BadInput;
             }
+            overrides = overrides with { ContentsFree = arguments.ContentsFree };
             if (!(arguments.TimeoutSeconds is >= 0 and <= MaxTimeoutSeconds))
             {
                 context.Error($"--timeout: expected a number of seconds from 0 (no limit) to {MaxTimeoutSeconds:0}, not {arguments.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)}");

@@ -90,9 +90,7 @@ public sealed class BenchmarkSmokeTests : IDisposable
                 Assert.Equal(JsonValueKind.Number, measured.ValueKind);
             }
         }
-        Assert.All(rows.Where(row => row.GetProperty("id").GetString() is "full-4t"), row => Assert.Equal(JsonValueKind.Null, row.GetProperty("measured").ValueKind));
-        Assert.All(rows.Where(row => row.GetProperty("id").GetString() is not "full-4t"),
-            row => Assert.Equal(JsonValueKind.Number, row.GetProperty("measured").ValueKind));
+        Assert.All(rows, row => Assert.Equal(JsonValueKind.Number, row.GetProperty("measured").ValueKind));
         var guestRandom = rows[0].GetProperty("checks").EnumerateArray().ToList();
         Assert.Equal(["M loads/s", "x flat"], guestRandom.Select(check => check.GetProperty("unit").GetString()));
         var compare = rows.Single(row => row.GetProperty("id").GetString() == "compare-default").GetProperty("checks").EnumerateArray().ToList();

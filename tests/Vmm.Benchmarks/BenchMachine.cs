@@ -17,7 +17,8 @@ internal static class BenchMachine
     public const string VmName = "vm0";
 
     /// <param name="hostBytes">`host.memory`; null for the default, the VM plus headroom.</param>
-    public static Simulation Create(ulong vmBytes, ulong? hostBytes = null)
+    /// <param name="contentsFree">Keep no guest bytes (memory.contents "none").</param>
+    public static Simulation Create(ulong vmBytes, ulong? hostBytes = null, bool contentsFree = false)
     {
         var scenario = new Scenario
         {
@@ -26,7 +27,7 @@ internal static class BenchMachine
             HostMemory = hostBytes,
             Vms = [new VmSpec(VmName, vmBytes, Protected: false, BackingKind.Anon, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
-        var contents = new PhysicalMemory();
+        var contents = contentsFree ? PhysicalMemory.ContentsFree() : new PhysicalMemory();
         var ledger = new CostLedger();
         var components = new SimulationComponents(
             new PlainMemoryController(contents, ledger),

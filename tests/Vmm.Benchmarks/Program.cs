@@ -14,6 +14,7 @@ internal static class Program
     {
         if (args.Contains("--footprint", StringComparer.Ordinal)) return FootprintReport.Run(Console.Out);
         if (args.Contains(RssProbe.Flag, StringComparer.Ordinal)) return RssProbe.Measure(args, Console.Out);
+        if (args.Contains(FullMappingProbe.Flag, StringComparer.Ordinal)) return FullMappingProbe.Print(args, Console.Out);
         if (args.Contains("--targets-quick", StringComparer.Ordinal)) return TargetMode.Run(Console.Out, quick: true, Environment.CurrentDirectory);
         if (args.Contains("--targets", StringComparer.Ordinal)) return TargetMode.Run(Console.Out, quick: false, Environment.CurrentDirectory);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

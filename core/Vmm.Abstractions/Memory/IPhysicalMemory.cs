@@ -25,4 +25,11 @@ public interface IPhysicalMemory
         bytes = default;
         return false;
     }
+
+    /// <summary>
+    /// False in a contents-free run (option <c>memory.contents</c> "none"): which frames were written is kept, the bytes
+    /// are not, so <see cref="Peek"/> of a written frame is zeros and what <see cref="Materialize"/> returns is a scratch
+    /// page shared by every frame. A controller then counts what it would compute from the bytes (MACs) without computing it.
+    /// </summary>
+    bool KeepsContents => true;
 }

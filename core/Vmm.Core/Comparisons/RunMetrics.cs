@@ -14,7 +14,11 @@ public enum MetricGroup
 }
 
 /// <summary>One metric a comparison reports: its column name, group, and what it counts (for the legend).</summary>
-public sealed record MetricDefinition(string Name, MetricGroup Group, string Description, bool LowerIsBetter = true);
+public sealed record MetricDefinition(string Name, MetricGroup Group, string Description, bool LowerIsBetter = true)
+{
+    /// <summary>Counted from the bytes a step returned: not available (NaN) in a contents-free run, which keeps none.</summary>
+    public bool NeedsContents { get; init; }
+}
 
 /// <summary>
 /// The metrics of one run, every one counted from what the engine observed (outcomes, data returned, the cost
@@ -55,11 +59,11 @@ public static class RunMetrics
         new(HostPanics, MetricGroup.Safety, "host panics (a kernel or host access consumed poison)"),
         new(Shutdowns, MetricGroup.Safety, "unbreakable shutdowns (the TDX module consumed poison)"),
         new(GuestsKilled, MetricGroup.Safety, "guests killed (each VM counted once)"),
-        new(PlaintextBytes, MetricGroup.Safety, "guest-private bytes a host-side op (VMM, host kernel, device) received in plaintext: secret words the guest wrote, found in the data a host op returned"),
-        new(SilentCorruptions, MetricGroup.Safety, "guest reads that succeeded with data other than what the guest last wrote there"),
-        new(CrossVm, MetricGroup.Safety, "bytes of another VM's private data a guest read (one backing mapped into two VMs)"),
+        new(PlaintextBytes, MetricGroup.Safety, "guest-private bytes a host-side op (VMM, host kernel, device) received in plaintext: secret words the guest wrote, found in the data a host op returned") { NeedsContents = true },
+        new(SilentCorruptions, MetricGroup.Safety, "guest reads that succeeded with data other than what the guest last wrote there") { NeedsContents = true },
+        new(CrossVm, MetricGroup.Safety, "bytes of another VM's private data a guest read (one backing mapped into two VMs)") { NeedsContents = true },
         new(UnreportedErrors, MetricGroup.Safety, "real memory errors (hw.memory-error) whose page was used again without anyone being told: no MCE SIGBUS, vMCE, EIO, EHWPOISON, guest kill, panic or shutdown at that page"),
-        new(KvmPlaintext, MetricGroup.Safety, "of the leaked bytes, those KVM's own copy_from_guest returned (kernel.read requester kvm: GUP on the VMM's mapping, the FOLL_ALLOW_POISONED path)"),
+        new(KvmPlaintext, MetricGroup.Safety, "of the leaked bytes, those KVM's own copy_from_guest returned (kernel.read requester kvm: GUP on the VMM's mapping, the FOLL_ALLOW_POISONED path)") { NeedsContents = true },
         new(SigBus, MetricGroup.Availability, "SIGBUS delivered to the VMM (any si_code)"),
         new(EarlyWarnings, MetricGroup.Availability, "SIGBUS BUS_MCEERR_AO: the VMM told of a memory error it has not consumed (early kill, or an error kept apart from policy poison)"),
         new(Efault, MetricGroup.Availability, "EFAULT returned (GUP, syscalls on guest memory, KVM_RUN)"),
@@ -81,7 +85,10 @@ public static class RunMetrics
         new(PeakFrames, MetricGroup.Cost, "the most host frames in use at once, the zero page included (page tables are counted apart, in PT KiB): a design's peak memory"),
     ];
 
-    /// <summary>The metrics of <paramref name="result"/>, a run of <paramref name="scenario"/>, by <see cref="MetricDefinition.Name"/>.</summary>
+    /// <summary>
+    /// The metrics of <paramref name="result"/>, a run of <paramref name="scenario"/>, by <see cref="MetricDefinition.Name"/>;
+    /// of a contents-free run, the metrics that need the bytes are NaN: not available, rather than a zero nobody counted.
+    /// </summary>
     public static IReadOnlyDictionary<string, double> Of(Scenario scenario, ScenarioResult result)
     {
         ArgumentNullException.ThrowIfNull(scenario);
@@ -164,6 +171,8 @@ public static class RunMetrics
         counts[FramesKept] = result.Costs.GetValueOrDefault(nameof(CostKind.FrameKeptByHwpEntry));
         counts[FramesLeaked] = result.Costs.GetValueOrDefault(nameof(CostKind.FrameLeaked));
         counts[PeakFrames] = result.PeakFramesInUse;
+        if (result.ContentsFree)
+            foreach (var definition in Definitions.Where(d => d.NeedsContents)) counts[definition.Name] = double.NaN;
         return counts;
     }
 

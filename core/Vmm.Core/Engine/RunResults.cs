@@ -11,10 +11,17 @@ public sealed record RunOverrides
     public KernelVersion? Kernel { get; init; }
 
     public IReadOnlyDictionary<ComponentKind, string> Components { get; init; } = new Dictionary<ComponentKind, string>();
+
+    /// <summary>`--contents-free`: run with memory.contents "none", whatever the file says.</summary>
+    public bool ContentsFree { get; init; }
 }
 
 /// <summary>One step's result: no expectation means passed (the outcome is only recorded).</summary>
-public sealed record StepResult(int Index, string Op, Expectation? Expected, Outcome Actual, bool Passed, SourceLocation Location);
+public sealed record StepResult(int Index, string Op, Expectation? Expected, Outcome Actual, bool Passed, SourceLocation Location)
+{
+    /// <summary>The expectation names data, which a contents-free run cannot check: <see cref="Passed"/> compares the rest only.</summary>
+    public bool DataNotChecked { get; init; }
+}
 
 /// <summary>One scenario's result, with the components and kernel actually used and the cost ledger's counters.</summary>
 public sealed record ScenarioResult(
@@ -33,4 +40,7 @@ public sealed record ScenarioResult(
 
     /// <summary>The most frames the machine had in use at once (the zero page included); 0 from a machine that does not say.</summary>
     public long PeakFramesInUse { get; init; }
+
+    /// <summary>The run kept no bytes (memory.contents "none"): data returned is zeros, data-dependent results are not available.</summary>
+    public bool ContentsFree { get; init; }
 }

@@ -27,6 +27,9 @@ public sealed class ScenarioRun : IDisposable
         _scope = scope;
     }
 
+    /// <summary>The run keeps no bytes (memory.contents "none"): expected data is not checked, and <see cref="Finish"/> says so.</summary>
+    internal bool ContentsFree { get; init; }
+
     /// <summary>The scenario as run: kernel and component names after defaults and overrides.</summary>
     public Scenario Scenario => _effective;
 
@@ -44,7 +47,11 @@ public sealed class ScenarioRun : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var step = _effective.Steps[_results.Count];
             var actual = _machine.Ended ? Outcome.NotRun : _machine.Execute(step);
-            var result = new StepResult(step.Index, step.Op.Name, step.Expect, actual, step.Expect is null || step.Expect.Matches(actual), step.Location);
+            var dataNotChecked = ContentsFree && step.Expect?.Data is not null;
+            var result = new StepResult(step.Index, step.Op.Name, step.Expect, actual, step.Expect is null || step.Expect.Matches(actual, checkData: !dataNotChecked), step.Location)
+            {
+                DataNotChecked = dataNotChecked,
+            };
             _results.Add(result);
             yield return result;
         }
@@ -62,7 +69,7 @@ public sealed class ScenarioRun : IDisposable
             _source.Name,
             _results.TrueForAll(s => s.Passed),
             _results.ToList(),
-            _machine.Warnings.ToList(),
+            [.. _machine.Warnings, .. ContentsFreeWarnings()],
             _machine.Ledger.Snapshot(),
             _machine.Ledger.ModelledNanoseconds,
             _effective.Kernel,
@@ -73,7 +80,15 @@ public sealed class ScenarioRun : IDisposable
                 .Where(x => x.ns != 0)
                 .ToDictionary(x => x.kind.ToString(), x => x.ns),
             PeakFramesInUse = _machine.PeakFramesInUse,
+            ContentsFree = ContentsFree,
         };
+    }
+
+    private IEnumerable<string> ContentsFreeWarnings()
+    {
+        var notChecked = _results.Where(r => r.DataNotChecked).Select(r => r.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        if (notChecked.Count > 0)
+            yield return $"contents-free run (memory.contents \"none\"): the expected data of {notChecked.Count} step{(notChecked.Count == 1 ? "" : "s")} ({string.Join(", ", notChecked)}) was not checked, only the outcome kind and count, because no bytes are kept; run with memory.contents \"full\" to check it";
     }
 
     public void Dispose() => _scope.Dispose();

@@ -46,7 +46,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
         {
             var factory = prepared.Scope.ServiceProvider.GetService<IScenarioMachineFactory>() ?? new SimulationMachineFactory();
             var machine = factory.Create(prepared.Scenario, prepared.Components);
-            return new ScenarioRun(scenario, prepared.Scenario, machine, prepared.Names, prepared.Scope);
+            return new ScenarioRun(scenario, prepared.Scenario, machine, prepared.Names, prepared.Scope) { ContentsFree = !prepared.Components.Contents.KeepsContents };
         }
         catch
         {
@@ -87,7 +87,8 @@ public sealed class ScenarioRunner(IServiceProvider services)
             var descriptors = provider.GetServices<ComponentDescriptor>().ToList();
             var options = provider.GetService<ScenarioOptionsSource>()
                 ?? throw new InvalidOperationException("ScenarioOptionsSource is not registered: call services.AddVmmCore().");
-            options.Configure(scenario.Options, descriptors, names);
+            var scenarioOptions = overrides.ContentsFree ? ContentsFreeOptions(scenario) : scenario.Options;
+            options.Configure(scenarioOptions, descriptors, names);
 
             T Resolve<T>(ComponentKind kind) where T : class
             {
@@ -136,6 +137,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
             {
                 Kernel = overrides.Kernel ?? scenario.Kernel,
                 Components = new Dictionary<ComponentKind, string>(names),
+                Options = scenarioOptions,
             };
             return new PreparedRun(scope, effective, components, names) { Warnings = options.Warnings.ToList() };
         }
@@ -145,6 +147,13 @@ public sealed class ScenarioRunner(IServiceProvider services)
             throw;
         }
     }
+
+    /// <summary>The scenario's options with memory.contents "none" (--contents-free), at the file's start as --set's overrides are.</summary>
+    private static Dictionary<string, (System.Text.Json.JsonElement, SourceLocation)> ContentsFreeOptions(Scenario scenario) =>
+        new(scenario.Options, StringComparer.Ordinal)
+        {
+            [$"{MemoryOptions.Section}.contents"] = (System.Text.Json.JsonSerializer.SerializeToElement("none"), new SourceLocation(scenario.File, 0, 0)),
+        };
 
     private sealed record PreparedRun(IServiceScope Scope, Scenario Scenario, SimulationComponents Components, IReadOnlyDictionary<ComponentKind, string> Names) : IDisposable
     {

@@ -32,7 +32,11 @@ public sealed record ClaimVerdict(string Id, string Claim, string Source, string
 /// </summary>
 internal static class Claims
 {
-    private sealed record Rule(string Id, string Claim, string Source, string Workload, Func<WorkloadTable, (ClaimStatus, string)> Decide);
+    private sealed record Rule(string Id, string Claim, string Source, string Workload, Func<WorkloadTable, (ClaimStatus, string)> Decide)
+    {
+        /// <summary>The data-dependent metric the verdict rests on, if any: a contents-free run cannot decide the claim.</summary>
+        public string? NeedsContents { get; init; }
+    }
 
     private static readonly Rule[] Rules =
     [
@@ -75,7 +79,7 @@ internal static class Claims
                 if (rows.Count == 0) return Missing("a plain+hwpoison stack (under tdx-ci the copy reads zeros, so the data cannot show what it reached)");
                 return (rows.Any(r => Mean(r, RunMetrics.KvmPlaintext) > 0) ? ClaimStatus.Holds : ClaimStatus.Refuted,
                     "private bytes KVM's own copy returned: " + List(table.Rows, r => N(Mean(r, RunMetrics.KvmPlaintext))));
-            }),
+            }) { NeedsContents = RunMetrics.KvmPlaintext },
         new("prealloc-needs-conversion",
             "Unmapping on fault is not enough: CSPs pre-allocate guest memory, so the VMM's existing mappings must be converted.",
             "Shutemov, 20210409133347.r2uf3u5g55pp27xn@box",
@@ -87,7 +91,7 @@ internal static class Claims
                 var leaking = table.Rows.Where(r => Mean(r, RunMetrics.PlaintextBytes) > 0).Select(r => r.Stack).ToList();
                 return (Mean(open, RunMetrics.PlaintextBytes) > 0 || leaking.Count > 0 ? ClaimStatus.Holds : ClaimStatus.Refuted,
                     "plaintext bytes read through pre-boot mappings: " + List(table.Rows, r => N(Mean(r, RunMetrics.PlaintextBytes))));
-            }),
+            }) { NeedsContents = RunMetrics.PlaintextBytes },
         new("struct-page-one-guest",
             "Tracking through struct page cannot enforce one page per guest.",
             "Lutomirski, via 37d70069-b59f-04c7-f9af-a08af18d0339@redhat.com",
@@ -100,7 +104,7 @@ internal static class Claims
                 return (tracked.Any(r => Mean(r, RunMetrics.CrossVm) > 0) ? ClaimStatus.Holds : ClaimStatus.Refuted,
                     "bytes of td1's data td2 read through the shared backing: " + List(table.Rows, r => N(Mean(r, RunMetrics.CrossVm)))
                     + " (one page in two guests only; one pfn at two gfns of one guest is not tested)");
-            }),
+            }) { NeedsContents = RunMetrics.CrossVm },
         new("thp-todo",
             "THP support is missing: a PMD cannot hold a hwpoison entry, so a private 4 KiB page inside a THP costs a split (or the THP).",
             "Shutemov, 20210416154106.23721-1-kirill.shutemov@linux.intel.com",
@@ -150,7 +154,10 @@ internal static class Claims
         foreach (var rule in Rules)
         {
             var table = tables.FirstOrDefault(t => t.Workload == rule.Workload);
-            var (status, evidence) = table is null ? (ClaimStatus.NotMeasured, $"needs the {rule.Workload} workload in the comparison") : rule.Decide(table);
+            var (status, evidence) = table is null ? (ClaimStatus.NotMeasured, $"needs the {rule.Workload} workload in the comparison")
+                : rule.NeedsContents is { } metric && table.Rows.Any(r => double.IsNaN(Mean(r, metric)))
+                    ? (ClaimStatus.NotMeasured, $"needs {metric}, which a contents-free run (memory.contents=none) cannot count: it is found in the bytes, and none are kept")
+                    : rule.Decide(table);
             verdicts.Add(new ClaimVerdict(rule.Id, rule.Claim, rule.Source, rule.Workload, status, evidence));
         }
         return verdicts;

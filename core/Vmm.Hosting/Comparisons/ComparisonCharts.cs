@@ -24,8 +24,9 @@ public static class ComparisonCharts
         var stacks = report.Workloads.Count == 0 ? [] : report.Workloads[0].Rows.Select(r => r.Stack).ToList();
         double Sum(string stack, string metric) => report.Workloads
             .Sum(w => w.Rows.FirstOrDefault(r => r.Stack == stack)?.Metrics.GetValueOrDefault(metric).Mean ?? 0);
+        // A metric a contents-free run could not count (NaN) gets no bars rather than zero ones.
         var safety = new BarChart("safety", "Safety events per stack, all workloads", "events",
-            stacks, SafetyEvents.Select(m => new ChartSeries(m, stacks.Select(s => Sum(s, m)).ToList())).ToList(), Stacked: true);
+            stacks, SafetyEvents.Select(m => new ChartSeries(m, stacks.Select(s => Sum(s, m)).ToList())).Where(series => !series.Values.Any(double.IsNaN)).ToList(), Stacked: true);
         var cost = new BarChart("cost", $"Modelled time against {report.Baseline}", "ratio",
             stacks, report.Workloads.Select(w => new ChartSeries(w.Workload, stacks.Select(s => w.Rows.FirstOrDefault(r => r.Stack == s)?.Ratio ?? 0).ToList())).ToList(), Stacked: false);
         return [safety, cost];

@@ -102,7 +102,7 @@ public static class ComparisonExporters
             output.Write(text.ToString());
         }
 
-        private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+        private static string Number(double value) => double.IsNaN(value) ? ComparisonTables.NotAvailable : value.ToString("R", CultureInfo.InvariantCulture);
 
         private static string Quote(string text) =>
             text.IndexOfAny([',', '"', '\n']) < 0 ? text : "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
@@ -129,6 +129,7 @@ public static class ComparisonExporters
                 ["repeat"] = report.Repeat,
             };
             if (report.Kernel is { } kernel) document["kernel"] = kernel;
+            if (ComparisonTables.IsContentsFree(report)) document["contentsFree"] = true;
             document["runs"] = report.Runs;
             document["metrics"] = report.Metrics.Select(m => new { name = m.Name, group = m.Group, description = m.Description });
             document["workloads"] = report.Workloads.Select(w => new
@@ -141,7 +142,8 @@ public static class ComparisonExporters
                     baseline = row.IsBaseline,
                     steps = row.Steps,
                     ratio = row.Ratio,
-                    metrics = report.Metrics.ToDictionary(m => m.Name, m => new { mean = row.Metrics[m.Name].Mean, sd = row.Metrics[m.Name].StdDev }),
+                    // null: not available (a contents-free run's data-dependent metrics); JSON has no NaN.
+                    metrics = report.Metrics.ToDictionary(m => m.Name, m => new { mean = Available(row.Metrics[m.Name].Mean), sd = Available(row.Metrics[m.Name].StdDev) }),
                     modelledNsByKind = row.ModelledNanosecondsByKind,
                 }),
             });
@@ -150,5 +152,7 @@ public static class ComparisonExporters
             output.Write(JsonSerializer.Serialize(document, Options));
             output.Write('\n');
         }
+
+        private static double? Available(double value) => double.IsNaN(value) ? null : value;
     }
 }

@@ -369,7 +369,7 @@ public sealed partial class ComparisonRunner(VmmHost host)
 
     private static double StdDev(List<double> values)
     {
-        if (values.Count < 2) return 0;
+        if (values.Count < 2) return values.Exists(double.IsNaN) ? double.NaN : 0; // not available stays so
         var mean = values.Average();
         return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
     }

@@ -17,6 +17,9 @@ public static class ComparisonTables
     public const string RatioColumn = "Ratio";
     public const string BaselineMark = "baseline";
 
+    /// <summary>The cell of a metric a run could not count (NaN: a contents-free run's data-dependent metrics).</summary>
+    public const string NotAvailable = "n/a";
+
     public static IReadOnlyList<ComparisonTable> From(ComparisonReport report, bool wallTime = true)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -51,6 +54,9 @@ public static class ComparisonTables
             if (wallTime) legend.Add("wall ms: the simulator's own time for the run" + (report.Repeat > 1 ? ", mean over the repeats" : ""));
             var hidden = report.Metrics.Except(shown).Select(m => m.Name).ToList();
             if (hidden.Count > 0) legend.Add($"0 under every stack, not shown: {string.Join(", ", hidden)}");
+            var unavailable = shown.Where(m => workload.Rows.Any(r => double.IsNaN(r.Metrics[m.Name].Mean))).Select(m => m.Name).ToList();
+            if (unavailable.Count > 0)
+                legend.Add($"{NotAvailable}: not available, the run was contents-free (memory.contents=none keeps no bytes, and {string.Join(", ", unavailable)} are counted from the bytes; docs/contents-free.md)");
             if (report.Repeat > 1) legend.Add($"cells: mean ± standard deviation over {report.Repeat} seeds");
             tables.Add(new ComparisonTable(workload.Workload, workload.Description, new ConsoleTable(columns, rows), legend));
         }
@@ -102,6 +108,7 @@ public static class ComparisonTables
     /// <summary>"12", "0.5", or "12 ±0.5".</summary>
     public static string Cell(MetricValue value, bool spread)
     {
+        if (double.IsNaN(value.Mean)) return NotAvailable;
         var mean = Format(value.Mean);
         return spread && value.StdDev > 0 ? $"{mean} ±{Format(value.StdDev)}" : mean;
     }
@@ -111,9 +118,17 @@ public static class ComparisonTables
         : Math.Abs(value) >= 100 ? value.ToString("0", CultureInfo.InvariantCulture)
         : value.ToString("0.##", CultureInfo.InvariantCulture);
 
+    /// <summary>Whether some run of the report kept no bytes: a metric that needs them is NaN.</summary>
+    public static bool IsContentsFree(ComparisonReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.Workloads.Any(w => w.Rows.Any(r => r.Metrics.Any(m => double.IsNaN(m.Value.Mean))));
+    }
+
     /// <summary>The header line: how many runs, the seed, the baseline.</summary>
     public static string Summary(ComparisonReport report, bool wallTime = true) =>
         $"{report.Workloads.Count} workloads × {(report.Workloads.Count == 0 ? 0 : report.Workloads[0].Rows.Count)} stacks × {report.Repeat} seed{(report.Repeat == 1 ? "" : "s")} = {report.Runs} runs, seed {report.Seed}, baseline {report.Baseline}"
         + (report.Kernel is { } kernel ? $", kernel {kernel}" : "")
+        + (IsContentsFree(report) ? ", contents-free" : "")
         + (wallTime ? $", {report.WallTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s" : "");
 }

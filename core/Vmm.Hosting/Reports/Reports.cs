@@ -26,7 +26,7 @@ internal static class Reports
         step.Index,
         step.Op,
         step.Expected is null ? null : Json(step.Expected.Json.WriteTo),
-        step.Expected is null ? null : OutcomeText.Describe(step.Expected),
+        step.Expected is null ? null : OutcomeText.Describe(step.Expected) + (step.DataNotChecked ? " (data not checked: contents-free)" : ""),
         Json(writer => OutcomeJson.Write(writer, step.Actual)),
         DescribeActual(step),
         step.Passed,

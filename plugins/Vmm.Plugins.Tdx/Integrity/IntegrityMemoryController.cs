@@ -28,6 +28,9 @@ public abstract class IntegrityMemoryController : IMemoryController
     private readonly KeyIdAllocator _keys;
     private readonly IPhysicalMemory _memory;
     private readonly ICostLedger _ledger;
+    // Contents-free (IPhysicalMemory.KeepsContents false): a line's stored MAC is instead the digest of the bit flips made
+    // since its MAC was computed, 0 when its bytes are the ones the MAC covers; MACs are counted, never computed.
+    private readonly bool _computeMacs;
 
     private protected IntegrityMemoryController(IntegrityMode mode, KeyIdLayout layout, ILineMac? mac, bool partialWriteErratum, KeyIdAllocator keys, IPhysicalMemory memory, ICostLedger ledger)
     {
@@ -35,6 +38,7 @@ public abstract class IntegrityMemoryController : IMemoryController
         ArgumentNullException.ThrowIfNull(ledger);
         _memory = memory;
         _ledger = ledger;
+        _computeMacs = memory.KeepsContents;
         _store = new LineStore(withMacs: mode == IntegrityMode.Ci);
         Mode = mode;
         Layout = layout;
@@ -118,6 +122,7 @@ public abstract class IntegrityMemoryController : IMemoryController
         if (Mode != IntegrityMode.Ci) return true;
         _ledger.Add(CostKind.MacCompute);
         if (_store.KeyOf(slot, line) != key.Value) return false;
+        if (!_computeMacs) return _store.Mac(slot, line) == 0;
         return Mac!.Compute(LineOf(stored, line), Layout.Encode(pfn, line * PageGeometry.LineSize, key), key, owner: true) == _store.Mac(slot, line);
     }
 
@@ -161,7 +166,7 @@ public abstract class IntegrityMemoryController : IMemoryController
             if (Mode == IntegrityMode.Ci)
             {
                 _ledger.Add(CostKind.MacCompute);
-                _store.Mac(slot, line) = Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate);
+                _store.Mac(slot, line) = _computeMacs ? Mac!.Compute(frame.Slice(lineStart, PageGeometry.LineSize), Layout.Encode(access.Pfn, lineStart, access.Key), access.Key, isPrivate) : 0;
             }
         }
         if (_store.IsPlain(slot)) _store.Remove(access.Pfn);
@@ -187,7 +192,7 @@ public abstract class IntegrityMemoryController : IMemoryController
         if (Mode != IntegrityMode.Ci) return;
         _ledger.Add(CostKind.MacCompute, PageGeometry.LinesPerPage);
         for (var line = 0; line < PageGeometry.LinesPerPage; line++)
-            _store.Mac(slot, line) = Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner);
+            _store.Mac(slot, line) = _computeMacs ? Mac!.Compute(ZeroLine, Layout.Encode(pfn, line * PageGeometry.LineSize, newKey), newKey, owner) : 0;
     }
 
     public void PoisonLine(Pfn pfn, int line) => _store.Poison(_store.GetOrAdd(pfn)) |= 1UL << line;
@@ -197,7 +202,14 @@ public abstract class IntegrityMemoryController : IMemoryController
         // DRAM changes under the controller: neither the owner bit nor the MAC follows (only Ci notices).
         var frame = _memory.Materialize(pfn);
         frame[line * PageGeometry.LineSize + bit / 8] ^= (byte)(1 << (bit % 8));
+        if (!_computeMacs && Mode == IntegrityMode.Ci && _store.Find(pfn) is var slot && slot != LineStore.None) _store.Mac(slot, line) ^= FlipDigest(bit);
     }
+
+    /// <summary>
+    /// Contents-free: what a flip of <paramref name="bit"/> does to a line's MAC check, a fixed non-zero 28-bit value, so a
+    /// flipped line fails and flipping the same bit back passes again; several flips cancel out with the odds of a 28-bit MAC collision.
+    /// </summary>
+    private static uint FlipDigest(int bit) => (uint)(SplitMix((ulong)bit) & LineMacs.Mask28) | 1;
 
     public bool IsLinePoisoned(Pfn pfn, int line) => (PoisonBits(pfn) & (1UL << line)) != 0;
 

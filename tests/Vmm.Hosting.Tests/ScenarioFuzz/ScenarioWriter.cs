@@ -216,6 +216,8 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
         }
         if (option.Name.Contains("key", StringComparison.OrdinalIgnoreCase))
             return r.Chance(70) ? "\"0x000102030405060708090a0b0c0d0e0f\"" : r.Pick(new[] { "\"0x5444582d43692d6d61632d6b65792121\"", "\"0x00\"", "\"zz\"", "\"\"", "\"0x5444582d43692d6d61632d6b657921\"", "\"5444582d43692d6d61632d6b65792121\"", "\"0x\"" });
+        if (option.Name == "contents")
+            return r.Chance(80) ? r.Pick(new[] { "\"full\"", "\"none\"" }) : r.Pick(new[] { "\"None\"", "\"\"", "\"empty\"" });
         return r.Chance(80) ? r.Pick(new[] { "\"aes\"", "\"sha3\"" }) : r.Pick(new[] { "\"md5\"", "\"\"", "\"AES\"" });
     }
 
@@ -420,7 +422,8 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
             case "pages": return (edge ? r.Pick(new[] { 0, 513, 100000 }) : r.Int(1, (int)Math.Clamp(Room(vmMemory) >> 12, 1, 4))).ToString(CultureInfo.InvariantCulture);
             case "bit": return (edge ? r.Pick(new[] { -1, 512, 4096 }) : r.Int(0, 511)).ToString(CultureInfo.InvariantCulture);
             case "data": return Data(r, edge, Room(vmMemory));
-            case "shared" or "private" or "consumed": return r.Bool() ? "true" : "false";
+            case "shared" or "private" or "consumed" or "unreachableMapping": return r.Bool() ? "true" : "false";
+            case "overVm": return JsonText.Quote(_vms.Count > 0 ? r.Pick(_vms).Name : "vm0");
             case "to": return JsonText.Quote(r.Chance(Hazard) ? "Private" : r.Bool() ? "private" : "shared");
             case "flags": return StringList(r, GupFlags, r.Chance(Hazard * 3) ? "bogus" : null);
             case "mode": return StringList(r, Modes, r.Chance(Hazard * 3) ? "ZERO_RANGE" : null);
@@ -523,8 +526,8 @@ internal sealed class ScenarioWriter(FuzzVocabulary vocabulary)
     private static FuzzSlot SlotOf(string property) => property switch
     {
         "gpa" or "hva" or "pfn" or "offset" or "len" or "size" or "bufferGpa" => FuzzSlot.Size,
-        "shared" or "private" or "consumed" => FuzzSlot.Bool,
-        "vm" or "to" or "advice" or "requester" or "prot" => FuzzSlot.String,
+        "shared" or "private" or "consumed" or "unreachableMapping" => FuzzSlot.Bool,
+        "vm" or "to" or "advice" or "requester" or "prot" or "overVm" => FuzzSlot.String,
         _ => FuzzSlot.Any,
     };
 

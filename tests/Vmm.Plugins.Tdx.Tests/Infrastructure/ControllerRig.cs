@@ -13,9 +13,9 @@ namespace Vmm.Plugins.Tdx.Tests.Infrastructure;
 internal sealed class ControllerRig
 {
     /// <summary>Controller names: "mktme", "tdx-li", "tdx-ci" (AES MAC), "tdx-ci-sha3".</summary>
-    public static ControllerRig Create(string name, bool partialWriteErratum = false)
+    public static ControllerRig Create(string name, bool partialWriteErratum = false, bool contentsFree = false)
     {
-        var host = new ControllerHost();
+        var host = new ControllerHost(contentsFree: contentsFree);
         IntegrityMemoryController controller = name switch
         {
             "mktme" => new MktmeMemoryController(new MktmeOptions(), host.Physical, host.CostLedger),
