@@ -81,6 +81,18 @@ public sealed class SimulatorFindingsTests
             """)[RunMetrics.PlaintextBytes]);
 
     [Theory]
+    [InlineData("none")]
+    [InlineData("hwpoison-v2")]
+    public void TdxCi_DevicePartialDmaWriteToATdLine_ReadsBackZerosNotTheTdsData(string policy) =>
+        // explore found this: the DMA write kept the TD's other bytes of the line in plaintext. It is a read-modify-write
+        // with the host's KeyID, which reads a TD-owned line as zeros (H4).
+        Assert.Equal(0, Metrics(policy, """
+            { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x53454352540000015345435254000002" },
+            { "op": "device.dma-write", "vm": "vm1", "gpa": "0x8", "data": "0x0102030405060708" },
+            { "op": "device.dma-read", "vm": "vm1", "gpa": "0x0", "len": 64 }
+            """)[RunMetrics.PlaintextBytes]);
+
+    [Theory]
     [InlineData("hwpoison-v2", "\"hwpoison.trackReason\": true")]
     [InlineData("none", "")]
     public void RealErrorFrame_KeptOffline_IsNotALeakedFrame(string policy, string options) =>
