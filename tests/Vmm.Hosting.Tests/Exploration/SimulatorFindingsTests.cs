@@ -135,6 +135,22 @@ public sealed class SimulatorFindingsTests
             { "op": "device.dma-read", "vm": "vm1", "gpa": "0x0", "len": 64 }
             """)[RunMetrics.PlaintextBytes]);
 
+    [Fact]
+    public void TdxCi_SoftOfflineOfATdPage_CopiesWhatTheHostsKeyIdReads()
+    {
+        // explore found this: the migration copied the TD's plaintext to a frame with the host's key, so KVM's copy read
+        // the secret. The kernel copies through the direct map (host KeyID), which reads TD-owned lines as zeros (H4).
+        var metrics = Metrics("none", """
+            { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x5345435254000000" },
+            { "op": "host.madvise", "vm": "vm1", "gpa": "0x0", "size": "4K", "advice": "SOFT_OFFLINE" },
+            { "op": "kernel.read", "vm": "vm1", "gpa": "0x0", "len": 8, "requester": "kvm" },
+            { "op": "host.read", "vm": "vm1", "gpa": "0x0", "len": 8 }
+            """);
+
+        Assert.Equal(0, metrics[RunMetrics.PlaintextBytes]);
+        Assert.Equal(0, metrics[RunMetrics.HostPanics]);
+    }
+
     [Theory]
     [InlineData("hwpoison-v2", "\"hwpoison.trackReason\": true")]
     [InlineData("none", "")]
