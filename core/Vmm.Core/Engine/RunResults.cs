@@ -14,7 +14,11 @@ public sealed record RunOverrides
 }
 
 /// <summary>One step's result: no expectation means passed (the outcome is only recorded).</summary>
-public sealed record StepResult(int Index, string Op, Expectation? Expected, Outcome Actual, bool Passed, SourceLocation Location);
+public sealed record StepResult(int Index, string Op, Expectation? Expected, Outcome Actual, bool Passed, SourceLocation Location)
+{
+    /// <summary>The pfns the step reached that lost err follows: the frame a hw.* op acted on, and frames such an op hit earlier whose data the step read or wrote.</summary>
+    public IReadOnlyList<ulong> Frames { get; init; } = [];
+}
 
 /// <summary>One scenario's result, with the components and kernel actually used and the cost ledger's counters.</summary>
 public sealed record ScenarioResult(

@@ -394,6 +394,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             var pfn = EptTranslate(vm, span.Address, write, isPrivate, out failure);
             if (!pfn.IsValid) return false;
             var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest, Gpa: new Gpa(span.Address));
+            _kernel.StepFrames.Note(pfn);
             var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {
