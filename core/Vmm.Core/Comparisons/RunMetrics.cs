@@ -94,9 +94,11 @@ public static class RunMetrics
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(result);
         var counts = Definitions.ToDictionary(d => d.Name, _ => 0.0, StringComparer.Ordinal);
-        // Real memory errors not yet reported, by (vm, page), and whether anyone touched the page since.
-        var pending = new Dictionary<(string Vm, ulong Page), bool>();
-        var reported = new HashSet<(string Vm, ulong Page)>();
+        // Real memory errors not yet reported, by the frame they hit (under guest_memfd a gpa has two), whether anyone touched
+        // that frame since, and the (vm, page) they were at: a report there (a SIGBUS at that address, EIO) tells of them.
+        var pending = new Dictionary<ulong, bool>();
+        var pendingAt = new Dictionary<ulong, (string Vm, ulong Page)>();
+        var reported = new HashSet<ulong>();
         var killed = new HashSet<string>(StringComparer.Ordinal);
         var ops = scenario.Steps.ToDictionary(s => s.Index, s => s.Op);
         foreach (var step in result.Steps)
@@ -132,28 +134,44 @@ public static class RunMetrics
             if (actual.EndsMachine) pending.Clear();
             else if (step.Op == "hw.memory-error")
             {
-                // Early kill (AO) or an action-required error reports at once; otherwise the error waits for its page's next access.
-                // memory_failure()'s own EHWPOISON ("already poisoned") tells nobody, unless the page is bad from an error already reported.
-                var hidden = actual is { Kind: OutcomeKind.Errno, Errno: Errno.EHWPOISON } && page is { } known && !reported.Contains(known);
-                // An error that went unreported: handled silently (ok) or hidden; any other errno poisoned nothing (no frame there).
-                if (page is { } failed && (actual.Kind == OutcomeKind.Ok || hidden)) pending[failed] = false;
-                else if (page is { } told && Reports(actual)) reported.Add(told);
-            }
-            else if (page is { } touched && step.Op == "hw.unpoison")
-            {
-                // unpoison_memory() is asked for by someone who knows of the error, and the page is good again.
-                pending.Remove(touched);
-                reported.Remove(touched);
-            }
-            else if (page is { } used && pending.ContainsKey(used))
-            {
-                if (Reports(actual) || actual.Kind == OutcomeKind.GuestKilled)
+                // Early kill (AO) or an action-required error reports at once; otherwise the error waits for its frame's next access.
+                // memory_failure()'s own EHWPOISON ("already poisoned") tells nobody, unless the frame is bad from an error already reported.
+                // No frame noted: the op poisoned nothing (no frame there).
+                if (step.Frames.Count == 0) continue;
+                var frame = step.Frames[0];
+                var hidden = actual is { Kind: OutcomeKind.Errno, Errno: Errno.EHWPOISON } && !reported.Contains(frame);
+                // An error that went unreported: handled silently (ok) or hidden.
+                if (actual.Kind == OutcomeKind.Ok || hidden)
                 {
-                    pending.Remove(used);
-                    reported.Add(used);
+                    pending[frame] = false;
+                    if (page is { } failed) pendingAt[frame] = failed;
                 }
+                else if (Reports(actual)) reported.Add(frame);
+            }
+            else if (step.Op == "hw.unpoison")
+            {
+                // unpoison_memory() is asked for by someone who knows of the error, and the frame is good again.
+                foreach (var frame in step.Frames)
+                {
+                    pending.Remove(frame);
+                    reported.Remove(frame);
+                }
+            }
+            else if (pending.Count > 0)
+            {
+                var tells = Reports(actual) || actual.Kind == OutcomeKind.GuestKilled;
                 // Only a read or write that went through consumed or replaced the data; inspect, conversions or a refused access did not.
-                else if (actual.Kind == OutcomeKind.Ok && AccessesData(step.Op)) pending[used] = true;
+                var uses = actual.Kind == OutcomeKind.Ok && AccessesData(step.Op);
+                foreach (var frame in pending.Keys.ToList())
+                {
+                    var reached = step.Frames.Contains(frame);
+                    if (tells && (reached || (page is { } here && pendingAt.TryGetValue(frame, out var errorAt) && errorAt == here)))
+                    {
+                        pending.Remove(frame);
+                        reported.Add(frame);
+                    }
+                    else if (uses && reached) pending[frame] = true;
+                }
             }
         }
         // An error whose page was used again and nobody was told: the data was consumed or replaced silently.

@@ -17,6 +17,9 @@ public interface IScenarioMachine
 
     CostLedger Ledger { get; }
 
+    /// <summary>The pfns the last step reached that lost err follows (see <see cref="StepResult.Frames"/>); empty when the machine does not model frames.</summary>
+    IReadOnlyList<ulong> LastFrames => [];
+
     /// <summary>The most frames in use at once so far; 0 when the machine does not model frames.</summary>
     long PeakFramesInUse => 0;
 
@@ -42,6 +45,7 @@ public sealed class SimulationMachineFactory : IScenarioMachineFactory
         public IReadOnlyList<string> Warnings => simulation.Warnings;
         public CostLedger Ledger => simulation.Ledger;
         public long PeakFramesInUse => simulation.Kernel.Mm.Allocator.PeakAllocatedFrames;
+        public IReadOnlyList<ulong> LastFrames => simulation.LastFrames;
         public IReadOnlyList<GuestMemoryMap> MapGuestMemory(int maxCells) => GuestMemoryMap.Of(simulation.Kernel, maxCells);
     }
 }

@@ -21,6 +21,9 @@ public sealed record StepResult(int Index, string Op, Expectation? Expected, Out
 {
     /// <summary>The expectation names data, which a contents-free run cannot check: <see cref="Passed"/> compares the rest only.</summary>
     public bool DataNotChecked { get; init; }
+
+    /// <summary>The pfns the step reached that lost err follows: the frame a hw.* op acted on, and frames such an op hit earlier whose data the step read or wrote.</summary>
+    public IReadOnlyList<ulong> Frames { get; init; } = [];
 }
 
 /// <summary>One scenario's result, with the components and kernel actually used and the cost ledger's counters.</summary>

@@ -46,11 +46,13 @@ public sealed class ScenarioRun : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var step = _effective.Steps[_results.Count];
-            var actual = _machine.Ended ? Outcome.NotRun : _machine.Execute(step);
+            var ran = !_machine.Ended;
+            var actual = ran ? _machine.Execute(step) : Outcome.NotRun;
             var dataNotChecked = ContentsFree && step.Expect?.Data is not null;
             var result = new StepResult(step.Index, step.Op.Name, step.Expect, actual, step.Expect is null || step.Expect.Matches(actual, checkData: !dataNotChecked), step.Location)
             {
                 DataNotChecked = dataNotChecked,
+                Frames = ran && _machine.LastFrames is { Count: > 0 } frames ? frames.ToArray() : [],
             };
             _results.Add(result);
             yield return result;

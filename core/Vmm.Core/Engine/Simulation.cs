@@ -118,6 +118,9 @@ public sealed class Simulation
     /// <summary>Kernel events of the last step (signals, panics), for reports.</summary>
     public IReadOnlyList<KernelEvent> LastEvents => _kernel.Events;
 
+    /// <summary>The pfns the last step reached that lost err follows (see <see cref="StepResult.Frames"/>).</summary>
+    public IReadOnlyList<ulong> LastFrames => _kernel.StepFrames.Frames;
+
     /// <summary>Memory the simulator itself holds for frame contents, per-frame metadata and the rmap, in bytes (page tables: <see cref="PageTableBytes"/>).</summary>
     public long FootprintBytes => _kernel.Mm.PhysicalMemory.FootprintBytes + _kernel.Mm.Frames.FootprintBytes + _kernel.Mm.Rmap.FootprintBytes;
 
@@ -132,6 +135,7 @@ public sealed class Simulation
         ArgumentNullException.ThrowIfNull(step);
         if (Ended) return Outcome.NotRun;
         _kernel.Events.Clear();
+        _kernel.StepFrames.Clear();
         return Resolve(step.Op.Execute(new OpContext(this, step)));
     }
 

@@ -70,6 +70,8 @@ internal sealed class HostKernel
 
     /// <summary>Events raised during the current step, in order.</summary>
     internal List<KernelEvent> Events { get; } = [];
+    /// <summary>Frames the current step reached (for the lost-error metric).</summary>
+    internal StepFrames StepFrames { get; } = new();
     internal List<string> WarningLog { get; } = [];
     /// <summary>The machine ended (host panic or shutdown).</summary>
     internal bool Dead { get; private set; }

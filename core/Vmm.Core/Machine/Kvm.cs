@@ -447,6 +447,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
                 if (write) span.Chunk.CopyTo(bytes);
                 else bytes.CopyTo(span.Chunk);
                 if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
+                _kernel.StepFrames.Note(pfn);
                 continue;
             }
             if (!cached)
@@ -455,6 +456,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
                 if (!pfn.IsValid) return false;
             }
             var access = new LineAccess(pfn, span.PageOffset, key, Requester.Guest, Gpa: new Gpa(span.Address));
+            _kernel.StepFrames.Note(pfn);
             var result = write ? Memory.Write(access, span.Chunk) : Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {
@@ -479,7 +481,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     {
         var offset = (int)(gpa & (PageGeometry.PageSize - 1));
         var length = buffer.Length;
-        if (length == 0 || offset + length > PageGeometry.PageSize || vm.Destroyed || vm.Dead || !SoftTlbEnabled) return false;
+        if (length == 0 || offset + length > PageGeometry.PageSize || vm.Destroyed || vm.Dead || !SoftTlbEnabled || _kernel.StepFrames.Watching) return false;
         ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate: !shared && vm.Info.Protected);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) || !entry.Grants(write)) return false;
         var ledger = _ledger;

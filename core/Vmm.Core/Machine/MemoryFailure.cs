@@ -243,8 +243,7 @@ internal sealed class MemoryFailure
         var target = _kernel.Mm.AllocateFrame();
         if (!target.IsValid) return Errno.ENOMEM;
         Frames.SetFlags(target, Frames.Flags(pfn) & (FrameFlags.SwapBacked | FrameFlags.PageCache | FrameFlags.Dirty));
-        var source = _kernel.Mm.PhysicalMemory.Peek(pfn);
-        if (!source.IsEmpty) source.CopyTo(_kernel.Mm.PhysicalMemory.Materialize(target));
+        if (!MigrateCopy(pfn, target)) return Errno.EIO;
         _kernel.CostLedger.Add(CostKind.PageCopy);
         // migrate_pages: every mapping moves to the new frame (through migration entries, done at once here).
         foreach (var (pid, hva) in _kernel.Mm.Mappings(pfn))
@@ -276,6 +275,18 @@ internal sealed class MemoryFailure
         return 0;
     }
 
+    private readonly byte[] _copyBuffer = new byte[PageGeometry.PageSize];
+
+    /// <summary>
+    /// migrate_page_copy → copy_highpage: the kernel copies through the direct map with the host's KeyID, so a TD-owned
+    /// line arrives as zeros (H4) and a poisoned line is consumed in kernel context (H7: the host panics; false).
+    /// </summary>
+    private bool MigrateCopy(Pfn from, Pfn to)
+    {
+        var mm = _kernel.Mm;
+        return mm.KernelAccess(from, 0, _copyBuffer, write: false).IsOk && mm.KernelAccess(to, 0, _copyBuffer, write: true).IsOk;
+    }
+
     /// <summary>
     /// soft_offline_in_use_page on a hugetlb page (K20; selftests mm/hugetlb-soft-offline.c): migrate_pages moves the
     /// whole 2 MiB page to a new huge page (contents, every PMD mapping, the page-cache slot); the old page is then
@@ -298,8 +309,7 @@ internal sealed class MemoryFailure
             var to = target.Add(i);
             Frames.SetFlags(to, FrameFlags.Hugetlb | (Frames.Flags(from) & (FrameFlags.PageCache | FrameFlags.Dirty)));
             Frames.SetFile(to, Frames.FileId(from), Frames.FileIndex(from));
-            var source = mm.PhysicalMemory.Peek(from);
-            if (!source.IsEmpty) source.CopyTo(mm.PhysicalMemory.Materialize(to));
+            if (!MigrateCopy(from, to)) return Errno.EIO;
         }
         _kernel.CostLedger.Add(CostKind.PageCopy, PageGeometry.PagesPerHuge);
         if (file is not null)

@@ -278,6 +278,7 @@ internal sealed class MemoryManager
         {
             var frame = pfn.Add((long)span.PageIndex);
             var access = new LineAccess(frame, span.PageOffset, key, requester);
+            _kernel.StepFrames.Note(frame);
             var result = write ? _memory.Write(access, span.Chunk) : _memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {

@@ -73,6 +73,7 @@ internal sealed class Syscalls
                 if (!entry.IsPresent) break;
             }
             var access = new LineAccess(MemoryManager.LeafPfn(entry, size, addr), span.PageOffset, KeyId.Shared, Requester.HostKernel);
+            _kernel.StepFrames.Note(access.Pfn);
             var result = toUser ? _kernel.Memory.Write(access, span.Chunk) : _kernel.Memory.Read(access, span.Chunk);
             if (!result.IsOk) break;
             done += span.Chunk.Length;

@@ -36,6 +36,7 @@ internal sealed class Uaccess(HostKernel kernel)
             // The translation just filled the TLB: its leaf size tells the RMP check whether a 2 MiB mapping is used (H17).
             var huge = p.Tlb.TryLookup(span.Address, out _, out var leaf) && leaf == MappingSize.Size2M;
             var access = new LineAccess(pfn, span.PageOffset, KeyId.Shared, Requester.HostUser, huge ? AccessFlags.HugeMapping : AccessFlags.None);
+            kernel.StepFrames.Note(pfn);
             var result = write ? kernel.Memory.Write(access, span.Chunk) : kernel.Memory.Read(access, span.Chunk);
             if (!result.IsOk)
             {

@@ -149,14 +149,16 @@ public abstract class IntegrityMemoryController : IMemoryController
             var lineStart = line * PageGeometry.LineSize;
             var from = Math.Max(access.Offset, lineStart);
             var to = Math.Min(access.Offset + source.Length, lineStart + PageGeometry.LineSize);
-            source.Slice(from - access.Offset, to - from).CopyTo(frame[from..]);
             var full = to - from == PageGeometry.LineSize;
             if (Mode != IntegrityMode.None && PartialWriteErratum && !full && !isPrivate && partialPath && (owner & (1UL << line)) != 0)
             {
                 // H11: on erratum parts a partial write to a TD-owned line poisons it at once.
+                source.Slice(from - access.Offset, to - from).CopyTo(frame[from..]);
                 poison |= 1UL << line;
                 continue;
             }
+            if (!full) ReadForMerge(line, (owner & (1UL << line)) != 0, isPrivate, frame);
+            source.Slice(from - access.Offset, to - from).CopyTo(frame[from..]);
             if (full) poison &= ~(1UL << line); // a full-line write replaces the line and its poison
             _store.SetKey(slot, line, access.Key.Value);
             if (Mode == IntegrityMode.None) continue;
@@ -171,6 +173,15 @@ public abstract class IntegrityMemoryController : IMemoryController
         }
         if (_store.IsPlain(slot)) _store.Remove(access.Pfn);
         return MemResult.Ok;
+    }
+
+    /// <summary>
+    /// A partial write is a read-modify-write of the line with the writer's KeyID: a non-TD KeyID reads a TD-owned
+    /// line as zeros (H4), so the rest of the line becomes zeros, not the TD's data. The TD's own partial write keeps it.
+    /// </summary>
+    private void ReadForMerge(int line, bool owned, bool isPrivate, Span<byte> frame)
+    {
+        if (Mode != IntegrityMode.None && owned && !isPrivate) frame.Slice(line * PageGeometry.LineSize, PageGeometry.LineSize).Clear();
     }
 
     /// <summary>H10: flush the old KeyID's lines, then 64 full-line (MOVDIR64B) writes of zeros for the new owner; poison is gone.</summary>

@@ -69,6 +69,7 @@ public class SoftTlbModelTests
                 Assert.True(a == b, $"step {step} {ops[step]}: {a} with the soft TLB, {b} without");
                 Assert.Equal(off.Ledger.Snapshot(), on.Ledger.Snapshot());
                 Assert.Equal(off.Simulation.LastEvents.Select(e => e.ToString()), on.Simulation.LastEvents.Select(e => e.ToString()));
+                Assert.Equal(off.Simulation.LastFrames, on.Simulation.LastFrames); // what lost err follows
             }
             foreach (var vm in on.Kernel.Kvm.VmList)
             {

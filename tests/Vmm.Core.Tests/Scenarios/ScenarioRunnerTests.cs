@@ -155,6 +155,7 @@ public class ScenarioRunnerTests
         machine.SetupGet(m => m.Warnings).Returns([]);
         machine.SetupGet(m => m.Ledger).Returns(new Costs.CostLedger());
         machine.SetupGet(m => m.PeakFramesInUse).Returns(3);
+        machine.SetupGet(m => m.LastFrames).Returns([]);
         var factory = new Mock<IScenarioMachineFactory>();
         factory.Setup(f => f.Create(It.IsAny<Scenario>(), It.IsAny<SimulationComponents>())).Returns(machine.Object);
         var json = """

@@ -10,7 +10,8 @@ public sealed class SimulatorFindingsTests
     private static string Scenario(string memory) => $$"""
         { "name": "t", "components": { "memory": "{{memory}}", "policy": "none" },
           "vms": [ { "name": "vm1", "memory": "16K", "protected": true } ],
-          "steps": [ { "op": "hw.memory-error", "vm": "vm1", "gpa": "0x0" },
+          "steps": [ { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x5345435254000000" },
+                     { "op": "hw.memory-error", "vm": "vm1", "gpa": "0x0" },
                      { "op": "kernel.read", "vm": "vm1", "gpa": "0x0", "len": 8, "requester": "seam" } ] }
         """;
 
@@ -25,8 +26,8 @@ public sealed class SimulatorFindingsTests
 
         var result = host.Run(scenario);
 
-        Assert.Equal(Vmm.Abstractions.OutcomeKind.Errno, result.Steps[1].Actual.Kind);
-        Assert.Equal(Vmm.Abstractions.Errno.ENODEV, result.Steps[1].Actual.Errno);
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Errno, result.Steps[2].Actual.Kind);
+        Assert.Equal(Vmm.Abstractions.Errno.ENODEV, result.Steps[2].Actual.Errno);
     }
 
     [Fact]
@@ -37,7 +38,49 @@ public sealed class SimulatorFindingsTests
 
         var result = host.Run(scenario);
 
-        Assert.Equal(Vmm.Abstractions.OutcomeKind.Shutdown, result.Steps[1].Actual.Kind);
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Shutdown, result.Steps[2].Actual.Kind);
+    }
+
+    [Theory]
+    [InlineData("none", """{ "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x01", "shared": true }""")]
+    [InlineData("hwpoison-v2", """{ "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x01", "shared": true }""")]
+    [InlineData("none", """{ "op": "host.write", "vm": "vm1", "gpa": "0x0", "data": "0x01" }""")]
+    [InlineData("none", """{ "op": "inspect", "vm": "vm1", "gpa": "0x0" }""")]
+    public void KernelReadBySeam_OfAPageThatIsNotTheTdsPrivatePage_IsRefusedWithoutAShutdown(string policy, string before)
+    {
+        // explore found this: the TDX module read a shared page with the TD's key, failed integrity and shut the platform
+        // down. TDH.EXPORT.MEM and TDH.MEM.RD walk the Secure EPT and refuse a gpa the TD has no private page at.
+        using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
+        var scenario = ScenarioParser.Parse($$"""
+            { "name": "t", "components": { "memory": "tdx-ci", "policy": "{{policy}}" },
+              "vms": [ { "name": "vm1", "memory": "16K", "protected": true } ],
+              "steps": [ {{before}},
+                         { "op": "kernel.read", "vm": "vm1", "gpa": "0x0", "len": 8, "requester": "seam" },
+                         { "op": "guest.read", "vm": "vm1", "gpa": "0x1000", "len": 8 } ] }
+            """, "seam-shared.json");
+
+        var result = host.Run(scenario);
+
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Errno, result.Steps[1].Actual.Kind);
+        Assert.Equal(Vmm.Abstractions.Errno.EFAULT, result.Steps[1].Actual.Errno);
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Ok, result.Steps[2].Actual.Kind);
+    }
+
+    [Fact]
+    public void KernelReadBySeam_OfTheTdsPrivatePage_ReadsItWithTheTdsKey()
+    {
+        using var host = VmmHost.Load(Path.Combine(TestPaths.RepoRoot, "plugins.json"));
+        var scenario = ScenarioParser.Parse("""
+            { "name": "t", "components": { "memory": "tdx-ci", "policy": "none" },
+              "vms": [ { "name": "vm1", "memory": "16K", "protected": true } ],
+              "steps": [ { "op": "guest.write", "vm": "vm1", "gpa": "0x1000", "data": "0x5345435254000000" },
+                         { "op": "kernel.read", "vm": "vm1", "gpa": "0x1000", "len": 8, "requester": "seam" } ] }
+            """, "seam-private.json");
+
+        var result = host.Run(scenario);
+
+        Assert.Equal(Vmm.Abstractions.OutcomeKind.Ok, result.Steps[1].Actual.Kind);
+        Assert.Equal(Convert.FromHexString("5345435254000000"), result.Steps[1].Actual.Data);
     }
 
     [Fact]
@@ -79,6 +122,34 @@ public sealed class SimulatorFindingsTests
             { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x5345435254000000" },
             { "op": "kernel.read", "vm": "vm1", "gpa": "0x0", "len": 8, "requester": "seam" }
             """)[RunMetrics.PlaintextBytes]);
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("hwpoison-v2")]
+    public void TdxCi_DevicePartialDmaWriteToATdLine_ReadsBackZerosNotTheTdsData(string policy) =>
+        // explore found this: the DMA write kept the TD's other bytes of the line in plaintext. It is a read-modify-write
+        // with the host's KeyID, which reads a TD-owned line as zeros (H4).
+        Assert.Equal(0, Metrics(policy, """
+            { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x53454352540000015345435254000002" },
+            { "op": "device.dma-write", "vm": "vm1", "gpa": "0x8", "data": "0x0102030405060708" },
+            { "op": "device.dma-read", "vm": "vm1", "gpa": "0x0", "len": 64 }
+            """)[RunMetrics.PlaintextBytes]);
+
+    [Fact]
+    public void TdxCi_SoftOfflineOfATdPage_CopiesWhatTheHostsKeyIdReads()
+    {
+        // explore found this: the migration copied the TD's plaintext to a frame with the host's key, so KVM's copy read
+        // the secret. The kernel copies through the direct map (host KeyID), which reads TD-owned lines as zeros (H4).
+        var metrics = Metrics("none", """
+            { "op": "guest.write", "vm": "vm1", "gpa": "0x0", "data": "0x5345435254000000" },
+            { "op": "host.madvise", "vm": "vm1", "gpa": "0x0", "size": "4K", "advice": "SOFT_OFFLINE" },
+            { "op": "kernel.read", "vm": "vm1", "gpa": "0x0", "len": 8, "requester": "kvm" },
+            { "op": "host.read", "vm": "vm1", "gpa": "0x0", "len": 8 }
+            """);
+
+        Assert.Equal(0, metrics[RunMetrics.PlaintextBytes]);
+        Assert.Equal(0, metrics[RunMetrics.HostPanics]);
+    }
 
     [Theory]
     [InlineData("hwpoison-v2", "\"hwpoison.trackReason\": true")]

@@ -6,7 +6,8 @@ namespace Vmm.Plugins.Tdx.Tests.Integrity;
 
 /// <summary>
 /// Model-based: random sequences of TD and host accesses, bit flips and re-initialisations on a few lines
-/// of one frame, checked step by step against a per-line model of H3–H6 and H10 (owner bit, poison, data).
+/// of one frame, checked step by step against a per-line model of H3–H6 and H10 (owner bit, poison, data; a host's
+/// partial write merges into the zeros its KeyID reads of a TD-owned line).
 /// </summary>
 public sealed class LineStateModelTests
 {
@@ -74,6 +75,8 @@ public sealed class LineStateModelTests
                     var data = Enumerable.Repeat(op.Value, op.Length).ToArray();
                     var result = op.Kind == OpKind.TdWrite ? rig.VmWrite(pfn, offset, data) : rig.HostWrite(pfn, offset, data);
                     Assert.Equal(MemResult.Ok, result);
+                    // A partial write is a read-modify-write with the writer's KeyID: the host's reads a TD-owned line as zeros (H4).
+                    if (op.Kind == OpKind.HostWrite && m.Owner && op.Length < PageGeometry.LineSize) Array.Clear(m.Data);
                     data.CopyTo(m.Data, op.Offset);
                     m.Owner = op.Kind == OpKind.TdWrite;
                     m.Written = (byte[])m.Data.Clone();

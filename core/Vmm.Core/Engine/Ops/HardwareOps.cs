@@ -22,6 +22,7 @@ public sealed record MemoryError(bool Consumed = false, bool UnreachableMapping 
         var kernel = context.Kernel;
         var (pfn, offset, hva) = context.ResolveFrame(create: true);
         if (!pfn.IsValid) return Outcome.Error(Errno.ENOMEM);
+        kernel.StepFrames.Acted(pfn); // the frame the error hit: lost err follows it, not the gpa
         if (!UnreachableMapping)
         {
             kernel.Memory.PoisonLine(pfn, offset / PageGeometry.LineSize);
@@ -80,6 +81,7 @@ public sealed record Unpoison : StepOp
     {
         var (pfn, _, _) = context.ResolveFrame(create: false);
         if (!pfn.IsValid) return Outcome.Error(Errno.ENXIO);
+        context.Kernel.StepFrames.Acted(pfn);
         var rc = context.Kernel.MemoryFailure.Unpoison(pfn);
         return rc == 0 ? Outcome.Ok() : Outcome.Error(rc);
     }

@@ -135,6 +135,7 @@ public sealed class OpContext
         RequireInside(vm, gpa, (ulong)buffer.Length);
         // The TDX module touches TD memory with the TD's private KeyID; everything else uses the shared one.
         var key = requester == Requester.Seam ? vm.Info.PrivateKey : KeyId.Shared;
+        if (requester == Requester.Seam && !InSecureEpt(vm, gpa, buffer.Length)) return Outcome.Error(Errno.EFAULT);
         foreach (var span in new PageSpans(gpa, buffer))
         {
             var pfn = Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(span.PageIndex));
@@ -148,6 +149,19 @@ public sealed class OpContext
             if (!result.IsOk) return result;
         }
         return write ? Outcome.Ok() : Outcome.OkData(buffer);
+    }
+
+    /// <summary>
+    /// The TDX module walks the Secure EPT (TDH.EXPORT.MEM, TDH.MEM.RD): it refuses a gpa the TD has no private page at,
+    /// a page never taken or one the TD uses shared, so every page of the range must be a frame with the TD's KeyID.
+    /// </summary>
+    private bool InSecureEpt(Vm vm, ulong gpa, int length)
+    {
+        if (!vm.Info.Protected || vm.Info.PrivateKey.IsShared) return false;
+        var last = (gpa + (ulong)Math.Max(length, 1) - 1) >> PageGeometry.PageShift;
+        for (var page = gpa >> PageGeometry.PageShift; page <= last; page++)
+            if (Kernel.Kvm.FrameOf(vm.Info.Id, new Gfn(page)) is var pfn && (!pfn.IsValid || Kernel.Mm.Frames.Key(pfn) != vm.Info.PrivateKey)) return false;
+        return true;
     }
 
     /// <summary>A syscall's VMM buffer at <paramref name="bufferGpa"/> of <paramref name="vm"/> (K6): its length, checked to lie inside the VM, and its hva.</summary>
