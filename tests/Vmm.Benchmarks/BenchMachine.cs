@@ -18,14 +18,15 @@ internal static class BenchMachine
 
     /// <param name="hostBytes">`host.memory`; null for the default, the VM plus headroom.</param>
     /// <param name="contentsFree">Keep no guest bytes (memory.contents "none").</param>
-    public static Simulation Create(ulong vmBytes, ulong? hostBytes = null, bool contentsFree = false)
+    /// <param name="backing">The VM's backing (hugetlb: 2 MiB leaves in the VMM's table and the EPT).</param>
+    public static Simulation Create(ulong vmBytes, ulong? hostBytes = null, bool contentsFree = false, BackingKind backing = BackingKind.Anon)
     {
         var scenario = new Scenario
         {
             File = "benchmark",
             Name = $"benchmark-{vmBytes >> 20}M",
             HostMemory = hostBytes,
-            Vms = [new VmSpec(VmName, vmBytes, Protected: false, BackingKind.Anon, Thp: false, new SourceLocation("benchmark", 0, 0))],
+            Vms = [new VmSpec(VmName, vmBytes, Protected: false, backing, Thp: false, new SourceLocation("benchmark", 0, 0))],
         };
         var contents = contentsFree ? PhysicalMemory.ContentsFree() : new PhysicalMemory();
         var ledger = new CostLedger();
