@@ -485,17 +485,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate: !shared && vm.Info.Protected);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) || !entry.Grants(write)) return false;
         var ledger = _ledger;
-        switch (vm.Tlb.Touch(gpa, entry.Leaf, (entry.Flags & SoftTlb.HugeFlag) != 0))
-        {
-            case TlbTouch.Hit:
-                ledger.Add(CostKind.TlbHit);
-                break;
-            case TlbTouch.Walked:
-                ledger.Add(CostKind.EptWalk);
-                break;
-            default:
-                return false;
-        }
+        if (!TouchSemanticTlb(vm, gpa, entry.Leaf, (entry.Flags & SoftTlb.HugeFlag) != 0)) return false;
         ledger.Add(write ? CostKind.LineWrite : CostKind.LineRead, ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1);
         ref var bytes = ref System.Runtime.CompilerServices.Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(entry.Bytes!), entry.Offset + offset);
         var stored = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref bytes, length);
@@ -526,20 +516,31 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         var leaf = entry.Pte;
         if (write && !leaf.IsWritable) return false;
         var size = entry.Size;
-        switch (vm.Tlb.Touch(gpa, leaf.Raw, size == MappingSize.Size2M))
-        {
-            case TlbTouch.Hit:
-                CostLedger.Add(CostKind.TlbHit);
-                break;
-            case TlbTouch.Walked:
-                CostLedger.Add(CostKind.EptWalk);
-                break;
-            default:
-                return false;
-        }
+        if (!TouchSemanticTlb(vm, gpa, leaf.Raw, size == MappingSize.Size2M)) return false;
         pfn = MemoryManager.LeafPfn(leaf, size, gpa);
         if (entry.Grants(write)) direct = new FrameBytes(entry.Bytes!, entry.Offset);
         return true;
+    }
+
+    /// <summary>
+    /// The lookup a soft TLB hit owes the semantic TLB, counted as the slow path counts it: a hit when it holds this
+    /// leaf, a walk that inserts it when it holds nothing for the page; false (take the slow path) when it holds
+    /// another translation, stale until a flush.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool TouchSemanticTlb(Vm vm, ulong gpa, ulong leaf, bool huge)
+    {
+        switch (vm.Tlb.Touch(gpa, leaf, huge))
+        {
+            case TlbTouch.Hit:
+                _ledger.Add(CostKind.TlbHit);
+                return true;
+            case TlbTouch.Walked:
+                _ledger.Add(CostKind.EptWalk);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>Caches the EPT's present leaf for the access just done (when the access used it) and the controller's grants.</summary>
