@@ -441,12 +441,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             var cached = soft && TrySoftTlb(vm, span.Address, write, isPrivate, out pfn, out direct);
             if (cached && direct.Array is not null)
             {
-                // The controller's plain-DRAM access, done here: its lines charged, the bytes copied.
-                CostLedger.Add(write ? CostKind.LineWrite : CostKind.LineRead, PageLines.Count(span.PageOffset, span.Chunk.Length));
-                var bytes = direct.Array.AsSpan(direct.Offset + span.PageOffset, span.Chunk.Length);
-                if (write) span.Chunk.CopyTo(bytes);
-                else bytes.CopyTo(span.Chunk);
-                if (write) Frames.SetFlags(pfn, FrameFlags.Dirty);
+                CopyGranted(direct.Array, direct.Offset, span.PageOffset, span.Chunk, write, pfn);
                 _kernel.StepFrames.Note(pfn);
                 continue;
             }
@@ -484,20 +479,29 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         if (length == 0 || offset + length > PageGeometry.PageSize || vm.Destroyed || vm.Dead || !SoftTlbEnabled || _kernel.StepFrames.Watching) return false;
         ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate: !shared && vm.Info.Protected);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) || !entry.Grants(write)) return false;
-        var ledger = _ledger;
         if (!TouchSemanticTlb(vm, gpa, entry.Leaf, (entry.Flags & SoftTlb.HugeFlag) != 0)) return false;
-        ledger.Add(write ? CostKind.LineWrite : CostKind.LineRead, ((offset + length - 1) >> PageGeometry.LineShift) - (offset >> PageGeometry.LineShift) + 1);
-        ref var bytes = ref System.Runtime.CompilerServices.Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(entry.Bytes!), entry.Offset + offset);
-        var stored = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref bytes, length);
+        CopyGranted(entry.Bytes!, entry.Offset, offset, buffer, write, write ? MemoryManager.LeafPfn(entry.Pte, entry.Size, gpa) : default);
+        return true;
+    }
+
+    /// <summary>
+    /// The controller's plain-DRAM access done here, for a frame whose bytes it granted (at <paramref name="frame"/> in
+    /// <paramref name="array"/>): its lines charged, the bytes copied, a written frame marked dirty.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void CopyGranted(byte[] array, int frame, int offset, Span<byte> buffer, bool write, Pfn pfn)
+    {
+        _ledger.Add(write ? CostKind.LineWrite : CostKind.LineRead, PageLines.Count(offset, buffer.Length));
+        ref var bytes = ref System.Runtime.CompilerServices.Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array), frame + offset);
+        var stored = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref bytes, buffer.Length);
         if (write)
         {
             buffer.CopyTo(stored);
-            Frames.SetFlags(MemoryManager.LeafPfn(entry.Pte, entry.Size, gpa), FrameFlags.Dirty);
+            Frames.SetFlags(pfn, FrameFlags.Dirty);
         }
-        else if (length == sizeof(ulong))
+        else if (buffer.Length == sizeof(ulong))
             System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer), System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ulong>(ref bytes));
         else stored.CopyTo(buffer);
-        return true;
     }
 
     /// <summary>
