@@ -36,6 +36,18 @@ public sealed class RadixPageTable : IPageTable
     public long TablePages => _tableCount - _freeTables.Count;
     public int LastWalkDepth { get; private set; }
 
+    /// <summary>
+    /// The simulator's paging-structure cache (it models nothing; <see cref="LastWalkDepth"/> is the full walk's): per
+    /// 2 MiB region recently walked, the PT that maps it, so a lookup or a 4 KiB set there reads one entry instead of
+    /// walking four levels. A PT stays a region's until a PD-level write, the only thing that frees or replaces one.
+    /// </summary>
+    private readonly WalkCacheEntry[] _walkCache = new WalkCacheEntry[WalkCacheSize];
+    private const int WalkCacheSize = 64;
+
+    private readonly record struct WalkCacheEntry(ulong Region, int Table);
+
+    private static int WalkCacheSlot(ulong va) => (int)(va >> PageGeometry.HugeShift) & (WalkCacheSize - 1);
+
     /// <summary>What the simulator holds for these tables (entries and block maps), in bytes: beside the x86 size <see cref="TablePages"/> × 4 KiB.</summary>
     public long StorageBytes => Capacity(_entries) * sizeof(ulong) + Capacity(_blocksOf) * sizeof(int);
 
@@ -72,6 +84,12 @@ public sealed class RadixPageTable : IPageTable
     public PteValue Lookup(ulong va, out MappingSize size)
     {
         size = MappingSize.Size4K;
+        ref var cached = ref _walkCache[WalkCacheSlot(va)];
+        if (cached.Region == (va >> PageGeometry.HugeShift) + 1)
+        {
+            LastWalkDepth = 4;
+            return new PteValue(Entry(cached.Table, Index(va, 0)));
+        }
         var table = 0;
         for (var level = 3; level >= 1; level--)
         {
@@ -90,6 +108,7 @@ public sealed class RadixPageTable : IPageTable
             }
             table = (int)value.Pfn.Value;
         }
+        cached = new WalkCacheEntry((va >> PageGeometry.HugeShift) + 1, table);
         LastWalkDepth = 4;
         return new PteValue(Entry(table, Index(va, 0)));
     }
@@ -99,6 +118,13 @@ public sealed class RadixPageTable : IPageTable
         if (size == MappingSize.Size2M && (va & (PageGeometry.HugeSize - 1)) != 0)
             throw new ArgumentException($"A 2 MiB leaf needs a 2 MiB-aligned address, not 0x{va:x}.", nameof(va));
         var stop = size == MappingSize.Size2M ? 1 : 0;
+        ref var cached = ref _walkCache[WalkCacheSlot(va)];
+        if (stop == 0 && cached.Region == (va >> PageGeometry.HugeShift) + 1)
+        {
+            SetLeaf(cached.Table, Index(va, 0), entry);
+            return;
+        }
+        if (stop == 1 && cached.Region == (va >> PageGeometry.HugeShift) + 1) cached = default; // the PT below may go
         var table = 0;
         for (var level = 3; level > stop; level--)
         {
@@ -118,11 +144,22 @@ public sealed class RadixPageTable : IPageTable
             table = (int)new PteValue(slot).Pfn.Value;
         }
         var leafIndex = Index(va, stop);
+        if (stop == 0)
+        {
+            SetLeaf(table, leafIndex, entry);
+            return;
+        }
         var old = Entry(table, leafIndex);
         if (old == 0 && entry.IsNone) return; // nothing to clear: no block is allocated for it
-        if (stop == 1 && TableBelow(old, 1) is var replaced and >= 0)
+        if (TableBelow(old, 1) is var replaced and >= 0)
             FreeTable(replaced); // a 2 MiB leaf replaces whatever table was below (the caller moved its mappings)
         Slot(table, leafIndex) = entry.Raw;
+    }
+
+    private void SetLeaf(int table, int index, PteValue entry)
+    {
+        if (entry.IsNone && Entry(table, index) == 0) return; // nothing to clear: no block is allocated for it
+        Slot(table, index) = entry.Raw;
     }
 
     /// <summary>The table one PD slot points to, or -1 when the slot is a leaf or empty.</summary>

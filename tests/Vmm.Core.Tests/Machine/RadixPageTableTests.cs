@@ -272,16 +272,31 @@ public class RadixPageTableTests
                     if (step.Clear) model.Remove(va);
                     else model[va] = (entry, MappingSize.Size4K);
                 }
-            }
-            foreach (var (va, (entry, size)) in model)
-            {
-                Assert.Equal(entry, table.Lookup(va, out var seen));
-                Assert.Equal(size, seen);
+                // Looked up after every step, so a walk cached before a write must not answer after it.
+                AgreeWithModel(table, model);
             }
             var visited = new List<(ulong, PteValue, MappingSize)>();
             table.Visit(0, ulong.MaxValue, (va, entry, size) => { visited.Add((va, entry, size)); return true; });
             Assert.Equal(model.Select(m => (m.Key, m.Value.Entry, m.Value.Size)), visited);
         }, iter: 300, seed: "0N0XIzNsQ0O2");
+    }
+
+    /// <summary>Every leaf of the model, and an empty 4 KiB slot beside each, look up as the model says.</summary>
+    private static void AgreeWithModel(RadixPageTable table, SortedDictionary<ulong, (PteValue Entry, MappingSize Size)> model)
+    {
+        foreach (var (va, (entry, size)) in model)
+        {
+            Assert.Equal(entry, table.Lookup(va, out var seen));
+            Assert.Equal(size, seen);
+            if (size == MappingSize.Size2M || (va + Page) % Huge == 0 || model.ContainsKey(va + Page)) continue;
+            Assert.Equal(PteValue.None, table.Lookup(va + Page, out _));
+        }
+        for (var slot = 0; slot < 8; slot++)
+        {
+            var hugeVa = HugeBase(slot);
+            if (model.Keys.Any(k => k >= hugeVa && k < hugeVa + Huge)) continue;
+            Assert.Equal(PteValue.None, table.Lookup(hugeVa + 5 * Page, out _));
+        }
     }
 
     [Fact]
