@@ -42,11 +42,13 @@ public sealed class RadixPageTable : IPageTable
     /// walking four levels. A PT stays a region's until a PD-level write, the only thing that frees or replaces one.
     /// </summary>
     private readonly WalkCacheEntry[] _walkCache = new WalkCacheEntry[WalkCacheSize];
-    private const int WalkCacheSize = 64;
+    private const int WalkCacheShift = 6;
+    private const int WalkCacheSize = 1 << WalkCacheShift;
 
     private readonly record struct WalkCacheEntry(ulong Region, int Table);
 
-    private static int WalkCacheSlot(ulong va) => (int)(va >> PageGeometry.HugeShift) & (WalkCacheSize - 1);
+    // Hashed, so that regions at a power-of-two stride (pages spread evenly over a guest) do not share slots.
+    private static int WalkCacheSlot(ulong va) => (int)(((va >> PageGeometry.HugeShift) * 0x9E3779B97F4A7C15UL) >> (64 - WalkCacheShift));
 
     /// <summary>What the simulator holds for these tables (entries and block maps), in bytes: beside the x86 size <see cref="TablePages"/> × 4 KiB.</summary>
     public long StorageBytes => Capacity(_entries) * sizeof(ulong) + Capacity(_blocksOf) * sizeof(int);
