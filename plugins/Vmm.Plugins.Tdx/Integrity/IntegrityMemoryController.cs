@@ -80,6 +80,16 @@ public abstract class IntegrityMemoryController : IMemoryController
             CopyStored(stored, access.Offset, destination);
             return MemResult.Ok;
         }
+        if (first == last && slot != LineStore.None && Mode == IntegrityMode.Li && Layout.IsPrivate(access.Key))
+        {
+            // The TD's read within one line under tdx-li (its common case): the loop below, for one line, with one slot lookup.
+            _store.Read(slot, first, out var lineOwner, out var linePoison, out var lineKey);
+            if ((linePoison & (1UL << first)) == 0 && (lineOwner & (1UL << first)) != 0 && lineKey == access.Key.Value)
+            {
+                CopyStored(stored, access.Offset, destination);
+                return MemResult.Ok;
+            }
+        }
         // An untracked frame (slot None) still meets a non-zero KeyID with owner bits that are clear and data written with KeyID 0 (H2, H6).
         var owner = slot == LineStore.None ? 0 : _store.Owner(slot);
         var poison = slot == LineStore.None ? 0 : _store.Poison(slot);
@@ -242,6 +252,7 @@ public abstract class IntegrityMemoryController : IMemoryController
     private static void CopyStored(ReadOnlySpan<byte> stored, int offset, Span<byte> destination)
     {
         if (stored.IsEmpty) destination.Clear();
+        else if (destination.Length == sizeof(ulong)) BinaryPrimitives.WriteUInt64LittleEndian(destination, BinaryPrimitives.ReadUInt64LittleEndian(stored[offset..]));
         else stored.Slice(offset, destination.Length).CopyTo(destination);
     }
 

@@ -31,10 +31,8 @@ internal sealed class LineStore
     private readonly int[]?[]?[] _index = new int[]?[]?[MaxPfns >> TopShift];
     private int _indexChunks;
     private int _directories;
-    private ulong[][] _owner = [];
-    private ulong[][] _poison = [];
-    // >= 0: the KeyID of all 64 lines; < 0: ~row of _mixed, whose 64 entries hold each line's KeyID.
-    private int[][] _key = [];
+    // Per slot its owner mask, poison mask and KeyID word side by side, so a read finds all three in one cache line.
+    private SlotState[][] _state = [];
     private uint[][] _macs = [];
     private ushort[][] _mixed = [];
     private readonly bool _withMacs;
@@ -44,6 +42,18 @@ internal sealed class LineStore
     private int _rows;
 
     public LineStore(bool withMacs) => _withMacs = withMacs;
+
+    // Packed to 20 bytes, the three fields' own size: a slot costs what it did as three arrays.
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 4)]
+    private struct SlotState
+    {
+        public ulong Owner;
+        public ulong Poison;
+        /// <summary>&gt;= 0: the KeyID of all 64 lines; &lt; 0: ~row of _mixed, whose 64 entries hold each line's KeyID.</summary>
+        public int Key;
+    }
+
+    private ref SlotState State(int slot) => ref _state[slot >> SlotShift][slot & SlotMask];
 
     /// <summary>Frames that hold a slot.</summary>
     public int Count { get; private set; }
@@ -86,22 +96,32 @@ internal sealed class LineStore
         Count--;
     }
 
-    public ref ulong Owner(int slot) => ref _owner[slot >> SlotShift][slot & SlotMask];
+    public ref ulong Owner(int slot) => ref State(slot).Owner;
 
-    public ref ulong Poison(int slot) => ref _poison[slot >> SlotShift][slot & SlotMask];
+    public ref ulong Poison(int slot) => ref State(slot).Poison;
+
+    /// <summary>A tracked slot's owner and poison masks and the KeyID line <paramref name="line"/> was last written with, in one lookup.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Read(int slot, int line, out ulong owner, out ulong poison, out ushort key)
+    {
+        ref var state = ref State(slot);
+        owner = state.Owner;
+        poison = state.Poison;
+        key = state.Key >= 0 ? (ushort)state.Key : _mixed[~state.Key >> SlotShift][(~state.Key & SlotMask) * Lines + line];
+    }
 
     public ref uint Mac(int slot, int line) => ref _macs[slot >> SlotShift][(slot & SlotMask) * Lines + line];
 
     public ushort KeyOf(int slot, int line)
     {
         if (slot == None) return 0;
-        var key = _key[slot >> SlotShift][slot & SlotMask];
+        var key = State(slot).Key;
         return key >= 0 ? (ushort)key : _mixed[~key >> SlotShift][(~key & SlotMask) * Lines + line];
     }
 
     public void SetKey(int slot, int line, ushort value)
     {
-        ref var key = ref _key[slot >> SlotShift][slot & SlotMask];
+        ref var key = ref State(slot).Key;
         if (key == value) return;
         if (key >= 0)
         {
@@ -114,7 +134,7 @@ internal sealed class LineStore
 
     public void SetAllKeys(int slot, ushort value)
     {
-        ref var key = ref _key[slot >> SlotShift][slot & SlotMask];
+        ref var key = ref State(slot).Key;
         if (key < 0) _freeRows.Push(~key);
         key = value;
     }
@@ -122,8 +142,9 @@ internal sealed class LineStore
     /// <summary>True when nothing distinguishes the frame from plain memory.</summary>
     public bool IsPlain(int slot)
     {
-        if (Owner(slot) != 0 || Poison(slot) != 0) return false;
-        var key = _key[slot >> SlotShift][slot & SlotMask];
+        ref var state = ref State(slot);
+        if (state.Owner != 0 || state.Poison != 0) return false;
+        var key = state.Key;
         if (key >= 0) return key == 0;
         return !_mixed[~key >> SlotShift].AsSpan((~key & SlotMask) * Lines, Lines).ContainsAnyExcept((ushort)0);
     }
@@ -151,9 +172,7 @@ internal sealed class LineStore
         if ((_slots & SlotMask) == 0)
         {
             var chunk = _slots >> SlotShift;
-            Grow(ref _owner, chunk, SlotChunk);
-            Grow(ref _poison, chunk, SlotChunk);
-            Grow(ref _key, chunk, SlotChunk);
+            Grow(ref _state, chunk, SlotChunk);
             if (_withMacs) Grow(ref _macs, chunk, SlotChunk * Lines);
         }
         return _slots++;
@@ -178,7 +197,7 @@ internal sealed class LineStore
         {
             var bytes = ((long)_index.Length + (long)_directories * DirectorySize) * IntPtr.Size + (long)_indexChunks * IndexChunk * sizeof(int);
             var slotChunks = (_slots + SlotMask) >> SlotShift;
-            bytes += (long)slotChunks * SlotChunk * (sizeof(ulong) + sizeof(ulong) + sizeof(int) + (_withMacs ? Lines * sizeof(uint) : 0));
+            bytes += (long)slotChunks * SlotChunk * (Unsafe.SizeOf<SlotState>() + (_withMacs ? Lines * sizeof(uint) : 0));
             bytes += (long)((_rows + SlotMask) >> SlotShift) * SlotChunk * Lines * sizeof(ushort);
             return bytes;
         }

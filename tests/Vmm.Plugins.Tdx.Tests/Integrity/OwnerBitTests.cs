@@ -174,4 +174,29 @@ public sealed class OwnerBitTests
         }
         Assert.Equal(MemResult.Ok, memory.Read(new LineAccess(pfn, 9 * Line, vmKey, Requester.Guest), read));
     }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(Line)]
+    [InlineData(2 * Line)]
+    public void Read_OfAnotherTdsOwnedLine_UnderTdxLi_PassesTheOwnerCheckButIsGarbage(int length)
+    {
+        // Logical integrity keeps one TD bit, not the KeyID: another TD's KeyID passes the check and decrypts garbage.
+        var rig = ControllerRig.Create("tdx-li");
+        var pfn = rig.AcceptPage(4);
+        var data = new byte[2 * Line];
+        ControllerRig.Line(1).CopyTo(data, 0);
+        ControllerRig.Line(2).CopyTo(data, Line);
+        Assert.True(rig.VmWrite(pfn, 0, data).IsOk);
+        var other = rig.Controller.AssignPrivateKey(new VmId(1));
+
+        var seen = new byte[length];
+        Assert.Equal(MemResult.Ok, rig.Controller.Read(new LineAccess(pfn, 0, other, Requester.Guest), seen));
+
+        Assert.NotEqual(data.AsSpan(0, length).ToArray(), seen);
+        Assert.Equal(0, rig.Controller.PoisonedLineCount(pfn));
+        var own = new byte[length];
+        Assert.Equal(MemResult.Ok, rig.VmRead(pfn, 0, own));
+        Assert.Equal(data.AsSpan(0, length).ToArray(), own);
+    }
 }
