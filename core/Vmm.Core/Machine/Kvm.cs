@@ -33,9 +33,27 @@ internal sealed class Vm
     /// <summary>Gfns converted to shared (or set shared by attributes); protected VMs start private.</summary>
     public GfnRangeSet SharedGfns { get; } = new();
     public ulong Pages => Info.MemoryBytes >> PageGeometry.PageShift;
-    public bool Destroyed { get; set; }
-    /// <summary>The TD was marked fatal (H6).</summary>
-    public bool Dead { get; set; }
+    /// <summary>The VM was destroyed; its soft TLB is emptied then, so a direct hit needs no check of its own.</summary>
+    public bool Destroyed
+    {
+        get;
+        set
+        {
+            field = value;
+            if (value) SoftTlb.Flush();
+        }
+    }
+
+    /// <summary>The TD was marked fatal (H6); its soft TLB is emptied then, as for <see cref="Destroyed"/>.</summary>
+    public bool Dead
+    {
+        get;
+        set
+        {
+            field = value;
+            if (value) SoftTlb.Flush();
+        }
+    }
 
     public bool IsPrivate(Gfn gfn) => Info.Protected && !SharedGfns.Contains(gfn.Value);
 }
@@ -49,6 +67,7 @@ internal sealed class Vm
 internal sealed class Kvm : IMmuNotifierSubscriber
 {
     private readonly HostKernel _kernel;
+    private readonly StepFrames _stepFrames;
     private readonly CostLedger _ledger;
     private readonly IPageTableFactory _pageTables;
     private readonly List<Vm> _vms = [];
@@ -58,6 +77,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     public Kvm(HostKernel kernel, IPageTableFactory pageTables)
     {
         _kernel = kernel;
+        _stepFrames = kernel.StepFrames;
         _ledger = kernel.CostLedger;
         _pageTables = pageTables;
         kernel.MmuNotifier.Register(kernel.Vmm, this);
@@ -73,7 +93,16 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     internal IDirectFrameAccess? DirectFrames { get; }
 
     /// <summary>Whether guest accesses use and fill the VMs' <see cref="SoftTlb"/>; off only in tests that compare the machine without it.</summary>
-    internal bool SoftTlbEnabled { get; set; } = true;
+    internal bool SoftTlbEnabled
+    {
+        get;
+        set
+        {
+            field = value;
+            if (!value)
+                foreach (var vm in _vms) vm.SoftTlb.Flush(); // nothing cached while off, so a direct hit needs no check of it
+        }
+    } = true;
 
     private Process Vmm => _kernel.Vmm;
     private IMemoryController Memory => _kernel.Memory;
@@ -475,8 +504,8 @@ internal sealed class Kvm : IMmuNotifierSubscriber
     private bool TryDirectAccess(Vm vm, ulong gpa, Span<byte> buffer, bool write, bool shared)
     {
         var offset = (int)(gpa & (PageGeometry.PageSize - 1));
-        var length = buffer.Length;
-        if (length == 0 || offset + length > PageGeometry.PageSize || vm.Destroyed || vm.Dead || !SoftTlbEnabled || _kernel.StepFrames.Watching) return false;
+        // 1 to the rest of the page (length 0 wraps). A destroyed or dead VM, or the soft TLB off, holds no entry to hit.
+        if ((uint)(buffer.Length - 1) >= (uint)(PageGeometry.PageSize - offset) || _stepFrames.Watching) return false;
         ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate: !shared && vm.Info.Protected);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) || !entry.Grants(write)) return false;
         if (!TouchSemanticTlb(vm, gpa, entry.Leaf, (entry.Flags & SoftTlb.HugeFlag) != 0)) return false;

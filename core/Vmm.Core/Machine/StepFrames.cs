@@ -17,12 +17,13 @@ internal sealed class StepFrames
     public IReadOnlyList<ulong> Frames => _frames;
 
     /// <summary>A hardware op has run: accesses must be noted (the soft TLB's inlined hit then steps aside).</summary>
-    public bool Watching => _watched.Count != 0;
+    public bool Watching { get; private set; }
 
     /// <summary>A hardware op (hw.memory-error, hw.unpoison) acted on <paramref name="pfn"/>: noted, and watched from now on.</summary>
     public void Acted(Pfn pfn)
     {
         _watched.Add(pfn.Value);
+        Watching = true;
         Add(pfn.Value);
     }
 
@@ -30,7 +31,7 @@ internal sealed class StepFrames
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Note(Pfn pfn)
     {
-        if (_watched.Count != 0 && _watched.Contains(pfn.Value)) Add(pfn.Value);
+        if (Watching && _watched.Contains(pfn.Value)) Add(pfn.Value);
     }
 
     public void Clear() => _frames.Clear();

@@ -112,4 +112,45 @@ public class SoftTlbTests
         Expect.Ok(m.HostWrite(Gpa, [5]));
         Assert.Equal([5, 0], Expect.Data(m.GuestRead(Gpa, 2)));
     }
+
+    [Fact]
+    public void DestroyedVm_KeepsNoSoftEntry_SoItsCachedPageFailsAsTheSlowPathSays()
+    {
+        var m = TestMachine.Create();
+        Expect.Ok(m.GuestWrite(Gpa, [1, 2, 3, 4]));
+        var vm = m.VmNamed();
+        Assert.Equal([1, 2, 3, 4], Expect.Data(m.GuestRead(Gpa, 4)));
+
+        m.Kernel.Kvm.DestroyVm(vm);
+
+        Assert.Equal(0, vm.SoftTlb.Count);
+        Assert.NotEqual(OutcomeKind.Ok, m.GuestRead(Gpa, 4).Kind);
+    }
+
+    [Fact]
+    public void DeadVm_KeepsNoSoftEntry_SoItsCachedPageIsTheFatalError()
+    {
+        var m = TestMachine.Create();
+        Expect.Ok(m.GuestWrite(Gpa, [1, 2, 3, 4]));
+        var vm = m.VmNamed();
+        Assert.Equal([1, 2, 3, 4], Expect.Data(m.GuestRead(Gpa, 4)));
+
+        vm.Dead = true; // as GuestConsumed marks a TD fatal (H6)
+
+        Assert.Equal(0, vm.SoftTlb.Count);
+        Assert.NotEqual(OutcomeKind.Ok, m.GuestRead(Gpa, 4).Kind);
+    }
+
+    [Fact]
+    public void SoftTlbSwitchedOff_DropsWhatItHeld()
+    {
+        var m = TestMachine.Create();
+        Expect.Ok(m.GuestWrite(Gpa, [1, 2, 3, 4]));
+        var vm = m.VmNamed();
+        m.Kernel.Kvm.SoftTlbEnabled = false;
+
+        Assert.Equal(0, vm.SoftTlb.Count);
+        Assert.Equal([1, 2, 3, 4], Expect.Data(m.GuestRead(Gpa, 4)));
+        Assert.Equal(0, vm.SoftTlb.Count);
+    }
 }
