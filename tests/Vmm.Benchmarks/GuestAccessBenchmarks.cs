@@ -9,6 +9,8 @@ namespace Vmm.Benchmarks;
 /// <summary>
 /// Per-access cost of a host user load (the VMM reading guest memory at its hva, host.read) against a
 /// plain byte[] read with the same addresses. TlbHit measures TLB + controller; FullWalk adds a 4-level walk.
+/// TryUserAccess goes through the VMM's host soft TLB, which counts the semantic TLB's misses and walks as the slow
+/// path would but does not walk, and copies granted bytes itself; TranslateAndRead is the path without it.
 /// </summary>
 [MemoryDiagnoser]
 public class GuestAccessBenchmarks : FlatArrayComparison

@@ -9,8 +9,9 @@ namespace Vmm.Core.Paging;
 /// Storage is compact: each 512-entry table is eight 64-entry blocks in one pooled array, allocated when an
 /// entry in them is first set, so a table with one present entry costs one 512 B block instead of 4 KiB;
 /// <see cref="TablePages"/> still counts the 4 KiB x86 table pages the hardware would use.
+/// <see cref="Set"/> is the only writer of entries (and the only way to <see cref="FreeTable"/>), so it alone tells the <see cref="Observer"/>.
 /// </summary>
-public sealed class RadixPageTable : IPageTable
+public sealed class RadixPageTable : IObservablePageTable
 {
     private const int Entries = 512;
     private const int BlockShift = 6;
@@ -34,6 +35,7 @@ public sealed class RadixPageTable : IPageTable
     private readonly Stack<int> _freeBlocks = new();
 
     public long TablePages => _tableCount - _freeTables.Count;
+    public IPageTableObserver? Observer { get; set; }
     public int LastWalkDepth { get; private set; }
 
     /// <summary>
@@ -115,7 +117,18 @@ public sealed class RadixPageTable : IPageTable
         return new PteValue(Entry(table, Index(va, 0)));
     }
 
+    /// <summary>Writes the leaf, then tells the <see cref="Observer"/>: every path of <see cref="Write"/> (the walk cache's too) is covered.</summary>
     public void Set(ulong va, PteValue entry, MappingSize size)
+    {
+        Write(va, entry, size);
+        if (Observer is { } observer)
+        {
+            var bytes = size == MappingSize.Size2M ? PageGeometry.HugeSize : PageGeometry.PageSize;
+            observer.OnEntriesChanged(va & ~(bytes - 1), bytes);
+        }
+    }
+
+    private void Write(ulong va, PteValue entry, MappingSize size)
     {
         if (size == MappingSize.Size2M && (va & (PageGeometry.HugeSize - 1)) != 0)
             throw new ArgumentException($"A 2 MiB leaf needs a 2 MiB-aligned address, not 0x{va:x}.", nameof(va));
