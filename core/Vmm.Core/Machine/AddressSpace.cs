@@ -68,7 +68,7 @@ internal sealed class Process
         // A table that reports its changes gets the cache; it must be this process's alone, as the one observer.
         if (pageTable is IObservablePageTable { Observer: null } observable)
         {
-            SoftTlb = new HostSoftTlb();
+            SoftTlb = SoftTlb.ForHost();
             observable.Observer = SoftTlb;
         }
     }
@@ -78,7 +78,7 @@ internal sealed class Process
     public IPageTable PageTable { get; }
     public Tlb Tlb { get; } = new();
     /// <summary>The simulator's cache of <see cref="PageTable"/>'s leaves for user accesses (no behaviour of its own), or null when the table does not report its changes.</summary>
-    public HostSoftTlb? SoftTlb { get; }
+    public SoftTlb? SoftTlb { get; }
     public List<Vma> Vmas { get; } = [];
     public bool Alive { get; set; } = true;
     /// <summary>TASK_SIZE with 4-level paging: user addresses lie below 2^47.</summary>

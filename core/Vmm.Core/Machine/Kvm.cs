@@ -470,7 +470,7 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             var cached = soft && TrySoftTlb(vm, span.Address, write, isPrivate, out pfn, out direct);
             if (cached && direct.Array is not null)
             {
-                CopyGranted(direct.Array, direct.Offset, span.PageOffset, span.Chunk, write, pfn);
+                SoftTlb.CopyGranted(_ledger, Frames, direct.Array, direct.Offset, span.PageOffset, span.Chunk, write, pfn);
                 _kernel.StepFrames.Note(pfn);
                 continue;
             }
@@ -509,28 +509,8 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         ref var entry = ref vm.SoftTlb.Find(gpa >> PageGeometry.PageShift, isPrivate: !shared && vm.Info.Protected);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref entry) || !entry.Grants(write)) return false;
         if (!TouchSemanticTlb(vm, gpa, entry.Leaf, (entry.Flags & SoftTlb.HugeFlag) != 0)) return false;
-        CopyGranted(entry.Bytes!, entry.Offset, offset, buffer, write, write ? MemoryManager.LeafPfn(entry.Pte, entry.Size, gpa) : default);
+        SoftTlb.CopyGranted(_ledger, Frames, entry.Bytes!, entry.Offset, offset, buffer, write, write ? MemoryManager.LeafPfn(entry.Pte, entry.Size, gpa) : default);
         return true;
-    }
-
-    /// <summary>
-    /// The controller's plain-DRAM access done here, for a frame whose bytes it granted (at <paramref name="frame"/> in
-    /// <paramref name="array"/>): its lines charged, the bytes copied, a written frame marked dirty.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void CopyGranted(byte[] array, int frame, int offset, Span<byte> buffer, bool write, Pfn pfn)
-    {
-        _ledger.Add(write ? CostKind.LineWrite : CostKind.LineRead, PageLines.Count(offset, buffer.Length));
-        ref var bytes = ref System.Runtime.CompilerServices.Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array), frame + offset);
-        var stored = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref bytes, buffer.Length);
-        if (write)
-        {
-            buffer.CopyTo(stored);
-            Frames.SetFlags(pfn, FrameFlags.Dirty);
-        }
-        else if (buffer.Length == sizeof(ulong))
-            System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer), System.Runtime.CompilerServices.Unsafe.ReadUnaligned<ulong>(ref bytes));
-        else stored.CopyTo(buffer);
     }
 
     /// <summary>

@@ -4,20 +4,39 @@ using Vmm.Abstractions;
 namespace Vmm.Core.Machine;
 
 /// <summary>
-/// The simulator's own cache in front of a VM's semantic <see cref="Tlb"/> and EPT, like QEMU's softmmu CPUTLB:
-/// per gfn and access kind (private or shared), the present EPT leaf that maps it and, when the memory controller
-/// granted them (<see cref="IDirectFrameAccess"/>), the frame's bytes. It models nothing: an entry holds only while
-/// its leaf is the EPT's and its grant stands, so <see cref="Kvm"/> drops it on every EPT change of its gfn
-/// (<see cref="Invalidate"/>) and drops everything when the controller revokes its grants (<see cref="Flush"/>).
+/// The simulator's own cache in front of a semantic <see cref="Tlb"/> and its page table, like QEMU's softmmu CPUTLB:
+/// per page (and, for a VM, access kind: private or shared), the present leaf that maps it and, when the memory
+/// controller granted them (<see cref="IDirectFrameAccess"/>), the frame's bytes. It models nothing: an entry holds only
+/// while its leaf is the table's and its grant stands. A VM's (in front of its EPT, see <see cref="Kvm"/>) is dropped
+/// page by page on every EPT change (<see cref="Invalidate"/>); a host process's (in front of its page table, see
+/// <see cref="Uaccess"/>) hears of every change from the page table itself (<see cref="IObservablePageTable"/>, the one
+/// writer of the host's page tables). Both are flushed when the controller revokes its grants (<see cref="Flush"/>).
 /// An open-addressed table (linear probing, at most half full) that grows with the working set up to
 /// <see cref="MaxSlots"/> and then starts over. Lookups allocate nothing.
 /// </summary>
-internal sealed class SoftTlb
+internal sealed class SoftTlb : IPageTableObserver
 {
     internal const int InitialSlots = 256;
-    internal const int MaxSlots = 1 << 20;
-    /// <summary>Ranges wider than this many pages flush everything rather than dropping page by page.</summary>
-    internal const int MaxPagesInvalidated = 64;
+    /// <summary>A VM's cap: 2^19 entries.</summary>
+    internal const int GuestMaxSlots = 1 << 20;
+    /// <summary>A host process's cap, 2^20 entries (a 4 GiB working set of 4 KiB pages) in 64 MiB: a VMM touches much more than a vCPU's TLB reach.</summary>
+    internal const int HostMaxSlots = 1 << 21;
+    /// <summary>A VM's ranges wider than this many pages flush everything rather than dropping page by page.</summary>
+    internal const int GuestMaxPagesInvalidated = 64;
+
+    /// <summary>A cache of at most <paramref name="maxSlots"/> slots that flushes on a change wider than <paramref name="maxPagesInvalidated"/> pages.</summary>
+    public SoftTlb(int maxSlots = GuestMaxSlots, int maxPagesInvalidated = GuestMaxPagesInvalidated)
+    {
+        if (maxSlots < InitialSlots || !System.Numerics.BitOperations.IsPow2(maxSlots)) throw new ArgumentOutOfRangeException(nameof(maxSlots), maxSlots, "a power of two of at least 256 slots");
+        MaxSlots = maxSlots;
+        MaxPagesInvalidated = maxPagesInvalidated;
+    }
+
+    /// <summary>A host process's: its cap, and a 2 MiB leaf's change (the widest the page table reports) dropped page by page, so a THP split or collapse keeps the rest of the working set.</summary>
+    public static SoftTlb ForHost() => new(HostMaxSlots, PageGeometry.PagesPerHuge);
+
+    public int MaxSlots { get; }
+    public int MaxPagesInvalidated { get; }
 
     internal const int HugeFlag = 1;
     private const int DirectRead = 2;
@@ -25,7 +44,7 @@ internal sealed class SoftTlb
 
     internal struct Entry
     {
-        /// <summary>((gfn &lt;&lt; 1) | private) + 1; 0 is an empty slot.</summary>
+        /// <summary>((page &lt;&lt; 1) | private) + 1; 0 is an empty slot.</summary>
         public ulong Tag;
         public ulong Leaf;
         public byte[]? Bytes;
@@ -33,7 +52,8 @@ internal sealed class SoftTlb
         public int Flags;
 
         public readonly PteValue Pte => new(Leaf);
-        public readonly MappingSize Size => (Flags & HugeFlag) != 0 ? MappingSize.Size2M : MappingSize.Size4K;
+        public readonly bool Huge => (Flags & HugeFlag) != 0;
+        public readonly MappingSize Size => Huge ? MappingSize.Size2M : MappingSize.Size4K;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly bool Grants(bool write) => (Flags & (write ? DirectWrite : DirectRead)) != 0;
@@ -50,25 +70,29 @@ internal sealed class SoftTlb
     /// <summary>Entries held now.</summary>
     public int Count => _count;
     public int Capacity => _entries.Length;
-    /// <summary>Flushes that dropped at least one entry.</summary>
+    /// <summary>Flushes that dropped at least one entry (revoked grants, a full table, a change wider than <see cref="MaxPagesInvalidated"/>).</summary>
     public long Flushes { get; private set; }
-    /// <summary>Entries dropped one by one (an EPT change of their gfn).</summary>
+    /// <summary>Entries dropped one by one (a change to their page's leaf).</summary>
     public long Invalidations { get; private set; }
     public long Fills { get; private set; }
+    /// <summary>Fills that cached a grant of the frame's bytes (for reads, writes or both).</summary>
+    public long DirectFills { get; private set; }
+    // A private entry was ever filled: only then does an invalidation look for private tags.
+    private bool _privateFilled;
 
     private static int BitLog(int slots) => System.Numerics.BitOperations.Log2((uint)slots);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Tag(ulong gfn, bool isPrivate) => ((gfn << 1) | (isPrivate ? 1UL : 0)) + 1;
+    private static ulong Tag(ulong page, bool isPrivate) => ((page << 1) | (isPrivate ? 1UL : 0)) + 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(ulong tag) => (int)((tag * 0x9E3779B97F4A7C15UL) >> _shift);
 
-    /// <summary>The entry of (gfn, kind), or a null ref.</summary>
+    /// <summary>The entry of (page, kind), or a null ref; a host process's entries are all of the shared kind.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref Entry Find(ulong gfn, bool isPrivate)
+    public ref Entry Find(ulong page, bool isPrivate = false)
     {
-        var tag = Tag(gfn, isPrivate);
+        var tag = Tag(page, isPrivate);
         var entries = _entries;
         var mask = entries.Length - 1;
         var i = Home(tag);
@@ -82,10 +106,10 @@ internal sealed class SoftTlb
     }
 
     /// <summary>
-    /// Caches (gfn, kind) → the leaf and the bytes granted for reads and for writes (null when not granted); a write
+    /// Caches (page, kind) → the leaf and the bytes granted for reads and for writes (null when not granted); a write
     /// grant counts only when the leaf is writable, so that <see cref="Entry.Grants"/> is the one check of a direct access.
     /// </summary>
-    public void Fill(ulong gfn, bool isPrivate, PteValue leaf, MappingSize size, FrameBytes? read, FrameBytes? write)
+    public void Fill(ulong page, bool isPrivate, PteValue leaf, MappingSize size, FrameBytes? read, FrameBytes? write)
     {
         if (_count >= _entries.Length / 2)
         {
@@ -96,8 +120,10 @@ internal sealed class SoftTlb
         if (write is { } w && (!Holds(w) || !leaf.IsWritable || (read is not null && read.Value != w))) write = null;
         var bytes = read ?? write;
         var flags = (size == MappingSize.Size2M ? HugeFlag : 0) | (read is not null ? DirectRead : 0) | (write is not null ? DirectWrite : 0);
-        Place(new Entry { Tag = Tag(gfn, isPrivate), Leaf = leaf.Raw, Bytes = bytes?.Array, Offset = bytes?.Offset ?? 0, Flags = flags });
+        Place(new Entry { Tag = Tag(page, isPrivate), Leaf = leaf.Raw, Bytes = bytes?.Array, Offset = bytes?.Offset ?? 0, Flags = flags });
         Fills++;
+        if (bytes is not null) DirectFills++;
+        _privateFilled |= isPrivate;
     }
 
     // A page of bytes from the offset: direct accesses then copy without a bounds check of their own.
@@ -131,21 +157,24 @@ internal sealed class SoftTlb
             if (entry.Tag != 0) Place(entry);
     }
 
-    /// <summary>Drops the entries of every gfn in [gpa, gpa + bytes).</summary>
-    public void Invalidate(ulong gpa, ulong bytes)
+    /// <summary>The page table changed entries covering [address, address + bytes): their pages' entries go.</summary>
+    public void OnEntriesChanged(ulong address, ulong bytes) => Invalidate(address, bytes);
+
+    /// <summary>Drops the entries of every page in [address, address + bytes).</summary>
+    public void Invalidate(ulong address, ulong bytes)
     {
         if (_count == 0 || bytes == 0) return;
-        var first = gpa >> PageGeometry.PageShift;
-        var end = (gpa + bytes - 1 >> PageGeometry.PageShift) + 1;
-        if (end - first > MaxPagesInvalidated)
+        var first = address >> PageGeometry.PageShift;
+        var end = bytes <= (ulong)MaxPagesInvalidated * PageGeometry.PageSize ? (address + bytes - 1 >> PageGeometry.PageShift) + 1 : ulong.MaxValue;
+        if (end - first > (ulong)MaxPagesInvalidated)
         {
             Flush();
             return;
         }
-        for (var gfn = first; gfn < end; gfn++)
+        for (var page = first; page < end && _count != 0; page++)
         {
-            Remove(Tag(gfn, isPrivate: false));
-            Remove(Tag(gfn, isPrivate: true));
+            Remove(Tag(page, isPrivate: false));
+            if (_privateFilled) Remove(Tag(page, isPrivate: true));
         }
     }
 
@@ -183,5 +212,25 @@ internal sealed class SoftTlb
         _count = 0;
         _writtenCount = 0;
         _writtenOverflow = false;
+    }
+
+    /// <summary>
+    /// The controller's plain-DRAM access done by a soft TLB's hit, for a frame whose bytes it granted (at
+    /// <paramref name="frame"/> in <paramref name="array"/>): its lines charged, the bytes copied, a written frame marked dirty.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyGranted(Costs.CostLedger ledger, FrameTable frames, byte[] array, int frame, int offset, Span<byte> buffer, bool write, Pfn pfn)
+    {
+        ledger.Add(write ? CostKind.LineWrite : CostKind.LineRead, PageLines.Count(offset, buffer.Length));
+        ref var bytes = ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array), frame + offset);
+        var stored = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref bytes, buffer.Length);
+        if (write)
+        {
+            buffer.CopyTo(stored);
+            frames.SetFlags(pfn, FrameFlags.Dirty);
+        }
+        else if (buffer.Length == sizeof(ulong))
+            Unsafe.WriteUnaligned(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer), Unsafe.ReadUnaligned<ulong>(ref bytes));
+        else stored.CopyTo(buffer);
     }
 }

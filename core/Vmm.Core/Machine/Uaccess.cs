@@ -28,7 +28,7 @@ internal sealed class Uaccess
     /// <summary>The controller's direct grants, when it gives them to this machine's ledger.</summary>
     internal IDirectFrameAccess? DirectFrames { get; }
 
-    /// <summary>Whether user accesses use and fill the processes' <see cref="HostSoftTlb"/>; off only in tests that compare the machine without it.</summary>
+    /// <summary>Whether user accesses use and fill the processes' <see cref="SoftTlb"/>; off only in tests that compare the machine without it.</summary>
     internal bool SoftTlbEnabled { get; set; } = true;
 
     /// <summary>A user load/store of [va, va+buffer.Length) (host.read / host.write).</summary>
@@ -55,7 +55,7 @@ internal sealed class Uaccess
             var cached = soft is not null && TrySoftTlb(p, soft, span.Address, write, out pfn, out huge, out direct);
             if (cached && direct.Array is not null)
             {
-                CopyGranted(direct, span.PageOffset, span.Chunk, write, pfn);
+                SoftTlb.CopyGranted(_kernel.CostLedger, _kernel.Mm.Frames, direct.Array, direct.Offset, span.PageOffset, span.Chunk, write, pfn);
                 _kernel.StepFrames.Note(pfn);
                 continue;
             }
@@ -93,12 +93,12 @@ internal sealed class Uaccess
     /// shootdown), and <paramref name="direct"/> is the frame's bytes when the controller granted this kind of access.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TrySoftTlb(Process p, HostSoftTlb soft, ulong va, bool write, out Pfn pfn, out bool huge, out FrameBytes direct)
+    private bool TrySoftTlb(Process p, SoftTlb soft, ulong va, bool write, out Pfn pfn, out bool huge, out FrameBytes direct)
     {
         pfn = Pfn.Invalid;
         huge = false;
         direct = default;
-        ref var entry = ref soft.Find(va);
+        ref var entry = ref soft.Find(va >> PageGeometry.PageShift);
         if (Unsafe.IsNullRef(ref entry)) return false;
         var leaf = entry.Pte;
         if (write && !leaf.IsWritable) return false;
@@ -121,30 +121,10 @@ internal sealed class Uaccess
     }
 
     /// <summary>
-    /// The controller's plain-DRAM access done here, for a frame whose bytes it granted: its lines charged, the bytes
-    /// copied, a written frame marked dirty.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CopyGranted(FrameBytes frame, int offset, Span<byte> buffer, bool write, Pfn pfn)
-    {
-        _kernel.CostLedger.Add(write ? CostKind.LineWrite : CostKind.LineRead, PageLines.Count(offset, buffer.Length));
-        ref var bytes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(frame.Array), frame.Offset + offset);
-        var stored = MemoryMarshal.CreateSpan(ref bytes, buffer.Length);
-        if (write)
-        {
-            buffer.CopyTo(stored);
-            _kernel.Mm.Frames.SetFlags(pfn, FrameFlags.Dirty);
-        }
-        else if (buffer.Length == sizeof(ulong))
-            Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(buffer), Unsafe.ReadUnaligned<ulong>(ref bytes));
-        else stored.CopyTo(buffer);
-    }
-
-    /// <summary>
     /// Caches the page table's present leaf for the access just done (when the access used it, with the mapping size it
     /// told the controller) and the controller's grants for accesses like it.
     /// </summary>
-    private void FillSoftTlb(Process p, HostSoftTlb soft, ulong va, in LineAccess access)
+    private void FillSoftTlb(Process p, SoftTlb soft, ulong va, in LineAccess access)
     {
         var leaf = p.PageTable.Lookup(va, out var size);
         if (!leaf.IsPresent || MemoryManager.LeafPfn(leaf, size, va) != access.Pfn) return;
@@ -156,7 +136,7 @@ internal sealed class Uaccess
             if (frames.TryGrant(access, write: false, out var r)) read = r;
             if (frames.TryGrant(access, write: true, out var w)) written = w;
         }
-        soft.Fill(va, leaf, size, read, written);
+        soft.Fill(va >> PageGeometry.PageShift, isPrivate: false, leaf, size, read, written);
     }
 
     /// <summary>The controller revoked its grants: every process's soft TLB starts over.</summary>

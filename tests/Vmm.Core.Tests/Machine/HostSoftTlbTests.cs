@@ -40,7 +40,7 @@ public class HostSoftTlbTests
         var gen = Gen.Select(Gen.Int[0, 9], Gen.ULong[0, 3000]).Array[1, 2000];
         gen.Sample(ops =>
         {
-            var tlb = new HostSoftTlb();
+            var tlb = SoftTlb.ForHost();
             var model = new Dictionary<ulong, ulong>();
             foreach (var (kind, vpn) in ops)
             {
@@ -58,19 +58,19 @@ public class HostSoftTlbTests
                 else
                 {
                     var leaf = PteValue.Leaf(new Pfn(vpn * 7 + 1), writable: true);
-                    tlb.Fill(va + vpn % PageGeometry.PageSize, leaf, MappingSize.Size4K, null, null);
+                    tlb.Fill(vpn, isPrivate: false, leaf, MappingSize.Size4K, null, null);
                     model[vpn] = leaf.Raw;
                 }
                 Assert.Equal(model.Count, tlb.Count);
             }
             foreach (var (vpn, leaf) in model)
             {
-                ref var entry = ref tlb.Find((vpn << PageGeometry.PageShift) + 5);
+                ref var entry = ref tlb.Find(vpn);
                 Assert.False(Unsafe.IsNullRef(ref entry), $"vpn {vpn} lost");
                 Assert.Equal(leaf, entry.Leaf);
             }
             for (var vpn = 0UL; vpn <= 3000; vpn += 7)
-                if (!model.ContainsKey(vpn)) Assert.True(Unsafe.IsNullRef(ref tlb.Find(vpn << PageGeometry.PageShift)));
+                if (!model.ContainsKey(vpn)) Assert.True(Unsafe.IsNullRef(ref tlb.Find(vpn)));
         }, iter: 200);
     }
 
@@ -102,7 +102,7 @@ public class HostSoftTlbTests
         var soft = m.VmmProcess.SoftTlb!;
 
         Assert.Equal(1, soft.Count);
-        ref var entry = ref soft.Find(m.HvaOf(Gpa));
+        ref var entry = ref soft.Find(m.HvaOf(Gpa) >> PageGeometry.PageShift);
         Assert.True(entry.Grants(write: false) && entry.Grants(write: true));
         Expect.Ok(m.HostWrite(Gpa + 2, [9]));
         Assert.Equal(1, soft.Fills);
