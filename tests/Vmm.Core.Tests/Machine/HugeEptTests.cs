@@ -133,6 +133,8 @@ public class HugeEptTests
         Assert.Equal(OutcomeKind.Ok, m.Run("guest.convert", gpa: Huge + 3 * Page, size: Page, to: "shared").Kind);
         Assert.Equal([0x33], m.Run("guest.read", gpa: Huge + 3 * Page, len: 1, shared: true).Data);
         Assert.Equal([(Huge, MappingSize.Size2M)], EptLeaves(m));
+        // The table's leaves went with a flush: no vCPU keeps the 4 KiB translation of +9.
+        Assert.False(m.VmNamed().Tlb.TryLookup(Huge + 9 * Page, out _, out var cached) && cached == MappingSize.Size4K);
         Assert.Equal([0x99], m.Run("guest.read", gpa: Huge + 9 * Page, len: 1, shared: true).Data);
     }
 
