@@ -147,6 +147,11 @@ public class HugeEptTests
 
         Assert.Equal(MappingSize.Size4K, EptSize(m, Huge));
         Assert.Equal(2, m.Ledger.Count(CostKind.EptFault));
+
+        // A private access keeps 4 KiB even where every gfn of the range is shared (the private side is per 4 KiB here).
+        m.Run("guest.convert", gpa: 0, size: Huge, to: "shared");
+        m.Run("guest.write", gpa: 3 * Page, data: [3]);
+        Assert.Equal([(3 * Page, MappingSize.Size4K)], EptLeaves(m).Where(l => l.Gpa < Huge));
     }
 
     [Fact]
