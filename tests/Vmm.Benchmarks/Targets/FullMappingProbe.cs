@@ -32,7 +32,7 @@ internal static class FullMappingProbe
         var small = Measure(bytes, BackingKind.Anon, thp: false, hugeEpt: false);
         var note = FormattableString.Invariant($"footprint byte count, not a run at 4 TiB: every 4 KiB page of a {guestMiB} MiB guest written by its vCPU (memory plain, memory.contents none, anon backing with THP and kvm.hugeEpt: 2 MiB leaves in the VMM and the EPT), ")
             + FormattableString.Invariant($"Simulation.FootprintBytes (frame table, rmap, written bits: {huge.PerPage(huge.Frames):0.##} B per page) plus both page tables' storage ({huge.PerPage(huge.Vmm):0.###} + {huge.PerPage(huge.Ept):0.###} B per page), times {scale:0} for 4 TiB. ")
-            + FormattableString.Invariant($"With hugetlb backing and kvm.hugeEpt: {hugetlb.Total * scale / (1L << 30):0.##} GiB (frame metadata {hugetlb.PerPage(hugetlb.Frames):0.##} B per page: the page-cache link is kept per 4 KiB frame). ")
+            + FormattableString.Invariant($"With hugetlb backing and kvm.hugeEpt: {hugetlb.Total * scale / (1L << 30):0.##} GiB (frame metadata {hugetlb.PerPage(hugetlb.Frames):0.##} B per page: the page-cache link is kept once per huge page). ")
             + FormattableString.Invariant($"With 4 KiB leaves (anon without THP, kvm.hugeEpt off, as before): {small.Total * scale / (1L << 30):0.##} GiB, {small.PerPage(small.Frames):0.##} + {small.PerPage(small.Vmm):0.##} + {small.PerPage(small.Ept):0.##} B per page; two tables of 8-byte x86 entries alone take 16 GiB at 4 TiB");
         return new TargetRow("full-4t", new TargetCheck("4 TiB guest fully mapped, VMM and EPT, contents-free", 24, Bound.AtMost, "GiB", huge.Total * scale / (1L << 30)), job, note);
     }
