@@ -17,6 +17,8 @@ internal sealed record MachineSetup
     public IReadOnlyList<VmSpec> Vms { get; init; } = [TestMachine.Vm(TestMachine.DefaultVm)];
     public KernelVersion Kernel { get; init; } = KernelVersion.Default;
     public KernelOptions Options { get; init; } = new();
+    /// <summary>The "kvm" options (kvm.hugeEpt).</summary>
+    public KvmOptions Kvm { get; init; } = new();
     /// <summary>Builds the memory controller on the machine's DRAM contents and ledger (default plain).</summary>
     public Func<IPhysicalMemory, ICostLedger, IMemoryController>? Memory { get; init; }
     public IPrivateMemoryPolicy? Policy { get; init; }
@@ -83,6 +85,7 @@ internal sealed class TestMachine
             Services = services,
             Contents = contents,
             Ledger = ledger,
+            Kvm = setup.Kvm,
         };
         return new TestMachine(new Simulation(scenario, components));
     }

@@ -18,15 +18,17 @@ internal static class BenchMachine
 
     /// <param name="hostBytes">`host.memory`; null for the default, the VM plus headroom.</param>
     /// <param name="contentsFree">Keep no guest bytes (memory.contents "none").</param>
-    /// <param name="backing">The VM's backing (hugetlb: 2 MiB leaves in the VMM's table and the EPT).</param>
-    public static Simulation Create(ulong vmBytes, ulong? hostBytes = null, bool contentsFree = false, BackingKind backing = BackingKind.Anon)
+    /// <param name="backing">The VM's backing (hugetlb: 2 MiB leaves in the VMM's table).</param>
+    /// <param name="thp">THP for the VM's anon memory (MADV_HUGEPAGE: 2 MiB leaves in the VMM's table).</param>
+    /// <param name="hugeEpt">kvm.hugeEpt: 2 MiB EPT leaves where the VMM's leaf is 2 MiB.</param>
+    public static Simulation Create(ulong vmBytes, ulong? hostBytes = null, bool contentsFree = false, BackingKind backing = BackingKind.Anon, bool thp = false, bool hugeEpt = false)
     {
         var scenario = new Scenario
         {
             File = "benchmark",
             Name = $"benchmark-{vmBytes >> 20}M",
             HostMemory = hostBytes,
-            Vms = [new VmSpec(VmName, vmBytes, Protected: false, backing, Thp: false, new SourceLocation("benchmark", 0, 0))],
+            Vms = [new VmSpec(VmName, vmBytes, Protected: false, backing, thp, new SourceLocation("benchmark", 0, 0))],
         };
         var contents = contentsFree ? PhysicalMemory.ContentsFree() : new PhysicalMemory();
         var ledger = new CostLedger();
@@ -35,14 +37,23 @@ internal static class BenchMachine
             new NonePolicy(),
             new LinuxFaultDelivery(),
             new RadixPageTableFactory(),
-            Thp: null,
+            thp ? new AlwaysHuge() : null,
             new KernelOptions(),
             new CostOptions())
         {
             Contents = contents,
             Ledger = ledger,
+            Kvm = new KvmOptions { HugeEpt = hugeEpt },
         };
         return new Simulation(scenario, components);
+    }
+
+    /// <summary>THP "always" with no policy behind it: the VMM maps every VM huge and nothing acts on a subpage.</summary>
+    private sealed class AlwaysHuge : IHugePageStrategy
+    {
+        public bool AllowHugeMapping(VmInfo vm) => true;
+
+        public bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn) => true;
     }
 
     /// <summary>Writes 8 bytes through a vCPU into <paramref name="pages"/> pages spread evenly over the VM.</summary>

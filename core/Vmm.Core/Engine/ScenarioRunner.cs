@@ -131,6 +131,7 @@ public sealed class ScenarioRunner(IServiceProvider services)
                 Services = provider.GetRequiredService<KernelServices>(),
                 Contents = provider.GetRequiredService<PhysicalMemory>(),
                 Ledger = provider.GetRequiredService<CostLedger>(),
+                Kvm = options.Get<KvmOptions>(KvmOptions.Section),
             };
 
             var effective = scenario with

@@ -21,4 +21,6 @@ public sealed record SimulationComponents(
     public KernelServices Services { get; init; } = new();
     public PhysicalMemory Contents { get; init; } = new();
     public CostLedger Ledger { get; init; } = new(Costs);
+    /// <summary>The bound "kvm" options (defaults when none are given).</summary>
+    public KvmOptions Kvm { get; init; } = new();
 }

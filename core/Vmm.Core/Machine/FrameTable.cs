@@ -28,6 +28,9 @@ internal sealed class FrameTable
     private readonly SparseArray<ushort> _key;
     private readonly SparseArray<int> _file; // BackingFile id; 0 = none
     private readonly SparseArray<UInt40> _index; // page index in the file
+    // A hugetlb page's page-cache link, once per 2 MiB run as Linux keeps it in the folio (a tail's index is the head's plus its offset).
+    private readonly SparseArray<int> _runFile;
+    private readonly SparseArray<UInt40> _runIndex;
 
     /// <summary>The most frames a host may have: 2^34, 64 TiB of 4 KiB frames (every pfn then fits the 40-bit page-cache slots).</summary>
     public const long MaxFrames = 1L << 34;
@@ -44,7 +47,12 @@ internal sealed class FrameTable
         _key = new(frameCount, ChunkShift);
         _file = new(frameCount, ChunkShift);
         _index = new(frameCount, ChunkShift);
+        _runFile = new((frameCount + PageGeometry.PagesPerHuge - 1) >> RunShift, ChunkShift);
+        _runIndex = new((frameCount + PageGeometry.PagesPerHuge - 1) >> RunShift, ChunkShift);
     }
+
+    /// <summary>log2 of the frames of a 2 MiB run.</summary>
+    private const int RunShift = 9;
 
     public long Count { get; }
 
@@ -100,13 +108,31 @@ internal sealed class FrameTable
     public KeyId Key(Pfn pfn) => new(_key.Get(pfn.Value));
     public void SetKey(Pfn pfn, KeyId key) => _key.Set(pfn.Value, key.Value);
 
-    public int FileId(Pfn pfn) => _file.Get(pfn.Value);
-    public ulong FileIndex(Pfn pfn) => _index.Get(pfn.Value).Value;
+    public int FileId(Pfn pfn) => InHugetlbRun(pfn) ? _runFile.Get(pfn.Value >> RunShift) : _file.Get(pfn.Value);
+
+    public ulong FileIndex(Pfn pfn)
+    {
+        if (!InHugetlbRun(pfn)) return _index.Get(pfn.Value).Value;
+        var run = pfn.Value >> RunShift;
+        return _runFile.Get(run) == 0 ? 0 : _runIndex.Get(run).Value + (pfn.Value & (PageGeometry.PagesPerHuge - 1));
+    }
+
+    /// <summary>The frame's page-cache link; a hugetlb page's is written through its head, and a tail's own write is implied by it.</summary>
     public void SetFile(Pfn pfn, int fileId, ulong index)
     {
+        if (InHugetlbRun(pfn))
+        {
+            if ((pfn.Value & (PageGeometry.PagesPerHuge - 1)) != 0) return;
+            _runFile.Set(pfn.Value >> RunShift, fileId);
+            _runIndex.Set(pfn.Value >> RunShift, new UInt40(index));
+            return;
+        }
         _file.Set(pfn.Value, fileId);
         _index.Set(pfn.Value, new UInt40(index));
     }
+
+    /// <summary>A frame of a hugetlb page (a compound hugetlb run), whose page-cache link is the run's.</summary>
+    private bool InHugetlbRun(Pfn pfn) => (Flags(pfn) & (FrameFlags.Hugetlb | FrameFlags.Compound)) == (FrameFlags.Hugetlb | FrameFlags.Compound);
 
     /// <summary>The frame's rmap word, which only <see cref="Rmap"/> reads: 0 when unmapped.</summary>
     public ulong RmapWord(Pfn pfn) => _entries.Get(pfn.Value).Rmap;
@@ -129,6 +155,11 @@ internal sealed class FrameTable
         _key.Set(pfn.Value, 0);
         _file.Set(pfn.Value, 0);
         _index.Set(pfn.Value, default);
+        if ((pfn.Value & (PageGeometry.PagesPerHuge - 1)) == 0)
+        {
+            _runFile.Set(pfn.Value >> RunShift, 0);
+            _runIndex.Set(pfn.Value >> RunShift, default);
+        }
     }
 
     /// <summary>Frames whose refcount or mapcount is outside 0..254, so held in the overflow tables.</summary>
@@ -137,7 +168,7 @@ internal sealed class FrameTable
     public long FootprintBytes =>
         _entries.FootprintBytes(Unsafe.SizeOf<FrameEntry>()) + OverflowBytes(_refOverflow) + OverflowBytes(_mapOverflow)
         + _pinCount.FootprintBytes(4) + _hwpEntryRefs.FootprintBytes(4) + _owner.FootprintBytes(2) + _key.FootprintBytes(2)
-        + _file.FootprintBytes(4) + _index.FootprintBytes(5);
+        + _file.FootprintBytes(4) + _index.FootprintBytes(5) + _runFile.FootprintBytes(4) + _runIndex.FootprintBytes(5);
 
     /// <summary>The entry of a frame whose chunk exists, else a null reference (writing zero needs no chunk); throws past the end like the writes that allocate.</summary>
     private ref FrameEntry ExistingEntry(Pfn pfn)

@@ -27,6 +27,14 @@ internal sealed class GfnRangeSet
         return at < _ranges.Count && _ranges[at].Start < end;
     }
 
+    /// <summary>Whether every gfn of [start, end) is in the set (ranges never touch, so one range holds them all).</summary>
+    public bool Covers(ulong start, ulong end)
+    {
+        if (start >= end) return true;
+        var at = FirstEndingAfter(start);
+        return at < _ranges.Count && _ranges[at].Start <= start && _ranges[at].End >= end;
+    }
+
     /// <summary>Adds [start, end), merging it with every range it overlaps or touches.</summary>
     public void Add(ulong start, ulong end)
     {

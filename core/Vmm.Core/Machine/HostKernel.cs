@@ -36,7 +36,7 @@ internal sealed class HostKernel
         Mm = new MemoryManager(this, frameCount, components.Contents);
         PageCache = new PageCache(Mm, ledger);
         Vmm = NewProcess("vmm");
-        Kvm = new Kvm(this, _pageTables);
+        Kvm = new Kvm(this, _pageTables) { HugeEpt = components.Kvm.HugeEpt };
         MemoryFailure = new MemoryFailure(this);
         HugeMemory = new HugeMemory(this);
         Syscalls = new Syscalls(this);

@@ -724,10 +724,83 @@ internal sealed class Kvm : IMmuNotifierSubscriber
             }
             CostLedger.Add(CostKind.Conversion, count);
         }
+        if (HugeEpt) return InstallEptLevel(vm, gpa, pfn, isPrivate, writable);
         var leaf = PteValue.Leaf(pfn, writable);
         SetEpt(vm, gpa & ~(ulong)(PageGeometry.PageSize - 1), leaf, MappingSize.Size4K);
         vm.Tlb.Insert(gpa, leaf, MappingSize.Size4K);
         return pfn;
+    }
+
+    /// <summary>kvm.hugeEpt: whether faults may install 2 MiB EPT leaves (<see cref="HugeEptHead"/>); off, every leaf is 4 KiB.</summary>
+    internal bool HugeEpt { get; init; }
+
+    /// <summary>
+    /// <see cref="InstallEpt"/>'s leaf under kvm.hugeEpt (kvm_tdp_mmu_map at the goal level): one 2 MiB leaf of the huge
+    /// page's head when <see cref="HugeEptHead"/> allows it, else a 4 KiB leaf. The leaf replaces whatever the EPT held
+    /// in its range, with one flush: a 2 MiB leaf the 4K table below it, a 4 KiB leaf the 2 MiB leaf above it.
+    /// </summary>
+    private Pfn InstallEptLevel(Vm vm, ulong gpa, Pfn pfn, bool isPrivate, bool writable)
+    {
+        var head = HugeEptHead(vm, new Gfn(gpa >> PageGeometry.PageShift), pfn, isPrivate);
+        var size = head.IsValid ? MappingSize.Size2M : MappingSize.Size4K;
+        var leafGpa = head.IsValid ? gpa & ~(PageGeometry.HugeSize - 1) : gpa & ~(ulong)(PageGeometry.PageSize - 1);
+        var bytes = head.IsValid ? PageGeometry.HugeSize : PageGeometry.PageSize;
+        var existing = vm.Ept.Lookup(gpa, out var existingSize);
+        if (head.IsValid ? HasEptLeaves(vm, leafGpa, leafGpa + bytes) : existingSize == MappingSize.Size2M && !existing.IsNone)
+        {
+            // A 2 MiB leaf over a 4K table (handle_removed_pt) or a 4 KiB fault under a 2 MiB leaf (zapped first, as the TDP MMU does).
+            ZapEptRange(vm, gpa & ~(PageGeometry.HugeSize - 1), (gpa & ~(PageGeometry.HugeSize - 1)) + PageGeometry.HugeSize);
+        }
+        var leaf = PteValue.Leaf(head.IsValid ? head : pfn, writable, size);
+        SetEpt(vm, leafGpa, leaf, size);
+        vm.Tlb.Insert(gpa, leaf, size);
+        return pfn;
+    }
+
+    /// <summary>
+    /// kvm_mmu_max_mapping_level for the faulting gfn: the head frame of the VMM's 2 MiB leaf when KVM may map the
+    /// whole 2 MiB range at once, else <see cref="Pfn.Invalid"/> (a 4 KiB leaf). Private pages of a protected VM stay
+    /// 4 KiB (TDX's PAMT, SNP's RMP and the policies' private state are kept per 4 KiB here), and so does a
+    /// guest_memfd VM (its two views are chosen per access).
+    /// </summary>
+    private Pfn HugeEptHead(Vm vm, Gfn gfn, Pfn pfn, bool isPrivate)
+    {
+        if (isPrivate || vm.GuestMemfd is not null) return Pfn.Invalid;
+        var first = gfn.Value & ~(ulong)(PageGeometry.PagesPerHuge - 1);
+        var end = first + (ulong)PageGeometry.PagesPerHuge;
+        // lpage_info's disallow_lpage: the range lies inside the memslot (whose hva is 1 GiB-aligned, so gpa and hva
+        // are congruent mod 2 MiB) and its attributes are not mixed (KVM_LPAGE_MIXED_FLAG): all 512 gfns shared.
+        if (end > vm.Pages || (vm.Info.Protected && !vm.SharedGfns.Covers(first, end))) return Pfn.Invalid;
+        // host_pfn_mapping_level: the VMM's leaf at the hva, read after the policy's hook, which may have changed it.
+        var hva = vm.Info.HvaBase.Value + (gfn.Value << PageGeometry.PageShift);
+        var host = Vmm.PageTable.Lookup(hva, out var hostSize);
+        if (hostSize != MappingSize.Size2M || !host.IsPresent || MemoryManager.LeafPfn(host, hostSize, hva) != pfn) return Pfn.Invalid;
+        // A PMD mapping lies inside one VMA; the model's hugetlb fault does not check that, so KVM's side does.
+        var hugeHva = vm.Info.HvaBase.Value + (first << PageGeometry.PageShift);
+        if (Vmm.FindVma(hugeHva) is not { } vma || vma.End < hugeHva + PageGeometry.HugeSize) return Pfn.Invalid;
+        // A THP with a poisoned subpage that could not be split is never mapped whole (folio_test_has_hwpoisoned).
+        if (Frames.Has(host.Pfn, FrameFlags.HasHwPoisoned)) return Pfn.Invalid;
+        // The model keeps a TD's private and shared mappings in one EPT: a shared 2 MiB leaf must not cover a page the TD took.
+        if (!vm.Info.PrivateKey.IsShared)
+            for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
+                if (Frames.Key(host.Pfn.Add(i)) == vm.Info.PrivateKey) return Pfn.Invalid;
+        return host.Pfn;
+    }
+
+    private bool HasEptLeaves(Vm vm, ulong from, ulong to)
+    {
+        _eptLeafSeen = false;
+        vm.Ept.Visit(from, to, _seeEptLeaf ??= SeeEptLeaf);
+        return _eptLeafSeen;
+    }
+
+    private bool _eptLeafSeen;
+    private PageTableVisitor? _seeEptLeaf;
+
+    private bool SeeEptLeaf(ulong gpa, PteValue entry, MappingSize size)
+    {
+        _eptLeafSeen = true;
+        return false;
     }
 
     /// <summary>kvm_send_hwpoison_signal: SIGBUS BUS_MCEERR_AR, lsb 12, at the page-aligned hva, to the vCPU thread.</summary>

@@ -36,11 +36,8 @@ internal sealed class PageCache(MemoryManager mm, CostLedger ledger)
         head = mm.Allocator.AllocateHuge();
         if (!head.IsValid) return head;
         ledger.Add(CostKind.FrameAlloc);
-        for (var i = 0; i < PageGeometry.PagesPerHuge; i++)
-        {
-            Frames.SetFlags(head.Add(i), FrameFlags.Hugetlb | FrameFlags.PageCache);
-            Frames.SetFile(head.Add(i), file.Id, alignedIndex + (ulong)i);
-        }
+        for (var i = 0; i < PageGeometry.PagesPerHuge; i++) Frames.SetFlags(head.Add(i), FrameFlags.Hugetlb | FrameFlags.PageCache);
+        Frames.SetFile(head, file.Id, alignedIndex); // the folio's link: the tails' follow from it
         Frames.SetRefCount(head, 1);
         file.Insert(alignedIndex, head);
         return head;

@@ -16,12 +16,13 @@ public sealed class ScenarioOptionsSource : IComponentOptionsSource
     private readonly Dictionary<string, List<OptionValue>> _bySection = new(StringComparer.Ordinal);
     private readonly List<ScenarioWarning> _warnings = [];
 
-    /// <summary>Option sections of the core itself: "linux" (<see cref="KernelOptions"/>), "cost" (<see cref="CostOptions"/>) and "memory" (<see cref="MemoryOptions"/>).</summary>
+    /// <summary>Option sections of the core itself: "linux" (<see cref="KernelOptions"/>), "cost" (<see cref="CostOptions"/>) "memory" (<see cref="MemoryOptions"/>) and "kvm" (<see cref="KvmOptions"/>).</summary>
     public static IReadOnlyDictionary<string, Type> CoreSections { get; } = new Dictionary<string, Type>(StringComparer.Ordinal)
     {
         [KernelOptions.Section] = typeof(KernelOptions),
         [CostOptions.Section] = typeof(CostOptions),
         [MemoryOptions.Section] = typeof(MemoryOptions),
+        [KvmOptions.Section] = typeof(KvmOptions),
     };
 
     /// <summary>Options that are valid but have no effect in this run (their component is not used), from the last <see cref="Configure"/>.</summary>

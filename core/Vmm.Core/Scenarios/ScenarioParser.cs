@@ -51,8 +51,8 @@ public static partial class ScenarioParser
 
     private static readonly string[] TopLevelProperties = ["$schema", "name", "description", "kernel", "components", "options", "host", "vms", "steps"];
     private static readonly string[] VmProperties = ["name", "memory", "protected", "backing", "thp", "gmemFlags"];
-    private static readonly string[] StateFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "owner", "lines", "ept", "pfn", "pte", "refcount", "mapcount", "hwpEntryRefs"];
-    private static readonly string[] StateBoolFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "ept"];
+    private static readonly string[] StateFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "owner", "lines", "ept", "pfn", "pte", "refcount", "mapcount", "hwpEntryRefs", "eptHuge"];
+    private static readonly string[] StateBoolFields = ["hwpoison", "private", "hostMapped", "hwpoisonEntry", "huge", "ept", "eptHuge"];
 
     private static readonly (string Name, BackingKind Value)[] Backings =
         [("anon", BackingKind.Anon), ("shmem", BackingKind.Shmem), ("hugetlb", BackingKind.Hugetlb), ("file", BackingKind.File), ("guest-memfd", BackingKind.GuestMemfd)];

@@ -27,18 +27,19 @@ internal static class FullMappingProbe
     {
         var bytes = (ulong)guestMiB << 20;
         var scale = GuestTiB * (1L << 40) / bytes;
-        var small = Measure(bytes, BackingKind.Anon);
-        var huge = Measure(bytes, BackingKind.Hugetlb);
-        var note = FormattableString.Invariant($"footprint byte count, not a run at 4 TiB: every 4 KiB page of a {guestMiB} MiB guest written by its vCPU (memory plain, memory.contents none, anon backing, 4 KiB leaves in the VMM and the EPT), ")
-            + FormattableString.Invariant($"Simulation.FootprintBytes (frame table, rmap, written bits: {small.PerPage(small.Frames):0.##} B per page) plus both page tables' storage ({small.PerPage(small.Vmm):0.##} + {small.PerPage(small.Ept):0.##} B per page), times {scale:0} for 4 TiB; ")
-            + "two tables of 8-byte x86 entries alone take 16 GiB at 4 TiB. "
-            + FormattableString.Invariant($"With hugetlb backing the VMM's table falls to {huge.PerPage(huge.Vmm):0.###} B per page but the EPT keeps 4 KiB leaves ({huge.PerPage(huge.Ept):0.##} B) and the frame metadata grows to {huge.PerPage(huge.Frames):0.##} B (the page-cache link): {huge.Total * scale / (1L << 30):0.##} GiB");
-        return new TargetRow("full-4t", new TargetCheck("4 TiB guest fully mapped, VMM and EPT, contents-free", 24, Bound.AtMost, "GiB", small.Total * scale / (1L << 30)), job, note);
+        var huge = Measure(bytes, BackingKind.Anon, thp: true, hugeEpt: true);
+        var hugetlb = Measure(bytes, BackingKind.Hugetlb, thp: false, hugeEpt: true);
+        var small = Measure(bytes, BackingKind.Anon, thp: false, hugeEpt: false);
+        var note = FormattableString.Invariant($"footprint byte count, not a run at 4 TiB: every 4 KiB page of a {guestMiB} MiB guest written by its vCPU (memory plain, memory.contents none, anon backing with THP and kvm.hugeEpt: 2 MiB leaves in the VMM and the EPT), ")
+            + FormattableString.Invariant($"Simulation.FootprintBytes (frame table, rmap, written bits: {huge.PerPage(huge.Frames):0.##} B per page) plus both page tables' storage ({huge.PerPage(huge.Vmm):0.###} + {huge.PerPage(huge.Ept):0.###} B per page), times {scale:0} for 4 TiB. ")
+            + FormattableString.Invariant($"With hugetlb backing and kvm.hugeEpt: {hugetlb.Total * scale / (1L << 30):0.##} GiB (frame metadata {hugetlb.PerPage(hugetlb.Frames):0.##} B per page: the page-cache link is kept once per huge page). ")
+            + FormattableString.Invariant($"With 4 KiB leaves (anon without THP, kvm.hugeEpt off, as before): {small.Total * scale / (1L << 30):0.##} GiB, {small.PerPage(small.Frames):0.##} + {small.PerPage(small.Vmm):0.##} + {small.PerPage(small.Ept):0.##} B per page; two tables of 8-byte x86 entries alone take 16 GiB at 4 TiB");
+        return new TargetRow("full-4t", new TargetCheck("4 TiB guest fully mapped, VMM and EPT, contents-free", 24, Bound.AtMost, "GiB", huge.Total * scale / (1L << 30)), job, note);
     }
 
-    private static Footprint Measure(ulong bytes, BackingKind backing)
+    private static Footprint Measure(ulong bytes, BackingKind backing, bool thp, bool hugeEpt)
     {
-        var simulation = BenchMachine.Create(bytes, contentsFree: true, backing: backing);
+        var simulation = BenchMachine.Create(bytes, contentsFree: true, backing: backing, thp: thp, hugeEpt: hugeEpt);
         var pages = (int)(bytes / PageGeometry.PageSize);
         BenchMachine.TouchSpread(simulation, pages);
         var kernel = simulation.Kernel;

@@ -60,3 +60,11 @@ public sealed class FakeThp : IHugePageStrategy
     public bool AllowHugeMapping(VmInfo vm) => false;
     public bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn) => true;
 }
+
+/// <summary>A huge-page strategy that lets the VMM map every VM huge and never acts on a subpage (THP with no policy behind it).</summary>
+public sealed class AlwaysHugeThp : IHugePageStrategy
+{
+    public bool AllowHugeMapping(VmInfo vm) => true;
+
+    public bool PrepareSubpage(VmInfo vm, Hva hva, Pfn pfn) => true;
+}

@@ -60,7 +60,7 @@ public class ExactNamesTests
 
     [Theory]
     [InlineData("""{ "hwpoison.trackreason": true }""", "unknown option \"trackreason\" for \"hwpoison\" (did you mean \"trackReason\"?); known: trackReason, maxSharedRanges")]
-    [InlineData("""{ "HwPoison.trackReason": true }""", "unknown option section \"HwPoison\" in \"HwPoison.trackReason\" (did you mean \"hwpoison\"?); known sections: cost, hwpoison, linux, memory, mktme, tdx")]
+    [InlineData("""{ "HwPoison.trackReason": true }""", "unknown option section \"HwPoison\" in \"HwPoison.trackReason\" (did you mean \"hwpoison\"?); known sections: cost, hwpoison, kvm, linux, memory, mktme, tdx")]
     [InlineData("""{ "Linux": { "earlyKill": true } }""", "unknown option section \"Linux\" in \"Linux.earlyKill\" (did you mean \"linux\"?)")]
     [InlineData("""{ "linux.EarlyKill": true }""", "unknown option \"EarlyKill\" for \"linux\" (did you mean \"earlyKill\"?); known: earlyKill, recovery")]
     [InlineData("""{ "cost.TlbShootdown": 3000 }""", "unknown option \"TlbShootdown\" for \"cost\" (did you mean \"tlbShootdown\"?)")]

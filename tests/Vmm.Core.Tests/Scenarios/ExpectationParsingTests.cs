@@ -128,7 +128,7 @@ public class ExpectationParsingTests
     }
 
     [Theory]
-    [InlineData("""{ "state": { "poisoned": true } }""", "unknown state field \"poisoned\"; use one of: hwpoison, private, hostMapped, hwpoisonEntry, huge, owner, lines, ept, pfn, pte, refcount, mapcount, hwpEntryRefs")]
+    [InlineData("""{ "state": { "poisoned": true } }""", "unknown state field \"poisoned\"; use one of: hwpoison, private, hostMapped, hwpoisonEntry, huge, owner, lines, ept, pfn, pte, refcount, mapcount, hwpEntryRefs, eptHuge")]
     [InlineData("""{ "state": { "huge": 1 } }""", "\"huge\" is true or false, not 1")]
     [InlineData("""{ "state": { "owner": 1 } }""", "\"owner\" is a string or null, not 1")]
     [InlineData("""{ "state": { "lines": { "dirty": 1 } } }""", "unknown field of \"lines\" \"dirty\"; use one of: poisoned")]

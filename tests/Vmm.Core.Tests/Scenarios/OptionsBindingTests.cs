@@ -78,7 +78,7 @@ public class OptionsBindingTests
     {
         var error = RunError(WithOptions("""{ "plian.lines": 3 }"""));
 
-        Assert.Equal("unknown option section \"plian\" in \"plian.lines\" (did you mean \"plain\"?); known sections: cost, linux, memory, plain", error.Message);
+        Assert.Equal("unknown option section \"plian\" in \"plian.lines\" (did you mean \"plain\"?); known sections: cost, kvm, linux, memory, plain", error.Message);
     }
 
     [Fact]

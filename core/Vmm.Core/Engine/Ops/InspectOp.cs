@@ -43,7 +43,10 @@ public sealed record Inspect : StepOp
             state["hwpoisonEntry"] = entry.IsHwPoison;
             state["huge"] = leafSize == MappingSize.Size2M && (entry.IsPresent || entry.IsHwPoison);
             state["pte"] = entry.ToString();
-            state["ept"] = !vm.Ept.Lookup(gpa, out _).IsNone;
+            var ept = vm.Ept.Lookup(gpa, out var eptSize);
+            state["ept"] = !ept.IsNone;
+            // Only runs with kvm.hugeEpt can have a 2 MiB EPT leaf, so only their state names it (other runs' output is unchanged).
+            if (kernel.Kvm.HugeEpt) state["eptHuge"] = !ept.IsNone && eptSize == MappingSize.Size2M;
         }
         else
         {
