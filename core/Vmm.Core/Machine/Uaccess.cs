@@ -29,7 +29,16 @@ internal sealed class Uaccess
     internal IDirectFrameAccess? DirectFrames { get; }
 
     /// <summary>Whether user accesses use and fill the processes' <see cref="SoftTlb"/>; off only in tests that compare the machine without it.</summary>
-    internal bool SoftTlbEnabled { get; set; } = true;
+    internal bool SoftTlbEnabled
+    {
+        get;
+        set
+        {
+            field = value;
+            if (!value)
+                foreach (var p in _kernel.Processes) p.SoftTlb?.Flush(); // nothing cached while off, so a direct hit needs no check of it
+        }
+    } = true;
 
     /// <summary>A user load/store of [va, va+buffer.Length) (host.read / host.write).</summary>
     internal KernelResult UserAccess(Process p, Hva va, Span<byte> buffer, bool write)
@@ -42,7 +51,36 @@ internal sealed class Uaccess
     /// <see cref="UserAccess"/> that leaves read data in <paramref name="buffer"/> and returns no outcome on
     /// success: allocation-free once the pages are present (the benchmarked hot path).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryUserAccess(Process p, Hva va, Span<byte> buffer, bool write, out KernelResult failure)
+    {
+        if (TryDirectAccess(p, va.Value, buffer, write))
+        {
+            failure = default;
+            return true;
+        }
+        return TryUserAccessSlow(p, va, buffer, write, out failure);
+    }
+
+    /// <summary>
+    /// The whole of an access within one page that the soft TLB holds with the controller's grant: the semantic TLB's
+    /// lookup, the lines charged and the bytes copied, as the slow path would. Until a hardware op has run the step's
+    /// frames need no note, and the soft TLB switched off holds nothing, so neither is checked beyond that.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryDirectAccess(Process p, ulong va, Span<byte> buffer, bool write)
+    {
+        var offset = (int)(va & (PageGeometry.PageSize - 1));
+        if ((uint)(buffer.Length - 1) >= (uint)(PageGeometry.PageSize - offset) || _kernel.StepFrames.Watching || p.SoftTlb is not { } soft) return false;
+        ref var entry = ref soft.Find(va >> PageGeometry.PageShift);
+        if (Unsafe.IsNullRef(ref entry) || !entry.Grants(write) || !TouchSemanticTlb(p, va, entry.Leaf, entry.Huge)) return false;
+        SoftTlb.CopyGranted(_kernel.CostLedger, _kernel.Mm.Frames, entry.Bytes!, entry.Offset, offset, buffer, write, write ? MemoryManager.LeafPfn(entry.Pte, entry.Size, va) : default);
+        return true;
+    }
+
+    /// <summary><see cref="TryUserAccess"/> past the soft TLB's direct hits: the translation, the controller, the fill.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryUserAccessSlow(Process p, Hva va, Span<byte> buffer, bool write, out KernelResult failure)
     {
         failure = default;
         var soft = SoftTlbEnabled ? p.SoftTlb : null;
@@ -102,22 +140,33 @@ internal sealed class Uaccess
         if (Unsafe.IsNullRef(ref entry)) return false;
         var leaf = entry.Pte;
         if (write && !leaf.IsWritable) return false;
-        switch (p.Tlb.Touch(va, leaf.Raw, entry.Huge))
-        {
-            case TlbTouch.Hit:
-                _kernel.CostLedger.Add(CostKind.TlbHit);
-                break;
-            case TlbTouch.Walked:
-                _kernel.CostLedger.Add(CostKind.TlbMiss);
-                _kernel.CostLedger.Add(CostKind.PageWalk);
-                break;
-            default:
-                return false;
-        }
+        if (!TouchSemanticTlb(p, va, leaf.Raw, entry.Huge)) return false;
         huge = entry.Huge;
         pfn = MemoryManager.LeafPfn(leaf, entry.Size, va);
         if (entry.Grants(write)) direct = new FrameBytes(entry.Bytes!, entry.Offset);
         return true;
+    }
+
+    /// <summary>
+    /// The lookup a soft TLB hit owes the semantic TLB, counted as <see cref="FaultHandler.TranslateUser"/> counts it: a
+    /// hit when it holds this leaf, a miss and a walk that insert it when it holds nothing for the page; false (take the
+    /// slow path) when it holds another translation, stale until a shootdown.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TouchSemanticTlb(Process p, ulong va, ulong leaf, bool huge)
+    {
+        switch (p.Tlb.Touch(va, leaf, huge))
+        {
+            case TlbTouch.Hit:
+                _kernel.CostLedger.Add(CostKind.TlbHit);
+                return true;
+            case TlbTouch.Walked:
+                _kernel.CostLedger.Add(CostKind.TlbMiss);
+                _kernel.CostLedger.Add(CostKind.PageWalk);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>
