@@ -46,6 +46,12 @@ internal sealed class HostKernel
     }
 
     internal CostLedger CostLedger { get; }
+
+    /// <summary>
+    /// The controller's direct grants to the soft TLBs (guest and host), when it gives them to this machine's ledger: the
+    /// plain-DRAM accesses are then done by the hits themselves, charged as the controller would.
+    /// </summary>
+    internal IDirectFrameAccess? DirectFrames => Memory is IDirectFrameAccess direct && ReferenceEquals(direct.Ledger, CostLedger) ? direct : null;
     internal KernelOptions Options { get; }
     internal IPrivateMemoryPolicy Policy { get; }
     internal IGuestFaultPolicy GuestFaultPolicy { get; }

@@ -81,15 +81,11 @@ internal sealed class Kvm : IMmuNotifierSubscriber
         _ledger = kernel.CostLedger;
         _pageTables = pageTables;
         kernel.MmuNotifier.Register(kernel.Vmm, this);
-        // The controller's plain-DRAM accesses are done here when they are charged to this machine's ledger.
-        if (kernel.Memory is IDirectFrameAccess direct && ReferenceEquals(direct.Ledger, kernel.CostLedger))
-        {
-            DirectFrames = direct;
-            direct.GrantsRevoked += FlushSoftTlbs;
-        }
+        DirectFrames = kernel.DirectFrames;
+        if (DirectFrames is not null) DirectFrames.GrantsRevoked += FlushSoftTlbs;
     }
 
-    /// <summary>The controller's direct grants, when it gives them to this machine's ledger.</summary>
+    /// <summary>The controller's direct grants (<see cref="HostKernel.DirectFrames"/>).</summary>
     internal IDirectFrameAccess? DirectFrames { get; }
 
     /// <summary>Whether guest accesses use and fill the VMs' <see cref="SoftTlb"/>; off only in tests that compare the machine without it.</summary>
