@@ -153,4 +153,24 @@ public class SoftTlbTests
         Assert.Equal([1, 2, 3, 4], Expect.Data(m.GuestRead(Gpa, 4)));
         Assert.Equal(0, vm.SoftTlb.Count);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FrameAHardwareOpActedOn_IsNotedByLaterAccesses_ThatTheSoftTlbWouldHaveServed(bool host)
+    {
+        // lost err follows a memory error by its frame: once a hardware op acted on a frame, every step that reads it must
+        // say so, so the soft TLBs' direct hits (which note nothing) step aside from then on.
+        var m = TestMachine.Create();
+        Expect.Ok(m.GuestWrite(Gpa, [1, 2, 3, 4]));
+        Assert.Equal([1, 2, 3, 4], Expect.Data(host ? m.HostRead(Gpa, 4) : m.GuestRead(Gpa, 4)));
+        var pfn = m.FrameOf(Gpa);
+        Assert.Equal([1, 2, 3, 4], Expect.Data(host ? m.HostRead(Gpa, 4) : m.GuestRead(Gpa, 4)));
+        Assert.Empty(m.Simulation.LastFrames); // nothing watched yet: a hit notes nothing
+
+        m.Run("hw.unpoison", vm: null, pfn: pfn.Value); // a clean frame: unpoison refuses, but the op acted on it
+
+        Assert.Equal([1, 2, 3, 4], Expect.Data(host ? m.HostRead(Gpa, 4) : m.GuestRead(Gpa, 4)));
+        Assert.Contains(pfn.Value, m.Simulation.LastFrames);
+    }
 }
