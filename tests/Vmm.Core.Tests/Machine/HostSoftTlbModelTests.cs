@@ -82,17 +82,7 @@ public class HostSoftTlbModelTests
         long fills = 0, flushes = 0, invalidations = 0, direct = 0;
         GenOp.Array[1, 60].Sample(ops =>
         {
-            var on = NewMachine(softTlb: true);
-            var off = NewMachine(softTlb: false);
-            for (var step = 0; step < ops.Length; step++)
-            {
-                var a = Apply(on, ops[step]);
-                var b = Apply(off, ops[step]);
-                Assert.True(a == b, $"step {step} {ops[step]}: {a} with the host soft TLB, {b} without");
-                Assert.Equal(off.Ledger.Snapshot(), on.Ledger.Snapshot());
-                Assert.Equal(off.Simulation.LastEvents.Select(e => e.ToString()), on.Simulation.LastEvents.Select(e => e.ToString()));
-                Assert.Equal(off.Simulation.LastFrames, on.Simulation.LastFrames); // what lost err follows
-            }
+            var (on, off) = SoftTlbEquivalence.Run(ops, softTlb => NewMachine(softTlb), Apply, "host soft TLB");
             foreach (var p in on.Kernel.Processes)
             {
                 var soft = p.SoftTlb!;
