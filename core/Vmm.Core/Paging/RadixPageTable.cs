@@ -161,6 +161,7 @@ public sealed class RadixPageTable : IObservablePageTable
         var leafIndex = Index(va, stop);
         if (stop == 0)
         {
+            cached = new WalkCacheEntry((va >> PageGeometry.HugeShift) + 1, table); // the walk just found (or made) the region's PT
             SetLeaf(table, leafIndex, entry);
             return;
         }
